@@ -1,0 +1,97 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of the gateway, read once from the environment. Defaults work on the local stack
+ * (`npm run stack:up`); the development secrets among them are refused when NODE_ENV=production.
+ */
+const DEV_SECRETS = {
+  INGEST_API_KEYS: 'dev-ingest-key',
+  ADMIN_TOKEN: 'dev-admin-token',
+  JWT_SECRET: 'dev-jwt-secret',
+  TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+  TWILIO_AUTH_TOKEN: 'dev-twilio-token',
+} as const;
+
+const url = (protocols: string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const csv = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .pipe(z.array(z.string()).min(1, 'must list at least one value'));
+
+const port = z.coerce.number().int().min(1).max(65535);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(3000),
+
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/gateway'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  AMQP_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
+  /** Prepended to RabbitMQ queue names; empty in real use, unique per test run for isolation. */
+  AMQP_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -').default(''),
+  KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
+  KAFKA_CLIENT_ID: z.string().min(1).default('notification-gateway'),
+  /** Prepended to every topic name; empty in real use, unique per test run for isolation. */
+  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -').default(''),
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(64).default(3),
+
+  SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
+  SMTP_FROM: z.string().min(3).default('Travel Alerts <alerts@gateway.local>'),
+  MAIL_PREVIEW_URL: url(['http:', 'https:']).default('http://127.0.0.1:1080'),
+
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits').default(DEV_SECRETS.TWILIO_ACCOUNT_SID),
+  TWILIO_AUTH_TOKEN: z.string().min(8).default(DEV_SECRETS.TWILIO_AUTH_TOKEN),
+  /** Where the twilio SDK sends its requests: the local sandbox unless real Twilio is configured. */
+  TWILIO_API_BASE_URL: url(['http:', 'https:']).default('http://127.0.0.1:3100'),
+  TWILIO_SMS_FROM: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number').default('+15005550006'),
+  TWILIO_WHATSAPP_FROM: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'must be whatsapp:+<E.164>').default('whatsapp:+14155238886'),
+  SANDBOX_PORT: port.default(3100),
+
+  INGEST_API_KEYS: csv.default([DEV_SECRETS.INGEST_API_KEYS]),
+  ADMIN_TOKEN: z.string().min(8).default(DEV_SECRETS.ADMIN_TOKEN),
+  JWT_SECRET: z.string().min(8).default(DEV_SECRETS.JWT_SECRET),
+});
+
+export type Config = Readonly<z.infer<typeof schema>>;
+
+/** Raised when the environment does not describe a usable gateway; the message lists every problem. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function productionProblems(config: z.infer<typeof schema>): string[] {
+  if (config.NODE_ENV !== 'production') return [];
+  return Object.entries(DEV_SECRETS)
+    .filter(([key, devValue]) => {
+      const value = config[key as keyof typeof DEV_SECRETS];
+      return Array.isArray(value) ? value.includes(devValue) : value === devValue;
+    })
+    .map(([key]) => `${key}: the development default may not be used when NODE_ENV=production`);
+}
+
+/** Reads and validates the environment once; throws a ConfigError that names every bad setting. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "not set", as in most shells' `VAR= cmd` idiom.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const problems = productionProblems(parsed.data);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,35 @@
+import { Kafka, logLevel as KafkaLogLevel, type LogEntry, type logCreator } from 'kafkajs';
+import type { Logger } from '../logger.js';
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [KafkaLogLevel.ERROR]: 'error',
+  [KafkaLogLevel.WARN]: 'warn',
+  [KafkaLogLevel.INFO]: 'info',
+  [KafkaLogLevel.DEBUG]: 'debug',
+};
+
+/** Sends kafkajs's own log lines through our logger, so they share its format and level. */
+function toLogger(logger: Logger): logCreator {
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, timestamp: _timestamp, logger: _name, ...extra } = log;
+      logger[LEVELS[level] ?? 'info']({ kafka: extra }, message);
+    };
+}
+
+export interface KafkaOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+}
+
+/** One Kafka client per process role; its producers, consumers and admin share the connection settings. */
+export function createKafka({ brokers, clientId, logger }: KafkaOptions): Kafka {
+  return new Kafka({
+    clientId,
+    brokers,
+    connectionTimeout: 3000,
+    logLevel: KafkaLogLevel.WARN,
+    logCreator: toLogger(logger.child({ component: 'kafkajs' })),
+  });
+}
