@@ -8,6 +8,7 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 180_000,
-    env: { LOG_LEVEL: 'warn' },
+    // Tests provoke failures on purpose; set LOG_LEVEL=debug to see what the code logs about them.
+    env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
   },
 });

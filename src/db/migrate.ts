@@ -25,11 +25,27 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/** Our own session lock: node-pg-migrate's is a try-lock that fails when another process migrates at the same time. */
+const MIGRATE_LOCK_KEY = 4_180_231_907;
+
 /**
- * Applies pending migrations from migrations/ in one transaction, under node-pg-migrate's advisory lock, so that
- * several processes starting at once apply each file exactly once. Returns the names applied.
+ * Applies pending migrations from migrations/ in one transaction. Processes that start together (api, bridge,
+ * workers) wait for each other on an advisory lock, so each file is applied exactly once and none fails.
+ * Returns the names applied by this call.
  */
 export async function migrate({ databaseUrl, logger }: { databaseUrl: string; logger: Logger }): Promise<string[]> {
+  const lock = new pg.Client({ connectionString: databaseUrl });
+  lock.on('error', (error) => logger.warn({ err: error }, 'migration lock connection lost'));
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATE_LOCK_KEY]);
+    return await runPending(databaseUrl, logger);
+  } finally {
+    await lock.end();
+  }
+}
+
+async function runPending(databaseUrl: string, logger: Logger): Promise<string[]> {
   const applied = await runner({
     databaseUrl,
     dir: MIGRATIONS_DIR,

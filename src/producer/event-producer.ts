@@ -1,7 +1,8 @@
-import type { Kafka, Producer, RecordMetadata } from 'kafkajs';
+import { Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 import { assertEvent, partitionKeyOf, topicName, topicOf, type GatewayEvent, type GatewayEventInput } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import { PublishError } from './errors.js';
+import { createKafka } from './kafka.js';
 
 /** Where an event was written. */
 export interface PublishReceipt {
@@ -22,7 +23,8 @@ export interface RetryBudget {
 }
 
 export interface EventProducerOptions {
-  kafka: Kafka;
+  brokers: string[];
+  clientId?: string;
   logger: Logger;
   /** Prepended to topic names (tests use a unique one). */
   topicPrefix?: string;
@@ -48,13 +50,22 @@ export interface EventProducer {
 export const DEFAULT_RETRY: RetryBudget = { retries: 5, initialRetryTime: 300, maxRetryTime: 5000 };
 
 export function createEventProducer(options: EventProducerOptions): EventProducer {
-  const { kafka, logger, topicPrefix = '', onFailure } = options;
-  if (!kafka) throw new TypeError('createEventProducer: kafka is required');
+  const { brokers, clientId = 'event-producer', logger, topicPrefix = '', onFailure } = options;
+  if (!brokers?.length) throw new TypeError('createEventProducer: brokers must list at least one broker');
   if (!logger) throw new TypeError('createEventProducer: logger is required');
   const retry = { ...DEFAULT_RETRY, ...options.retry };
 
-  // Idempotent with one request in flight: the broker drops retried duplicates and keeps per-key order.
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry, allowAutoTopicCreation: false });
+  // A client of its own, so that the retry budget bounds connecting as well as sending: a publish never hangs.
+  const kafka = createKafka({ brokers, clientId, logger, retry });
+  // Idempotent with one request in flight: the broker drops retried duplicates and keeps per-key order. The Java
+  // client's partitioner, so a PNR lands on the same partition as from the operator's Java producers.
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   let connecting: Promise<void> | undefined;
   const connect = () => {
     connecting ??= producer.connect().catch((error: unknown) => {

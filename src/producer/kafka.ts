@@ -1,4 +1,4 @@
-import { Kafka, logLevel as KafkaLogLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type LogEntry, type RetryOptions, type logCreator } from 'kafkajs';
 import type { Logger } from '../logger.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -21,13 +21,16 @@ export interface KafkaOptions {
   brokers: string[];
   clientId: string;
   logger: Logger;
+  /** Used for connecting as well as for requests; kafkajs' default (5 retries, up to 30 s apart) when absent. */
+  retry?: RetryOptions;
 }
 
 /** One Kafka client per process role; its producers, consumers and admin share the connection settings. */
-export function createKafka({ brokers, clientId, logger }: KafkaOptions): Kafka {
+export function createKafka({ brokers, clientId, logger, retry }: KafkaOptions): Kafka {
   return new Kafka({
     clientId,
     brokers,
+    retry,
     connectionTimeout: 3000,
     logLevel: KafkaLogLevel.WARN,
     logCreator: toLogger(logger.child({ component: 'kafkajs' })),
