@@ -1,7 +1,7 @@
 import amqp from 'amqplib';
 import type { Config } from '../../src/config.js';
 import { ensureDatabase, migrate } from '../../src/db/migrate.js';
-import { assertEventQueues, eventQueues } from '../../src/events/queues.js';
+import { assertEventQueues, eventQueues } from '../../src/queue/event-queues.js';
 import type { Logger } from '../../src/logger.js';
 import { createKafka } from '../../src/producer/kafka.js';
 import { ensureTopics } from '../../src/producer/topics.js';

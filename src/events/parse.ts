@@ -30,9 +30,18 @@ function toIssues(error: z.ZodError): EventIssue[] {
   return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
 }
 
+/**
+ * The operator's Java services serialise empty fields as null (and forms send ""): both mean "absent", so an optional
+ * field left empty is not an error, and a required one is reported as missing.
+ */
+function withoutEmptyFields(input: unknown): unknown {
+  if (!isRecord(input)) return input;
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null && value !== ''));
+}
+
 /** Normalises and validates one event, filling eventId and eventTimestamp when absent. Never throws. */
 export function parseEvent(input: unknown): ParseResult {
-  const candidate = normaliseEvent(input);
+  const candidate = normaliseEvent(withoutEmptyFields(input));
   if (!isRecord(candidate)) return { ok: false, issues: [{ path: '', message: 'event must be a JSON object' }] };
   const eventType = candidate.eventType;
   if (!(EVENT_TYPES as readonly unknown[]).includes(eventType)) {

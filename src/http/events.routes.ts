@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import { parseEvent } from '../events/index.js';
+import { QueueUnavailableError, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
+import { apiKeyGuard } from './api-key.js';
+import { HttpError } from './errors.js';
+import { hashBody, type IdempotencyStore } from './idempotency.js';
+
+export interface EventsRouteDeps {
+  apiKeys: readonly string[];
+  eventQueue: EventQueuePublisher;
+  idempotency: IdempotencyStore;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** How long a sender should wait before retrying when RabbitMQ is away; reconnects are tried every second. */
+const RETRY_AFTER_SECONDS = '5';
+
+/**
+ * `POST /events`: the partners' door. Answers 202 only once RabbitMQ has confirmed the persistent message, so an
+ * accepted event survives any crash after the answer; never 202 otherwise.
+ */
+export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps): Promise<void> {
+  const authenticate = apiKeyGuard(deps.apiKeys);
+
+  app.post('/events', {
+    // Before the body is read: a caller without a key learns nothing about the payload rules.
+    onRequest: async (request) => {
+      request.apiKey = authenticate(request);
+    },
+    handler: async (request, reply) => {
+      const idempotencyKey = request.headers['idempotency-key'];
+      if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {
+        throw new HttpError(400, 'bad_request', 'invalid Idempotency-Key header', [
+          { path: 'idempotency-key', message: 'must be 1 to 255 visible ASCII characters' },
+        ]);
+      }
+      const result = parseEvent(request.body);
+      if (!result.ok) throw new HttpError(400, 'invalid_event', 'the event does not match its schema', result.issues);
+      let event = result.event;
+
+      if (idempotencyKey) {
+        const reservation = await deps.idempotency.reserve(request.apiKey!, idempotencyKey, hashBody(request.body), event.eventId);
+        if (reservation.kind === 'conflict') {
+          throw new HttpError(409, 'conflict', reservation.reason, [{ path: 'idempotency-key', message: reservation.reason }]);
+        }
+        if (reservation.kind === 'replay') return reply.code(202).header('idempotent-replayed', 'true').send({ eventId: reservation.eventId });
+        event = { ...event, eventId: reservation.eventId };
+      }
+
+      try {
+        await deps.eventQueue.publish(event);
+      } catch (error) {
+        if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'failed');
+        if (error instanceof QueueUnavailableError) {
+          request.log.warn({ err: error }, 'event not accepted: queue unavailable');
+          throw new HttpError(503, 'unavailable', 'the event queue is unavailable; nothing was accepted, retry later', undefined, {
+            'retry-after': RETRY_AFTER_SECONDS,
+          });
+        }
+        throw error;
+      }
+      if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'accepted');
+      return reply.code(202).send({ eventId: event.eventId });
+    },
+  });
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    apiKey?: string;
+  }
+}

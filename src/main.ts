@@ -1,0 +1,72 @@
+/**
+ * Composition root: the only place that reads process.env and starts things.
+ *   tsx src/main.ts                    every role
+ *   tsx src/main.ts --role api,bridge  some of them (one process per role in docker-compose.yml)
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { seedDemoData } from './db/demo-seed.js';
+import { ensureDatabase, migrate } from './db/migrate.js';
+import { createLogger, type Logger } from './logger.js';
+import { startApi } from './roles/api.role.js';
+import { startBridge } from './roles/bridge.role.js';
+import type { Role } from './roles/role.js';
+
+const ROLES = { api: startApi, bridge: startBridge } as const;
+type RoleName = keyof typeof ROLES;
+
+function chosenRoles(): RoleName[] {
+  const { values } = parseArgs({ options: { role: { type: 'string' } } });
+  const names = (values.role ?? Object.keys(ROLES).join(',')).split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !(name in ROLES));
+  if (unknown.length) throw new Error(`unknown role ${unknown.join(', ')}; roles: ${Object.keys(ROLES).join(', ')}`);
+  return names as RoleName[];
+}
+
+function printWelcome(config: Config, roles: Role[]): void {
+  const urls = Object.assign({}, ...roles.map((r) => r.urls)) as Record<string, string>;
+  const api = urls.api ?? `http://${config.HOST}:${config.PORT}`;
+  console.log(`
+Notification gateway running: ${roles.map((r) => r.name).join(', ')}
+${Object.entries(urls).map(([name, url]) => `  ${name.padEnd(8)} ${url}`).join('\n')}
+  mail     ${config.MAIL_PREVIEW_URL} (every email sent)
+
+Try it:
+  curl -X POST ${api}/events -H 'x-api-key: ${config.INGEST_API_KEYS[0]}' -H 'content-type: application/json' \\
+       -d '{"type":"FLIGHT_DELAY","flightNumber":"W2121","payload":{"minutes":90,"reason":"weather"}}'
+  npm run produce -- booking-confirmed examples/booking-confirmed.json
+`);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  const names = chosenRoles();
+
+  await ensureDatabase(config.DATABASE_URL);
+  await migrate({ databaseUrl: config.DATABASE_URL, logger });
+  if (config.NODE_ENV !== 'production') await seedDemoData(config.DATABASE_URL);
+
+  const roles: Role[] = [];
+  for (const name of names) roles.push(await ROLES[name](config, logger));
+  printWelcome(config, roles);
+  handleShutdown(roles, logger);
+}
+
+function handleShutdown(roles: Role[], logger: Logger): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    for (const role of [...roles].reverse()) await role.stop().catch((err: unknown) => logger.error({ err, role: role.name }, 'stop failed'));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

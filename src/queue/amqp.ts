@@ -1,0 +1,19 @@
+import amqp, { type AmqpConnectionManager } from 'amqp-connection-manager';
+import type { Logger } from '../logger.js';
+
+/**
+ * A RabbitMQ connection that reconnects by itself after the server restarts; channels made from it run their setup
+ * (queue declarations, consumers) again on every reconnect.
+ */
+export function connectAmqp(url: string, { logger, name }: { logger: Logger; name: string }): AmqpConnectionManager {
+  const connection = amqp.connect([url], {
+    heartbeatIntervalInSeconds: 5,
+    reconnectTimeInSeconds: 1,
+    connectionOptions: { clientProperties: { connection_name: name } },
+  });
+  const log = logger.child({ component: 'amqp', connection: name });
+  connection.on('connect', () => log.info('rabbitmq connected'));
+  connection.on('disconnect', ({ err }) => log.warn({ err }, 'rabbitmq disconnected; reconnecting'));
+  connection.on('connectFailed', ({ err }) => log.debug({ err }, 'rabbitmq connect failed; retrying'));
+  return connection;
+}
