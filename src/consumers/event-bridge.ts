@@ -49,17 +49,19 @@ export function createEventBridge(options: EventBridgeOptions): EventBridge {
   let failures = 0;
   let channel: ChannelWrapper | undefined;
 
+  const kick = () => {
+    // A message that arrived while the last drain was finishing is picked up by the re-check, never stranded.
+    draining ??= drain().finally(() => {
+      draining = undefined;
+      if (buffer.length > 0) schedule();
+    });
+  };
   const schedule = () => {
-    if (buffer.length >= batchSize) {
-      clearTimeout(lingerTimer);
+    if (buffer.length >= batchSize) kick();
+    lingerTimer ??= setTimeout(() => {
       lingerTimer = undefined;
-      draining ??= drain().finally(() => (draining = undefined));
-    } else {
-      lingerTimer ??= setTimeout(() => {
-        lingerTimer = undefined;
-        draining ??= drain().finally(() => (draining = undefined));
-      }, lingerMs);
-    }
+      kick();
+    }, lingerMs);
   };
 
   async function drain(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseEvent } from '../events/index.js';
 import { QueueUnavailableError, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
 import { apiKeyGuard } from './api-key.js';
@@ -15,12 +15,27 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** How long a sender should wait before retrying when RabbitMQ is away; reconnects are tried every second. */
 const RETRY_AFTER_SECONDS = '5';
 
+const unavailable = (message: string) =>
+  new HttpError(503, 'unavailable', message, undefined, { 'retry-after': RETRY_AFTER_SECONDS });
+
 /**
  * `POST /events`: the partners' door. Answers 202 only once RabbitMQ has confirmed the persistent message, so an
  * accepted event survives any crash after the answer; never 202 otherwise.
  */
 export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps): Promise<void> {
   const authenticate = apiKeyGuard(deps.apiKeys);
+
+  /** Binds the key to this body; a retry of a failed attempt gets the eventId it was first given. */
+  async function reserve(request: FastifyRequest, key: string, eventId: string) {
+    const reservation = await deps.idempotency.reserve(request.apiKey!, key, hashBody(request.body), eventId).catch((error: unknown) => {
+      request.log.warn({ err: error }, 'idempotency store unavailable');
+      throw unavailable('the idempotency store is unavailable; nothing was accepted, retry later');
+    });
+    if (reservation.kind === 'conflict') {
+      throw new HttpError(409, 'conflict', reservation.reason, [{ path: 'idempotency-key', message: reservation.reason }]);
+    }
+    return reservation;
+  }
 
   app.post('/events', {
     // Before the body is read: a caller without a key learns nothing about the payload rules.
@@ -39,10 +54,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       let event = result.event;
 
       if (idempotencyKey) {
-        const reservation = await deps.idempotency.reserve(request.apiKey!, idempotencyKey, hashBody(request.body), event.eventId);
-        if (reservation.kind === 'conflict') {
-          throw new HttpError(409, 'conflict', reservation.reason, [{ path: 'idempotency-key', message: reservation.reason }]);
-        }
+        const reservation = await reserve(request, idempotencyKey, event.eventId);
         if (reservation.kind === 'replay') return reply.code(202).header('idempotent-replayed', 'true').send({ eventId: reservation.eventId });
         event = { ...event, eventId: reservation.eventId };
       }
@@ -50,16 +62,16 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       try {
         await deps.eventQueue.publish(event);
       } catch (error) {
-        if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'failed');
+        if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'failed').catch(() => {});
         if (error instanceof QueueUnavailableError) {
           request.log.warn({ err: error }, 'event not accepted: queue unavailable');
-          throw new HttpError(503, 'unavailable', 'the event queue is unavailable; nothing was accepted, retry later', undefined, {
-            'retry-after': RETRY_AFTER_SECONDS,
-          });
+          throw unavailable('the event queue is unavailable; nothing was accepted, retry later');
         }
         throw error;
       }
-      if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'accepted');
+      // The event is in RabbitMQ whatever happens now. Should Redis fail at this very point, the pending key expires
+      // in 30 s and a later retry with it counts as new: the one case where a key does not deduplicate.
+      if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'accepted').catch(() => {});
       return reply.code(202).send({ eventId: event.eventId });
     },
   });
