@@ -45,6 +45,9 @@ const schema = z.object({
   KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -').default(''),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(64).default(3),
 
+  /** The channels a worker process delivers (one consumer group each). */
+  WORKER_CHANNELS: csv.pipe(z.array(z.enum(['email', 'sms', 'whatsapp', 'websocket']))).default(['email', 'sms', 'whatsapp', 'websocket']),
+
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
   SMTP_FROM: z.string().min(3).default('Travel Alerts <alerts@gateway.local>'),
   MAIL_PREVIEW_URL: url(['http:', 'https:']).default('http://127.0.0.1:1080'),

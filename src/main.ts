@@ -11,8 +11,11 @@ import { createLogger, type Logger } from './logger.js';
 import { startApi } from './roles/api.role.js';
 import { startBridge } from './roles/bridge.role.js';
 import type { Role } from './roles/role.js';
+import { startWorker } from './roles/worker.role.js';
+import { startSandbox } from './sandbox/sandbox.role.js';
 
-const ROLES = { api: startApi, bridge: startBridge } as const;
+/** In start order: the sandbox answers before workers send to it, workers are up before the api takes events. */
+const ROLES = { sandbox: startSandbox, worker: startWorker, bridge: startBridge, api: startApi } as const;
 type RoleName = keyof typeof ROLES;
 
 function chosenRoles(): RoleName[] {
@@ -35,6 +38,11 @@ Try it:
   curl -X POST ${api}/events -H 'x-api-key: ${config.INGEST_API_KEYS[0]}' -H 'content-type: application/json' \\
        -d '{"type":"FLIGHT_DELAY","flightNumber":"W2121","payload":{"minutes":90,"reason":"weather"}}'
   npm run produce -- booking-confirmed examples/booking-confirmed.json
+  curl -X POST ${api}/events -H 'x-api-key: ${config.INGEST_API_KEYS[0]}' -H 'content-type: application/json' \\
+       -d '{"type":"TRAIN_DELAY","trainNumber":"12951","payload":{"minutes":45,"reason":"fog"}}'
+
+Watch them arrive: log in as demo-ravi (flight W2121) or demo-asha (train 12951) on ${urls.alerts ?? `${api}/alerts.html`};
+emails at ${config.MAIL_PREVIEW_URL}, SMS and WhatsApp at ${urls.sandbox ?? config.TWILIO_API_BASE_URL}.
 `);
 }
 
@@ -48,7 +56,8 @@ async function main(): Promise<void> {
   if (config.NODE_ENV !== 'production') await seedDemoData(config.DATABASE_URL);
 
   const roles: Role[] = [];
-  for (const name of names) roles.push(await ROLES[name](config, logger));
+  const ordered = (Object.keys(ROLES) as RoleName[]).filter((name) => names.includes(name));
+  for (const name of ordered) roles.push(await ROLES[name](config, logger));
   printWelcome(config, roles);
   handleShutdown(roles, logger);
 }

@@ -1,3 +1,4 @@
+import { createPool } from '../src/db/pool.js';
 import { randomUUID } from 'node:crypto';
 import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import amqp from 'amqplib';
@@ -64,7 +65,7 @@ beforeAll(async () => {
   queues = eventQueues(config.AMQP_QUEUE_PREFIX);
   const eventQueue = createEventQueuePublisher({ connection, queues });
   const redis = new Redis(config.REDIS_URL);
-  app = await buildApp({ config, logger: testLogger, redis, eventQueue });
+  app = await buildApp({ config, logger: testLogger, redis, eventQueue, pool: createPool(config.DATABASE_URL, testLogger) });
   await waitFor('the event queue publisher to connect', () => eventQueue.isConnected());
   admin = await amqp.connect(config.AMQP_URL);
   channel = await admin.createChannel();

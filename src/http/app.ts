@@ -1,28 +1,40 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import type pg from 'pg';
 import type { Config } from '../config.js';
+import { createItinerariesRepository } from '../consumers/itineraries.repository.js';
 import type { Logger } from '../logger.js';
 import type { EventQueuePublisher } from '../queue/event-queue.publisher.js';
+import { authRoutes } from './auth.routes.js';
 import { registerErrorHandling } from './errors.js';
 import { eventsRoutes } from './events.routes.js';
 import { healthRoutes } from './health.routes.js';
 import { createIdempotencyStore } from './idempotency.js';
+import { itinerariesRoutes } from './itineraries.routes.js';
+import { pagesRoutes } from './pages.routes.js';
+import { attachRealtime, type RealtimeServer } from './realtime.js';
+import { userGuard } from './user-auth.js';
 
 /** What the HTTP app needs; built by the composition root (or a test) and closed with the app. */
 export interface AppDeps {
   config: Config;
   logger: Logger;
   redis: Redis;
+  pool: pg.Pool;
   eventQueue: EventQueuePublisher;
 }
 
 /** Partners' events are small; anything larger is a mistake or an attack, refused before it is read whole. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-/** Builds the HTTP app without listening: tests call `inject`, main.ts calls `listen`. */
+/**
+ * Builds the HTTP app (and the Socket.IO server on its HTTP server) without listening: tests call `inject` or
+ * `listen({ port: 0 })`, main.ts calls `listen`. Closing the app closes the clients it was given.
+ */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, logger, redis, pool, eventQueue } = deps;
   const app = Fastify({
-    loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     // One log line per request costs more than the request itself at partner volumes; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -30,19 +42,36 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   // Events are JSON; a text/plain body is refused as an unsupported type (415) rather than read as a string.
   app.removeContentTypeParser('text/plain');
+
+  const io = attachRealtime({ server: app.server, jwtSecret: config.JWT_SECRET, redis, pool, logger });
+  app.decorate('io', io);
+  app.addHook('preClose', async () => {
+    await io.close();
+  });
   app.addHook('onClose', async () => {
-    await deps.eventQueue.close();
-    deps.redis.disconnect();
+    await eventQueue.close();
+    redis.disconnect();
+    await pool.end();
   });
 
   await app.register(healthRoutes, {
-    rabbitmq: () => deps.eventQueue.isConnected(),
-    redis: async () => (await deps.redis.ping()) === 'PONG',
+    rabbitmq: () => eventQueue.isConnected(),
+    redis: async () => (await redis.ping()) === 'PONG',
+    postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
   });
-  await app.register(eventsRoutes, {
-    apiKeys: deps.config.INGEST_API_KEYS,
-    eventQueue: deps.eventQueue,
-    idempotency: createIdempotencyStore(deps.redis),
+  await app.register(eventsRoutes, { apiKeys: config.INGEST_API_KEYS, eventQueue, idempotency: createIdempotencyStore(redis) });
+  await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
+  await app.register(itinerariesRoutes, {
+    itineraries: createItinerariesRepository(pool),
+    authorize: userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN }),
   });
+  await app.register(pagesRoutes, { pages: ['alerts.html'] });
   return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Socket.IO server sharing this app's HTTP server. */
+    io: RealtimeServer;
+  }
 }

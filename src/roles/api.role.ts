@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { createPool } from '../db/pool.js';
 import type { Config } from '../config.js';
 import { buildApp } from '../http/app.js';
 import type { Logger } from '../logger.js';
@@ -7,16 +8,16 @@ import { createEventQueuePublisher } from '../queue/event-queue.publisher.js';
 import { eventQueues } from '../queue/event-queues.js';
 import type { Role } from './role.js';
 
-/** The HTTP server: partners' events in, health out. */
+/** The HTTP server: partners' events in; live alerts (Socket.IO), itineraries and pages out. */
 export async function startApi(config: Config, logger: Logger): Promise<Role> {
   const connection = connectAmqp(config.AMQP_URL, { logger, name: 'api' });
   const eventQueue = createEventQueuePublisher({ connection, queues: eventQueues(config.AMQP_QUEUE_PREFIX) });
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
-  const app = await buildApp({ config, logger, redis, eventQueue });
+  const app = await buildApp({ config, logger, redis, eventQueue, pool: createPool(config.DATABASE_URL, logger) });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   return {
     name: 'api',
-    urls: { api: address, health: `${address}/readyz` },
+    urls: { api: address, alerts: `${address}/alerts.html`, health: `${address}/readyz` },
     stop: async () => {
       await app.close();
       await connection.close();

@@ -1,0 +1,47 @@
+import type { Channel, EventType } from '../events/index.js';
+
+/** One message for one person on one channel, rendered and addressed. */
+export interface OutboundMessage {
+  channel: Channel;
+  /** Email address, E.164 phone number, or userId for the websocket. */
+  to: string;
+  userId: string;
+  eventId: string;
+  eventType: EventType;
+  /** `<eventId>:<channel>:<userId>`: providers that support it get it too, so they can drop duplicates. */
+  idempotencyKey: string;
+  subject?: string;
+  text: string;
+  html?: string;
+  /** The websocket's JSON payload. */
+  payload?: Record<string, unknown>;
+}
+
+/** What the provider said: its id for the message and how far it got. */
+export interface SendResult {
+  providerId: string;
+  status: 'sent' | 'queued' | 'delivered';
+}
+
+/**
+ * A failed send, classified where the provider's answer is understood: `retriable` means the same message may succeed
+ * later (timeout, 5xx, rate limit); otherwise retrying is pointless (invalid address, refused content).
+ */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DeliveryError';
+  }
+}
+
+/** One adapter per channel; the client behind it is built once and closed with the adapter. */
+export interface ChannelAdapter {
+  readonly channel: Channel;
+  send(message: OutboundMessage): Promise<SendResult>;
+  close(): Promise<void>;
+}

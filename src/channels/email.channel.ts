@@ -1,0 +1,55 @@
+import nodemailer from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
+
+/** Connection-level failures: the server may be back in a moment. */
+const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNREFUSED', 'ECONNRESET', 'EDNS', 'ETLS', 'EPROTOCOL']);
+
+/** SMTP reply codes say it: 4xx try again later, 5xx never. No reply at all is a connection problem. */
+export function classifySmtpError(error: unknown): DeliveryError {
+  const err = error as { code?: string; responseCode?: number; message?: string };
+  const message = `SMTP: ${err.message ?? String(error)}`.replace(/<[^>]*@[^>]*>/g, '<…>');
+  if (err.responseCode && err.responseCode >= 500) return new DeliveryError(message, `SMTP_${err.responseCode}`, false, { cause: error });
+  if (err.responseCode && err.responseCode >= 400) return new DeliveryError(message, `SMTP_${err.responseCode}`, true, { cause: error });
+  if (err.code === 'EENVELOPE') return new DeliveryError(message, 'SMTP_ENVELOPE', false, { cause: error });
+  return new DeliveryError(message, err.code && TRANSIENT_CODES.has(err.code) ? `SMTP_${err.code}` : 'SMTP_UNKNOWN', true, { cause: error });
+}
+
+/** Email through a pooled SMTP transport (MailDev locally, Mailhog in compose, any relay in production). */
+export function createEmailChannel({ smtpUrl, from, maxConnections = 5 }: { smtpUrl: string; from: string; maxConnections?: number }): ChannelAdapter {
+  const url = new URL(smtpUrl);
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections,
+    host: url.hostname,
+    port: Number(url.port || (url.protocol === 'smtps:' ? 465 : 25)),
+    secure: url.protocol === 'smtps:',
+    ...(url.username && { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }),
+    connectionTimeout: 5_000,
+    greetingTimeout: 5_000,
+    socketTimeout: 15_000,
+  } satisfies SMTPPool.Options);
+
+  return {
+    channel: 'email',
+    async send(message: OutboundMessage): Promise<SendResult> {
+      try {
+        const info = await transport.sendMail({
+          from,
+          to: message.to,
+          subject: message.subject ?? '',
+          text: message.text,
+          ...(message.html && { html: message.html }),
+          // Receivers and relays that deduplicate by header can use it; our own ledger does not depend on it.
+          headers: { 'X-Idempotency-Key': message.idempotencyKey, 'X-Event-Type': message.eventType },
+        });
+        return { providerId: info.messageId, status: 'sent' };
+      } catch (error) {
+        throw classifySmtpError(error);
+      }
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import { DeliveryError } from './channel.js';
+
+/**
+ * Twilio error codes after which the same message can never succeed: invalid or unreachable number, opted out,
+ * WhatsApp user not reachable, landline or carrier refusal.
+ */
+export const PERMANENT_TWILIO_CODES = new Set([21211, 21408, 21602, 21604, 21610, 21612, 21614, 21910, 30006, 63015, 63016]);
+
+/** Rate limits and queue overflow: worth another try later. */
+const TRANSIENT_TWILIO_CODES = new Set([20429, 30001, 30003, 30008, 30022]);
+
+/** Classifies an error thrown by the twilio SDK (a RestException, or a network error before any answer). */
+export function classifyTwilioError(error: unknown): DeliveryError {
+  const err = error as { code?: number | string; status?: number; message?: string };
+  const code = typeof err.code === 'number' ? err.code : undefined;
+  const message = `Twilio: ${err.message ?? String(error)}`.replace(/\+\d{6,15}/g, '+…');
+  if (code !== undefined && PERMANENT_TWILIO_CODES.has(code)) return new DeliveryError(message, `TWILIO_${code}`, false, { cause: error });
+  if (code !== undefined && TRANSIENT_TWILIO_CODES.has(code)) return new DeliveryError(message, `TWILIO_${code}`, true, { cause: error });
+  if (err.status === 429 || (err.status !== undefined && err.status >= 500)) {
+    return new DeliveryError(message, code ? `TWILIO_${code}` : `HTTP_${err.status}`, true, { cause: error });
+  }
+  if (err.status !== undefined && err.status >= 400) {
+    // Any other 4xx (bad parameters, auth) will fail the same way again.
+    return new DeliveryError(message, code ? `TWILIO_${code}` : `HTTP_${err.status}`, false, { cause: error });
+  }
+  return new DeliveryError(message, typeof err.code === 'string' ? err.code : 'TWILIO_NETWORK', true, { cause: error });
+}

@@ -1,0 +1,37 @@
+import { createTwilioClient } from '../sandbox/twilio-client.js';
+import type { ChannelAdapter, OutboundMessage, SendResult } from './channel.js';
+import { classifyTwilioError } from './twilio-failures.js';
+
+export interface TwilioChannelOptions {
+  channel: 'sms' | 'whatsapp';
+  accountSid: string;
+  authToken: string;
+  /** https://api.twilio.com, or the local sandbox. */
+  baseUrl: string;
+  /** `+1…` for SMS, `whatsapp:+1…` for WhatsApp. */
+  from: string;
+  /** Where Twilio posts delivery status updates; none when the gateway is not reachable from Twilio. */
+  statusCallback?: string;
+}
+
+/** SMS and WhatsApp through the twilio SDK; the two differ only in their addresses (`whatsapp:+…`). */
+export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapter {
+  const client = createTwilioClient({ accountSid: options.accountSid, authToken: options.authToken, baseUrl: options.baseUrl, timeoutMs: 10_000 });
+  return {
+    channel: options.channel,
+    async send(message: OutboundMessage): Promise<SendResult> {
+      try {
+        const created = await client.messages.create({
+          to: message.to,
+          from: options.from,
+          body: message.text,
+          ...(options.statusCallback && { statusCallback: options.statusCallback }),
+        });
+        return { providerId: created.sid, status: created.status === 'delivered' ? 'delivered' : created.status === 'sent' ? 'sent' : 'queued' };
+      } catch (error) {
+        throw classifyTwilioError(error);
+      }
+    },
+    async close() {},
+  };
+}

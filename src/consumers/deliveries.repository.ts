@@ -1,0 +1,106 @@
+import type pg from 'pg';
+import type { Channel, EventType } from '../events/index.js';
+
+export interface DeliveryKey {
+  eventId: string;
+  eventType: EventType;
+  channel: Channel;
+  userId: string;
+}
+
+export const idempotencyKeyOf = (key: DeliveryKey) => `${key.eventId}:${key.channel}:${key.userId}`;
+
+export interface DeliveryRecord {
+  idempotencyKey: string;
+  status: string;
+  channel: Channel;
+  userId: string;
+  eventId: string;
+  recipient: string | null;
+  subject: string | null;
+  body: string | null;
+  providerId: string | null;
+  attempts: number;
+  errorCode: string | null;
+  errorMessage: string | null;
+}
+
+/**
+ * The delivery ledger. A delivery is claimed (a row in 'sending' with a lease) before the provider is called; a second
+ * claim of the same key succeeds only when the first one's lease ran out (its process died mid-send) or it released
+ * the claim after a transient failure. Every outcome is also appended to delivery_attempts.
+ */
+export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } = {}) {
+  async function attempt(id: string, status: string, fields: { providerId?: string; code?: string; message?: string } = {}) {
+    await pool.query(
+      `INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code, error_message)
+       SELECT id, attempts, $2, $3, $4, $5 FROM deliveries WHERE id = $1`,
+      [id, status, fields.providerId ?? null, fields.code ?? null, fields.message ?? null],
+    );
+  }
+
+  return {
+    /** Takes the delivery for this process; undefined when someone else holds it or it is already settled. */
+    async claim(key: DeliveryKey): Promise<{ id: string; attempt: number } | undefined> {
+      const { rows } = await pool.query<{ id: string; attempts: number }>(
+        `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, attempts, lease_until)
+         VALUES ($1, $2, $3, $4, $5, 'sending', 1, now() + $6 * interval '1 millisecond')
+         ON CONFLICT (idempotency_key) DO UPDATE SET attempts = deliveries.attempts + 1,
+           lease_until = EXCLUDED.lease_until, updated_at = now()
+           WHERE deliveries.status = 'sending' AND deliveries.lease_until < now()
+         RETURNING id, attempts`,
+        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, leaseMs],
+      );
+      return rows[0] && { id: rows[0].id, attempt: rows[0].attempts };
+    },
+
+    async markSent(id: string, result: { providerId: string; status: string; recipient: string; subject?: string; body: string }) {
+      await pool.query(
+        `UPDATE deliveries SET status = $2, provider_id = $3, recipient = $4, subject = $5, body = $6, lease_until = NULL,
+           error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1`,
+        [id, result.status, result.providerId, result.recipient, result.subject ?? null, result.body],
+      );
+      await attempt(id, result.status, { providerId: result.providerId });
+    },
+
+    /** A transient failure: the claim is released at once, so the retry (of this or another process) can take it. */
+    async release(id: string, error: { code: string; message: string }) {
+      await pool.query(
+        `UPDATE deliveries SET lease_until = now() - interval '1 millisecond', error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
+        [id, error.code, error.message],
+      );
+      await attempt(id, 'retrying', error);
+    },
+
+    /** A permanent failure: settled, never tried again unless an operator replays it. */
+    async markFailed(id: string, error: { code: string; message: string }, status: 'failed' | 'dead_lettered' = 'dead_lettered') {
+      await pool.query(
+        `UPDATE deliveries SET status = $4, lease_until = NULL, error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
+        [id, error.code, error.message, status],
+      );
+      await attempt(id, status, error);
+    },
+
+    /** Recorded once per key: the person chose not to get this, or cannot be reached on this channel. */
+    async markSkipped(key: DeliveryKey, reason: { code: string; message: string }) {
+      await pool.query(
+        `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, error_code, error_message)
+         VALUES ($1, $2, $3, $4, $5, 'skipped', $6, $7) ON CONFLICT (idempotency_key) DO NOTHING`,
+        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, reason.code, reason.message],
+      );
+    },
+
+    async find(filter: { eventId?: string; userId?: string; channel?: Channel }): Promise<DeliveryRecord[]> {
+      const { rows } = await pool.query<DeliveryRecord>(
+        `SELECT idempotency_key AS "idempotencyKey", status, channel, user_id AS "userId", event_id AS "eventId", recipient,
+                subject, body, provider_id AS "providerId", attempts, error_code AS "errorCode", error_message AS "errorMessage"
+           FROM deliveries WHERE ($1::uuid IS NULL OR event_id = $1) AND ($2::text IS NULL OR user_id = $2)
+            AND ($3::text IS NULL OR channel = $3) ORDER BY id`,
+        [filter.eventId ?? null, filter.userId ?? null, filter.channel ?? null],
+      );
+      return rows;
+    },
+  };
+}
+
+export type DeliveriesRepository = ReturnType<typeof createDeliveriesRepository>;

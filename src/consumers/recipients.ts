@@ -1,0 +1,47 @@
+import type { Channel, GatewayEvent } from '../events/index.js';
+import type { PreferencesRepository } from '../preferences/preferences.repository.js';
+import type { UserProfile } from '../preferences/profile.js';
+import type { ItinerariesRepository } from './itineraries.repository.js';
+
+/**
+ * The people an event concerns, page by page: a booking's own traveller, or everyone on the disrupted flight or train.
+ * A booking event's contact details are used where the person has none of their own on file.
+ */
+export async function* recipientsOf(
+  event: GatewayEvent,
+  { preferences, itineraries }: { preferences: PreferencesRepository; itineraries: ItinerariesRepository },
+): AsyncGenerator<UserProfile[]> {
+  if (event.eventType === 'TRAVEL_DISRUPTION') {
+    yield* itineraries.travellersAffectedBy(event);
+    return;
+  }
+  const profile = await preferences.get(event.userId);
+  yield [
+    {
+      userId: event.userId,
+      whatsappOptIn: true,
+      locale: 'en',
+      channels: {},
+      eventChannels: {},
+      ...profile,
+      name: profile?.name ?? event.userName,
+      email: profile?.email ?? event.userEmail,
+      phone: profile?.phone ?? event.userPhone,
+    },
+  ];
+}
+
+/** Where a channel reaches this person, or why it cannot. */
+export function addressOf(channel: Channel, profile: UserProfile): { to: string } | { skip: string; reason: string } {
+  switch (channel) {
+    case 'email':
+      return profile.email ? { to: profile.email } : { skip: 'NO_ADDRESS', reason: 'no email address on file' };
+    case 'sms':
+      return profile.phone ? { to: profile.phone } : { skip: 'NO_ADDRESS', reason: 'no phone number on file' };
+    case 'whatsapp':
+      if (!profile.phone) return { skip: 'NO_ADDRESS', reason: 'no phone number on file' };
+      return profile.whatsappOptIn ? { to: `whatsapp:${profile.phone}` } : { skip: 'NOT_OPTED_IN', reason: 'not opted in to WhatsApp' };
+    case 'websocket':
+      return { to: profile.userId };
+  }
+}

@@ -1,0 +1,112 @@
+import type { Server as HttpServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
+import type pg from 'pg';
+import { Server, type Socket } from 'socket.io';
+import { ALERT_EVENT, toAlert, userRoom, type Alert, type InboxRow } from '../channels/websocket.channel.js';
+import type { Logger } from '../logger.js';
+import { AuthError, verifyUserToken } from './jwt.js';
+
+/** Events the server sends; clients send none that the server listens to (see `onConnection`). */
+export interface ServerToClientEvents {
+  [ALERT_EVENT]: (alert: Alert) => void;
+}
+type ClientToServerEvents = Record<string, never>;
+type InterServerEvents = Record<string, never>;
+/** Set by the handshake middleware from the verified token; nothing in it comes from the client unverified. */
+export interface SocketData {
+  userId: string;
+}
+
+export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+type AlertSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface RealtimeDeps {
+  server: HttpServer;
+  jwtSecret: string;
+  /** Duplicated twice for the adapter's publisher and subscriber; the given client itself is left alone. */
+  redis: Redis;
+  pool: pg.Pool;
+  logger: Logger;
+}
+
+/** Why a handshake was refused, in `connect_error`'s `err.data.code`. */
+export type HandshakeErrorCode = 'TOKEN_MISSING' | AuthError['code'];
+
+/** A browser that was away longer than this gets the oldest 500 missed alerts now and the rest on its next reconnect. */
+export const REPLAY_LIMIT = 500;
+
+const REPLAY_QUERY = `
+  SELECT id, event_id, event_type, payload, created_at FROM inbox
+  WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT ${REPLAY_LIMIT}`;
+
+/**
+ * Attaches Socket.IO to the api's HTTP server. The Redis adapter lets an emit from any process (the websocket
+ * channel's emitter, another api node) reach a socket on this one. Sockets authenticate with a user JWT and are put
+ * in `user:<sub>` only. The caller closes the returned server (which also closes the HTTP server); the adapter's
+ * Redis connections end when the HTTP server closes.
+ */
+export function attachRealtime(deps: RealtimeDeps): RealtimeServer {
+  const logger = deps.logger.child({ component: 'realtime' });
+  const pub = deps.redis.duplicate();
+  const sub = deps.redis.duplicate();
+  for (const client of [pub, sub]) client.on('error', (error) => logger.warn({ err: error }, 'socket.io adapter: redis error'));
+
+  // connectionStateRecovery stays off: the inbox (lastSeenId) is the recovery mechanism, and a recovered session
+  // would skip the handshake middleware, i.e. the token check.
+  const io: RealtimeServer = new Server(deps.server, { adapter: createAdapter(pub, sub) });
+  deps.server.once('close', () => {
+    pub.disconnect();
+    sub.disconnect();
+  });
+
+  io.use((socket, next) => {
+    void authenticate(deps.jwtSecret, socket.handshake.auth).then((result) => {
+      if ('code' in result) return next(Object.assign(new Error('unauthorized'), { data: { code: result.code } }));
+      socket.data.userId = result.userId;
+      next();
+    });
+  });
+  io.on('connection', (socket) => void onConnection(socket, deps.pool, logger));
+  return io;
+}
+
+/** The userId of a valid token, or the reason code the client gets in `connect_error`. */
+async function authenticate(secret: string, auth: Record<string, unknown> | undefined): Promise<{ userId: string } | { code: HandshakeErrorCode }> {
+  const token = auth?.token;
+  if (typeof token !== 'string' || token.length === 0) return { code: 'TOKEN_MISSING' };
+  try {
+    return await verifyUserToken(secret, token);
+  } catch (error) {
+    return { code: error instanceof AuthError ? error.code : 'TOKEN_INVALID' };
+  }
+}
+
+async function onConnection(socket: AlertSocket, pool: pg.Pool, logger: Logger): Promise<void> {
+  const { userId } = socket.data;
+  // The room comes from the verified token and nothing else. There is deliberately no 'join' (or any other) handler:
+  // a room named by the client would let anyone read anyone's alerts, and Socket.IO never joins a room on its own
+  // because a client asked, so an emitted 'join' simply goes nowhere.
+  // Joined before the replay query: an alert committed before the query is replayed, one published after the join
+  // arrives live; one in between arrives both ways and the browser drops the copy by id.
+  await socket.join(userRoom(userId));
+
+  const lastSeenId = parseLastSeenId(socket.handshake.auth?.lastSeenId);
+  if (lastSeenId === undefined) return;
+  try {
+    const { rows } = await pool.query<InboxRow>(REPLAY_QUERY, [userId, lastSeenId]);
+    if (rows.length === REPLAY_LIMIT) logger.info({ userId, lastSeenId }, 'replay truncated; the rest follows on reconnect');
+    for (const row of rows) socket.emit(ALERT_EVENT, toAlert(row));
+  } catch (error) {
+    // Serving live alerts now would move the browser's lastSeenId past the ones it missed; closing the connection
+    // makes it reconnect (with backoff) and ask again.
+    logger.warn({ err: error, userId }, 'inbox replay failed; closing the connection so the client retries');
+    socket.disconnect(true);
+  }
+}
+
+/** A non-negative safe integer, given as a number or a string of digits; anything else means "no replay". */
+function parseLastSeenId(value: unknown): number | undefined {
+  const id = typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : undefined;
+}

@@ -1,0 +1,29 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { HttpError } from './errors.js';
+import { AuthError, verifyUserToken } from './jwt.js';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Routes about one user accept that user's own JWT or the admin token (`Authorization: Bearer …`): none → 401,
+ * a valid token for someone else → 403.
+ */
+export function userGuard({ jwtSecret, adminToken }: { jwtSecret: string; adminToken: string }) {
+  const admin = digest(adminToken);
+  return async (request: FastifyRequest, userId: string): Promise<{ admin: boolean }> => {
+    const header = request.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    if (!token) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer token', [{ path: 'authorization', message: 'required' }]);
+    if (timingSafeEqual(digest(token), admin)) return { admin: true };
+    let subject: string;
+    try {
+      subject = (await verifyUserToken(jwtSecret, token)).userId;
+    } catch (error) {
+      const reason = error instanceof AuthError && error.code === 'TOKEN_EXPIRED' ? 'token expired' : 'token invalid';
+      throw new HttpError(401, 'unauthorized', reason, [{ path: 'authorization', message: reason }]);
+    }
+    if (subject !== userId) throw new HttpError(403, 'forbidden', 'this token belongs to another user', [{ path: 'userId', message: 'not yours' }]);
+    return { admin: false };
+  };
+}

@@ -1,0 +1,65 @@
+import { DEFAULT_ROUTING, type Channel, type EventType } from '../events/index.js';
+
+export interface QuietHours {
+  start: string;
+  end: string;
+  timeZone: string;
+}
+
+/** A person as the consumers need them: where to reach them, in which language, and what they want to receive. */
+export interface UserProfile {
+  userId: string;
+  name?: string;
+  email?: string;
+  phone?: string;
+  whatsappOptIn: boolean;
+  locale: string;
+  /** Global switch per channel. */
+  channels: Partial<Record<Channel, boolean>>;
+  /** Per event type and channel; absent means "as the routing table says". */
+  eventChannels: Partial<Record<EventType, Partial<Record<Channel, boolean>>>>;
+  quietHours?: QuietHours;
+}
+
+/** The row shape of `users LEFT JOIN preferences`, shared by the repository and the recipient queries. */
+export interface ProfileRow {
+  user_id: string;
+  name: string | null;
+  email: string | null;
+  phone: string | null;
+  whatsapp_opt_in: boolean;
+  locale: string;
+  channels: Record<string, boolean> | null;
+  event_channels: Record<string, Record<string, boolean>> | null;
+  quiet_start: string | null;
+  quiet_end: string | null;
+  quiet_time_zone: string | null;
+}
+
+export const PROFILE_COLUMNS = `u.user_id, u.name, u.email, u.phone, u.whatsapp_opt_in, u.locale,
+  p.channels, p.event_channels, p.quiet_start::text, p.quiet_end::text, p.quiet_time_zone`;
+
+export function profileFromRow(row: ProfileRow): UserProfile {
+  return {
+    userId: row.user_id,
+    ...(row.name && { name: row.name }),
+    ...(row.email && { email: row.email }),
+    ...(row.phone && { phone: row.phone }),
+    whatsappOptIn: row.whatsapp_opt_in,
+    locale: row.locale,
+    channels: row.channels ?? {},
+    eventChannels: (row.event_channels ?? {}) as UserProfile['eventChannels'],
+    ...(row.quiet_start && row.quiet_end && row.quiet_time_zone && {
+      quietHours: { start: row.quiet_start, end: row.quiet_end, timeZone: row.quiet_time_zone },
+    }),
+  };
+}
+
+/**
+ * Whether this person gets this event on this channel: a channel switched off globally is off for every event;
+ * otherwise their choice for the event type, and failing that the operator's routing table.
+ */
+export function channelEnabled(profile: UserProfile | undefined, eventType: EventType, channel: Channel): boolean {
+  if (profile?.channels[channel] === false) return false;
+  return profile?.eventChannels[eventType]?.[channel] ?? DEFAULT_ROUTING[eventType].includes(channel);
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { io as connectSocket, type Socket } from 'socket.io-client';
+import type { Config } from '../../src/config.js';
+import { createWorker } from '../../src/consumers/worker.js';
+import { createItinerariesRepository } from '../../src/consumers/itineraries.repository.js';
+import { createDeliveriesRepository } from '../../src/consumers/deliveries.repository.js';
+import { ensureDatabase, migrate } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
+import { buildApp } from '../../src/http/app.js';
+import { signUserToken } from '../../src/http/jwt.js';
+import { createPreferencesRepository } from '../../src/preferences/preferences.repository.js';
+import { createEventProducer, type EventProducer } from '../../src/producer/event-producer.js';
+import { connectAmqp } from '../../src/queue/amqp.js';
+import { createEventQueuePublisher } from '../../src/queue/event-queue.publisher.js';
+import { eventQueues } from '../../src/queue/event-queues.js';
+import { buildSandboxApp, type SandboxHandle } from '../../src/sandbox/sandbox.app.js';
+import { testConfig, testLogger, uniquePrefix } from './kafka.js';
+import { deleteQueues } from './gateway.js';
+import { waitFor } from './wait-for.js';
+
+/** A database of the test's own: recipient lookups see only the travellers the test created. */
+async function freshDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `gateway_test_${randomBytes(4).toString('hex')}`;
+  const url = Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+  await ensureDatabase(url);
+  await migrate({ databaseUrl: url, logger: testLogger });
+  return {
+    url,
+    drop: async () => {
+      const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/**
+ * The whole gateway in this process, on the test's own topics, queues, database and Twilio sandbox; MailDev and
+ * Redis are shared (tests use addresses and ids of their own).
+ */
+export async function startGateway(label: string) {
+  const prefix = uniquePrefix(label);
+  const base = testConfig(prefix);
+  const database = await freshDatabase(base.DATABASE_URL);
+
+  const sandbox: SandboxHandle = await buildSandboxApp({ accountSid: base.TWILIO_ACCOUNT_SID, authToken: base.TWILIO_AUTH_TOKEN, logger: testLogger });
+  const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
+  const config: Config = testConfig(prefix, { DATABASE_URL: database.url, TWILIO_API_BASE_URL: sandboxUrl });
+
+  const amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: `test-${label}` });
+  const api: FastifyInstance = await buildApp({
+    config, logger: testLogger, redis: new Redis(config.REDIS_URL), pool: createPool(config.DATABASE_URL, testLogger),
+    eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
+  });
+  const apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
+
+  const worker = await createWorker({ config, logger: testLogger });
+  await worker.start();
+  const producer: EventProducer = createEventProducer({ brokers: config.KAFKA_BROKERS, logger: testLogger, topicPrefix: prefix });
+  const pool = createPool(config.DATABASE_URL, testLogger);
+  const redis = new Redis(config.REDIS_URL);
+  const sockets: Socket[] = [];
+
+  return {
+    config, apiUrl, sandbox, producer, pool,
+    preferences: createPreferencesRepository({ pool, redis }),
+    itineraries: createItinerariesRepository(pool),
+    deliveries: createDeliveriesRepository(pool),
+
+    /** A socket.io client logged in as the user, collecting the alerts it receives. */
+    async connectAs(userId: string): Promise<{ socket: Socket; alerts: Array<Record<string, unknown>> }> {
+      const token = await signUserToken(config.JWT_SECRET, userId);
+      const socket = connectSocket(apiUrl, { auth: { token }, transports: ['websocket'], reconnection: false });
+      const alerts: Array<Record<string, unknown>> = [];
+      socket.on('alert', (alert: Record<string, unknown>) => alerts.push(alert));
+      sockets.push(socket);
+      await waitFor(`socket for ${userId} to connect`, () => socket.connected);
+      return { socket, alerts };
+    },
+
+    async close() {
+      for (const socket of sockets) socket.disconnect();
+      await producer.stop();
+      await worker.stop();
+      await api.close();
+      await amqp.close();
+      await sandbox.app.close();
+      redis.disconnect();
+      await pool.end();
+      await deleteQueues(config.AMQP_URL, eventQueues(prefix));
+      await database.drop();
+    },
+  };
+}
+
+export type Gateway = Awaited<ReturnType<typeof startGateway>>;
+
+/** A valid Indian mobile number of its own for each test traveller. */
+export const uniquePhone = () => `+9198${String(randomBytes(4).readUInt32BE() % 100_000_000).padStart(8, '0')}`;
+export const uniqueEmail = (name: string) => `${name}.${randomBytes(4).toString('hex')}@example.com`;
