@@ -29,20 +29,21 @@ function chosenRoles(): RoleName[] {
 function printWelcome(config: Config, roles: Role[]): void {
   const urls = Object.assign({}, ...roles.map((r) => r.urls)) as Record<string, string>;
   const api = urls.api ?? `http://${config.HOST}:${config.PORT}`;
+  const post = (file: string) =>
+    `curl -X POST ${api}/events -H 'x-api-key: ${config.INGEST_API_KEYS[0]}' -H 'content-type: application/json' -d @examples/${file}`;
   console.log(`
 Notification gateway running: ${roles.map((r) => r.name).join(', ')}
 ${Object.entries(urls).map(([name, url]) => `  ${name.padEnd(8)} ${url}`).join('\n')}
   mail     ${config.MAIL_PREVIEW_URL} (every email sent)
 
-Try it:
-  curl -X POST ${api}/events -H 'x-api-key: ${config.INGEST_API_KEYS[0]}' -H 'content-type: application/json' \\
-       -d '{"type":"FLIGHT_DELAY","flightNumber":"W2121","payload":{"minutes":90,"reason":"weather"}}'
-  npm run produce -- booking-confirmed examples/booking-confirmed.json
-  curl -X POST ${api}/events -H 'x-api-key: ${config.INGEST_API_KEYS[0]}' -H 'content-type: application/json' \\
-       -d '{"type":"TRAIN_DELAY","trainNumber":"12951","payload":{"minutes":45,"reason":"fog"}}'
+Watch alerts live: open ${urls.alerts ?? `${api}/alerts.html`} and log in as demo-ravi (flight W2121) or demo-asha (train 12951).
 
-Watch them arrive: log in as demo-ravi (flight W2121) or demo-asha (train 12951) on ${urls.alerts ?? `${api}/alerts.html`};
-emails at ${config.MAIL_PREVIEW_URL}, SMS and WhatsApp at ${urls.sandbox ?? config.TWILIO_API_BASE_URL}.
+Trigger each event (from this folder):
+  flight delay       ${post('flight-delay.json')}
+  train delay        ${post('train-delay.json')}
+  booking confirmed  npm run produce -- booking-confirmed examples/booking-confirmed.json
+  booking cancelled  npm run produce -- booking-cancelled examples/booking-cancelled.json
+  payment completed  npm run produce -- payment-completed examples/payment-completed.json
 `);
 }
 
