@@ -33,6 +33,8 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
+  /** Where providers reach the api (Twilio's status and inbound webhooks are signed against this address). */
+  PUBLIC_URL: url(['http:', 'https:']).transform((u) => u.replace(/\/+$/, '')).default('http://127.0.0.1:3000'),
 
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/gateway'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),

@@ -56,9 +56,11 @@ describe('delivery by email, SMS, WhatsApp and Socket.IO', () => {
     expect(await emailsTo(asha.email)).toHaveLength(1);
 
     const deliveries = await gateway.deliveries.find({ eventId: receipt.eventId });
-    expect(deliveries.map((d) => [d.channel, d.status]).sort()).toEqual(
-      [['email', 'sent'], ['sms', 'queued'], ['websocket', 'delivered'], ['whatsapp', 'queued']].sort(),
-    );
+    // Twilio's answer is 'queued'; its status callbacks may already have moved the message on.
+    const byChannel = Object.fromEntries(deliveries.map((d) => [d.channel, d.status]));
+    expect(Object.keys(byChannel).sort()).toEqual(['email', 'sms', 'websocket', 'whatsapp']);
+    expect(byChannel).toMatchObject({ email: 'sent', websocket: 'delivered' });
+    expect([byChannel.sms, byChannel.whatsapp]).toEqual([expect.stringMatching(/^(queued|sent|delivered)$/), expect.stringMatching(/^(queued|sent|delivered)$/)]);
     expect(deliveries.every((d) => d.providerId)).toBe(true);
   });
 

@@ -5,11 +5,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import amqp from 'amqplib';
 import autocannon from 'autocannon';
 import { loadConfig } from '../../src/config.js';
 import { eventQueues } from '../../src/queue/event-queues.js';
+import { freePort } from '../../src/util/free-port.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 15);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -24,15 +24,6 @@ function run(url: string, duration: number): Promise<autocannon.Result> {
     duration,
     headers: { 'content-type': 'application/json', 'x-api-key': 'dev-ingest-key' },
     body: BODY,
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }
 

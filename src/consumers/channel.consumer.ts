@@ -1,15 +1,16 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import pMap from 'p-map';
 import pRetry from 'p-retry';
-import { DeliveryError, type ChannelAdapter, type SendResult } from '../channels/channel.js';
+import type { ChannelAdapter, SendResult } from '../channels/channel.js';
 import { parseEvent, type Channel, type GatewayEvent } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { PreferencesRepository } from '../preferences/preferences.repository.js';
 import { channelEnabled, type UserProfile } from '../preferences/profile.js';
+import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
 import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
-import { TemplateError } from '../templates/template-error.js';
 import { CONSUMER_GROUPS, topicsFor } from './consumer-groups.js';
 import type { DeadLetterWriter, FailedRecord } from './dead-letters.js';
+import { classifyFailure } from './failures.js';
 import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from './deliveries.repository.js';
 import type { ItinerariesRepository } from './itineraries.repository.js';
 import { addressOf, recipientsOf } from './recipients.js';
@@ -53,6 +54,12 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
     }
     const address = addressOf(channel, profile);
     if ('skip' in address) return deliveries.markSkipped(key, { code: address.skip, message: address.reason });
+    const holdUntil = quietHoursHold(profile, event, channel);
+    if (holdUntil) {
+      const rendered = renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
+      await deliveries.defer(key, { recipient: address.to, body: rendered.text, deliverAfter: holdUntil });
+      return;
+    }
     const claim = await deliveries.claim(key);
     if (!claim) return; // delivered, or being delivered, by someone else: never twice
 
@@ -74,7 +81,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
   }
 
   async function failed(error: unknown, ctx: { event: GatewayEvent; profile: UserProfile; record: FailedRecord; key: DeliveryKey; claim: { id: string; attempt: number } }) {
-    const failure = classify(error);
+    const failure = classifyFailure(error);
     if (failure.retriable) {
       await deliveries.release(ctx.claim.id, failure);
       throw error;
@@ -129,11 +136,10 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
 
 export type ChannelConsumer = ReturnType<typeof createChannelConsumer>;
 
-function classify(error: unknown): { code: string; message: string; retriable: boolean } {
-  if (error instanceof DeliveryError) return { code: error.code, message: error.message, retriable: error.retriable };
-  if (error instanceof TemplateError) return { code: error.code, message: error.message, retriable: false };
-  // Unknown failures (a bug, a dropped database connection) are retried rather than thrown away.
-  return { code: 'UNEXPECTED', message: (error as Error).message ?? String(error), retriable: true };
+/** SMS and WhatsApp that are not urgent wait for the end of the person's quiet hours; nothing else waits. */
+function quietHoursHold(profile: UserProfile, event: GatewayEvent, channel: Channel): Date | undefined {
+  if (!profile.quietHours || !QUIET_CHANNELS.has(channel) || URGENT_EVENTS.has(event.eventType)) return undefined;
+  return quietUntil(profile.quietHours);
 }
 
 type Parsed = { ok: true; event: GatewayEvent } | { ok: false; code: string; message: string };

@@ -81,6 +81,64 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       await attempt(id, status, error);
     },
 
+    /**
+     * Holds a rendered message until `deliverAfter` (quiet hours). Takes the key like a claim: a redelivered record
+     * finds it taken and sends nothing. Returns false when the key was already taken.
+     */
+    async defer(key: DeliveryKey, message: { recipient: string; subject?: string; body: string; deliverAfter: Date }): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, recipient, subject, body, deliver_after)
+         VALUES ($1, $2, $3, $4, $5, 'deferred', $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING`,
+        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, message.recipient, message.subject ?? null, message.body, message.deliverAfter],
+      );
+      return rowCount === 1;
+    },
+
+    /**
+     * Claims deferred deliveries that are due, oldest first; SKIP LOCKED lets several workers share them without
+     * taking the same one twice. Each comes back in 'sending' with a lease, like any claim.
+     */
+    async claimDue(channel: Channel, limit = 50): Promise<Array<{ id: string; attempt: number; key: DeliveryKey; recipient: string | null; subject: string | null; body: string | null }>> {
+      const { rows } = await pool.query(
+        `UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
+          WHERE d.id IN (SELECT id FROM deliveries WHERE status = 'deferred' AND channel = $1 AND deliver_after <= now()
+                          ORDER BY deliver_after LIMIT $2 FOR UPDATE SKIP LOCKED)
+          RETURNING d.id, d.attempts, d.event_id, d.event_type, d.channel, d.user_id, d.recipient, d.subject, d.body`,
+        [channel, limit, leaseMs],
+      );
+      return rows.map((r) => ({
+        id: r.id, attempt: r.attempts, recipient: r.recipient, subject: r.subject, body: r.body,
+        key: { eventId: r.event_id, eventType: r.event_type, channel: r.channel, userId: r.user_id },
+      }));
+    },
+
+    /** A deferred send that failed for now goes back to wait, a little later. */
+    async redefer(id: string, deliverAfter: Date, error: { code: string; message: string }) {
+      await pool.query(
+        `UPDATE deliveries SET status = 'deferred', deliver_after = $2, lease_until = NULL, error_code = $3, error_message = $4, updated_at = now() WHERE id = $1`,
+        [id, deliverAfter, error.code, error.message],
+      );
+      await attempt(id, 'retrying', error);
+    },
+
+    /**
+     * A provider's later word on a message (Twilio status callbacks). Callbacks can arrive out of order, so a status
+     * only ever moves forward: a late 'sent' never overwrites 'delivered'. Returns false for an unknown message.
+     */
+    async updateProviderStatus(providerId: string, status: 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode?: string): Promise<boolean> {
+      const { rows } = await pool.query<{ id: string }>(
+        `UPDATE deliveries SET status = $2, error_code = COALESCE($3, error_code), updated_at = now()
+          WHERE provider_id = $1 AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], status)
+                                   < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], $2)
+          RETURNING id`,
+        [providerId, status, errorCode ?? null],
+      );
+      for (const row of rows) await attempt(row.id, status, { providerId, ...(errorCode && { code: errorCode }) });
+      if (rows.length > 0) return true;
+      const { rowCount } = await pool.query('SELECT 1 FROM deliveries WHERE provider_id = $1', [providerId]);
+      return (rowCount ?? 0) > 0;
+    },
+
     /** Recorded once per key: the person chose not to get this, or cannot be reached on this channel. */
     async markSkipped(key: DeliveryKey, reason: { code: string; message: string }) {
       await pool.query(

@@ -17,15 +17,18 @@ export function createItinerariesRepository(pool: pg.Pool) {
   return {
     /**
      * A confirmed booking: the user exists with the booking's contact details (details the user already has are
-     * kept, so a booking never overwrites what they chose), and the booking is an active itinerary.
+     * kept, so a booking never overwrites what they chose), and the booking is an active itinerary. A user who was
+     * erased is skipped altogether: a later booking must not bring their contact details back.
      */
     async recordBooking(event: BookingEvent): Promise<void> {
-      await pool.query(
+      const { rowCount } = await pool.query(
         `INSERT INTO users (user_id, name, email, phone) VALUES ($1, $2, $3, $4)
          ON CONFLICT (user_id) DO UPDATE SET name = COALESCE(users.name, EXCLUDED.name),
-           email = COALESCE(users.email, EXCLUDED.email), phone = COALESCE(users.phone, EXCLUDED.phone), updated_at = now()`,
+           email = COALESCE(users.email, EXCLUDED.email), phone = COALESCE(users.phone, EXCLUDED.phone), updated_at = now()
+         WHERE users.erased_at IS NULL`,
         [event.userId, event.userName ?? null, event.userEmail ?? null, event.userPhone ?? null],
       );
+      if (rowCount === 0) return;
       const vehicle = event.flightNumber ? ['flight', event.flightNumber] : event.trainNumber ? ['train', event.trainNumber] : undefined;
       if (!vehicle) return;
       await this.add({ userId: event.userId, vehicleKind: vehicle[0] as VehicleKind, vehicleNumber: vehicle[1]!, journeyDate: event.journeyDate, pnrNumber: event.pnrNumber });

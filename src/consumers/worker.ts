@@ -12,14 +12,21 @@ import { createPreferencesRepository } from '../preferences/preferences.reposito
 import { createKafka } from '../producer/kafka.js';
 import { ensureTopics } from '../producer/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
+import { QUIET_CHANNELS } from '../preferences/quiet-hours.js';
 import { createChannelConsumer, type ChannelConsumer } from './channel.consumer.js';
+import { createDeferredSender } from './deferred.sender.js';
 import { createDeadLetterWriter, dlqTopic } from './dead-letters.js';
 import { createDeliveriesRepository } from './deliveries.repository.js';
 import { createItinerariesRepository } from './itineraries.repository.js';
 import { createItineraryProjection } from './itinerary.projection.js';
 
 function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<typeof createPool>; redis: Redis; logger: Logger }): ChannelAdapter {
-  const twilio = { accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, baseUrl: config.TWILIO_API_BASE_URL };
+  const twilio = {
+    accountSid: config.TWILIO_ACCOUNT_SID,
+    authToken: config.TWILIO_AUTH_TOKEN,
+    baseUrl: config.TWILIO_API_BASE_URL,
+    statusCallback: `${config.PUBLIC_URL}/webhooks/twilio/status`,
+  };
   switch (channel) {
     case 'email':
       return createEmailChannel({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM });
@@ -55,14 +62,16 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   const adapters = channels.map((channel) => adapterFor(channel, config, { pool, redis, logger }));
   const consumers: ChannelConsumer[] = adapters.map((adapter) => createChannelConsumer({ ...shared, channel: adapter.channel, adapter }));
   const projection = createItineraryProjection({ kafka, itineraries, preferences, logger, prefix });
+  const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries: shared.deliveries, logger });
 
   return {
     consumers,
     async start() {
       await Promise.all([projection.start(), ...consumers.map((c) => c.start())]);
+      deferred.start();
     },
     async stop() {
-      await Promise.all([projection.stop(), ...consumers.map((c) => c.stop())]);
+      await Promise.all([deferred.stop(), projection.stop(), ...consumers.map((c) => c.stop())]);
       await Promise.all(adapters.map((a) => a.close()));
       await dlqProducer.disconnect();
       redis.disconnect();

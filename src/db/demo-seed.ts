@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { withTransaction } from './transaction.js';
 
 /** Demo travellers for `npm start`: people following train 12951 and flight W2121, so every event has someone to reach. */
 export const DEMO_USERS = [
@@ -9,28 +10,24 @@ export const DEMO_USERS = [
 
 /** Idempotent: running it on every start leaves one copy of each demo user and itinerary. */
 export async function seedDemoData(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   try {
-    await client.query('BEGIN');
-    for (const user of DEMO_USERS) {
-      await client.query(
-        `INSERT INTO users (user_id, name, email, phone) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING`,
-        [user.userId, user.name, user.email, user.phone],
-      );
-      for (const [kind, number, pnr] of user.follows) {
+    await withTransaction(pool, async (client) => {
+      for (const user of DEMO_USERS) {
         await client.query(
-          `INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number)
-           VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, pnr_number) WHERE pnr_number IS NOT NULL DO NOTHING`,
-          [user.userId, pnr, kind, number],
+          `INSERT INTO users (user_id, name, email, phone) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING`,
+          [user.userId, user.name, user.email, user.phone],
         );
+        for (const [kind, number, pnr] of user.follows) {
+          await client.query(
+            `INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, pnr_number) WHERE pnr_number IS NOT NULL DO NOTHING`,
+            [user.userId, pnr, kind, number],
+          );
+        }
       }
-    }
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
+    });
   } finally {
-    await client.end();
+    await pool.end();
   }
 }

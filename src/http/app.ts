@@ -2,17 +2,26 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Config } from '../config.js';
+import { createDeliveriesRepository } from '../consumers/deliveries.repository.js';
 import { createItinerariesRepository } from '../consumers/itineraries.repository.js';
+import { createErasure } from '../preferences/erasure.js';
+import { createPreferencesRepository } from '../preferences/preferences.repository.js';
 import type { Logger } from '../logger.js';
 import type { EventQueuePublisher } from '../queue/event-queue.publisher.js';
+import { createTemplateRenderer } from '../templates/renderer.js';
 import { authRoutes } from './auth.routes.js';
 import { registerErrorHandling } from './errors.js';
+import { erasureRoutes } from './erasure.routes.js';
 import { eventsRoutes } from './events.routes.js';
 import { healthRoutes } from './health.routes.js';
 import { createIdempotencyStore } from './idempotency.js';
 import { itinerariesRoutes } from './itineraries.routes.js';
 import { pagesRoutes } from './pages.routes.js';
+import { preferencesRoutes } from './preferences.routes.js';
+import { previewsRoutes } from './previews.routes.js';
 import { attachRealtime, type RealtimeServer } from './realtime.js';
+import { templatesRoutes } from './templates.routes.js';
+import { twilioWebhookRoutes } from './twilio-webhooks.routes.js';
 import { userGuard } from './user-auth.js';
 
 /** What the HTTP app needs; built by the composition root (or a test) and closed with the app. */
@@ -65,7 +74,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     itineraries: createItinerariesRepository(pool),
     authorize: userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN }),
   });
-  await app.register(pagesRoutes, { pages: ['alerts.html'] });
+  {
+    // One repository for both routes: erasure caches the tombstone the preferences routes then read.
+    const preferences = createPreferencesRepository({ pool, redis });
+    const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });
+    await app.register(preferencesRoutes, { preferences, authorize });
+    await app.register(erasureRoutes, { erasure: createErasure({ pool, preferences }), authorize });
+  }
+  await app.register(twilioWebhookRoutes, {
+    authToken: config.TWILIO_AUTH_TOKEN,
+    publicUrl: config.PUBLIC_URL,
+    pool,
+    deliveries: createDeliveriesRepository(pool),
+    preferences: createPreferencesRepository({ pool, redis }),
+  });
+  await app.register(templatesRoutes, { renderer: createTemplateRenderer() });
+  await app.register(previewsRoutes, { config, pool });
+  await app.register(pagesRoutes, { pages: ['alerts.html', 'previews.html', 'preferences.html'] });
   return app;
 }
 

@@ -1,85 +1,134 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { withTransaction } from '../db/transaction.js';
 import type { Channel, EventType } from '../events/index.js';
-import { PROFILE_COLUMNS, profileFromRow, type ProfileRow, type UserProfile } from './profile.js';
+import { erasedProfile, PROFILE_COLUMNS, profileFromRow, type ProfileRow, type QuietHours, type UserProfile } from './profile.js';
 
 const CACHE_TTL_SECONDS = 300;
 
+/** A change to someone's preferences and contact details. Absent fields are left as they are (merge) or reset (replace). */
 export interface PreferencesPatch {
   channels?: Partial<Record<Channel, boolean>>;
   eventChannels?: Partial<Record<EventType, Partial<Record<Channel, boolean>>>>;
+  /** `null` clears the window. */
+  quietHours?: QuietHours | null;
   locale?: string;
   email?: string | null;
   phone?: string | null;
   whatsappOptIn?: boolean;
 }
 
+/** The person asked to be erased: nothing about them is written again. */
+export class ErasedUserError extends Error {
+  readonly code = 'USER_ERASED';
+  constructor(readonly userId: string) {
+    super(`user ${userId} was erased`);
+    this.name = 'ErasedUserError';
+  }
+}
+
+// Contact details are shared with the booking projection, so even a replace keeps the ones it is not given.
+const UPSERT_USER = `
+  INSERT INTO users (user_id, email, phone, locale, whatsapp_opt_in) VALUES ($1, $2, $3, COALESCE($4, 'en'), COALESCE($5, true))
+  ON CONFLICT (user_id) DO UPDATE SET
+    email = CASE WHEN $6 THEN EXCLUDED.email ELSE users.email END,
+    phone = CASE WHEN $7 THEN EXCLUDED.phone ELSE users.phone END,
+    locale = COALESCE($4, users.locale),
+    whatsapp_opt_in = COALESCE($5, users.whatsapp_opt_in),
+    updated_at = now()
+  WHERE users.erased_at IS NULL`;
+
+const MERGE_PREFERENCES = `
+  INSERT INTO preferences (user_id, channels, event_channels, quiet_start, quiet_end, quiet_time_zone)
+  VALUES ($1, $2::jsonb, $3::jsonb, $5::time, $6::time, $7)
+  ON CONFLICT (user_id) DO UPDATE SET
+    channels = preferences.channels || EXCLUDED.channels,
+    event_channels = (SELECT COALESCE(jsonb_object_agg(k, COALESCE(preferences.event_channels -> k, '{}'::jsonb)
+                        || COALESCE(EXCLUDED.event_channels -> k, '{}'::jsonb)), '{}'::jsonb)
+                      FROM (SELECT jsonb_object_keys(preferences.event_channels || EXCLUDED.event_channels) AS k) keys),
+    quiet_start = CASE WHEN $4 THEN EXCLUDED.quiet_start ELSE preferences.quiet_start END,
+    quiet_end = CASE WHEN $4 THEN EXCLUDED.quiet_end ELSE preferences.quiet_end END,
+    quiet_time_zone = CASE WHEN $4 THEN EXCLUDED.quiet_time_zone ELSE preferences.quiet_time_zone END,
+    updated_at = now()`;
+
+const REPLACE_PREFERENCES = `
+  INSERT INTO preferences (user_id, channels, event_channels, quiet_start, quiet_end, quiet_time_zone)
+  VALUES ($1, $2::jsonb, $3::jsonb, $4::time, $5::time, $6)
+  ON CONFLICT (user_id) DO UPDATE SET channels = EXCLUDED.channels, event_channels = EXCLUDED.event_channels,
+    quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end, quiet_time_zone = EXCLUDED.quiet_time_zone, updated_at = now()`;
+
 /**
- * Profiles and preferences in PostgreSQL, read through a Redis cache. Every write deletes the cached copy, so the
- * very next event sees the change.
+ * Profiles and preferences in PostgreSQL, read through a Redis cache. Every write puts the new profile in the cache
+ * before it returns, so the very next event sees the change; an erased person is cached as a tombstone.
  */
 export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:profile:' }: { pool: pg.Pool; redis: Redis; keyPrefix?: string }) {
   const cacheKey = (userId: string) => `${keyPrefix}${userId}`;
 
   async function load(userId: string): Promise<UserProfile | undefined> {
-    const { rows } = await pool.query<ProfileRow>(
-      `SELECT ${PROFILE_COLUMNS} FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id
-        WHERE u.user_id = $1 AND u.erased_at IS NULL`,
+    const { rows } = await pool.query<ProfileRow & { erased: boolean }>(
+      `SELECT ${PROFILE_COLUMNS}, u.erased_at IS NOT NULL AS erased
+         FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id WHERE u.user_id = $1`,
       [userId],
     );
-    return rows[0] && profileFromRow(rows[0]);
+    const row = rows[0];
+    if (!row) return undefined;
+    return row.erased ? erasedProfile(userId) : profileFromRow(row);
+  }
+
+  /**
+   * Reloads after a write and overwrites the cache. Readers only fill an empty key (NX), so a read that began before
+   * the write cannot put the older profile back. Fails when Redis does: the write is then not acknowledged.
+   */
+  async function refresh(userId: string): Promise<UserProfile | undefined> {
+    const profile = await load(userId);
+    await redis.set(cacheKey(userId), JSON.stringify({ profile }), 'EX', CACHE_TTL_SECONDS);
+    return profile;
+  }
+
+  async function write(userId: string, patch: PreferencesPatch, mode: 'merge' | 'replace'): Promise<UserProfile> {
+    const quiet = patch.quietHours ?? undefined;
+    await withTransaction(pool, async (client) => {
+      const locale = mode === 'replace' ? (patch.locale ?? 'en') : (patch.locale ?? null);
+      const { rowCount } = await client.query(UPSERT_USER, [userId, patch.email ?? null, patch.phone ?? null, locale,
+        patch.whatsappOptIn ?? null, patch.email !== undefined, patch.phone !== undefined]);
+      if (rowCount === 0) throw new ErasedUserError(userId);
+      const channels = JSON.stringify(patch.channels ?? {});
+      const events = JSON.stringify(patch.eventChannels ?? {});
+      const window = [quiet?.start ?? null, quiet?.end ?? null, quiet?.timeZone ?? null];
+      await (mode === 'merge'
+        ? client.query(MERGE_PREFERENCES, [userId, channels, events, patch.quietHours !== undefined, ...window])
+        : client.query(REPLACE_PREFERENCES, [userId, channels, events, ...window]));
+    });
+    return (await refresh(userId))!;
   }
 
   return {
-    /** The profile, or undefined for someone the gateway does not know yet (a first booking). */
+    /** The profile, or undefined for someone the gateway does not know yet (a first booking); a tombstone if erased. */
     async get(userId: string): Promise<UserProfile | undefined> {
       const cached = await redis.get(cacheKey(userId)).catch(() => null);
       if (cached) return (JSON.parse(cached) as { profile?: UserProfile }).profile;
       const profile = await load(userId);
       // Unknown users are cached too: a burst of events for a new user costs one query, not one each.
-      await redis.set(cacheKey(userId), JSON.stringify({ profile }), 'EX', CACHE_TTL_SECONDS).catch(() => {});
+      await redis.set(cacheKey(userId), JSON.stringify({ profile }), 'EX', CACHE_TTL_SECONDS, 'NX').catch(() => {});
       return profile;
     },
 
+    /** After someone else wrote the user's rows (the booking projection, erasure): the cache gets the stored profile. */
     async invalidate(userId: string): Promise<void> {
-      await redis.del(cacheKey(userId));
+      await refresh(userId);
     },
 
-    /** Merges a change into the stored preferences (creating the user if needed) and drops the cached profile. */
-    async update(userId: string, patch: PreferencesPatch): Promise<UserProfile> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(
-          `INSERT INTO users (user_id, email, phone, locale, whatsapp_opt_in) VALUES ($1, $2, $3, COALESCE($4, 'en'), COALESCE($5, true))
-           ON CONFLICT (user_id) DO UPDATE SET
-             email = CASE WHEN $6 THEN EXCLUDED.email ELSE users.email END,
-             phone = CASE WHEN $7 THEN EXCLUDED.phone ELSE users.phone END,
-             locale = COALESCE($4, users.locale),
-             whatsapp_opt_in = COALESCE($5, users.whatsapp_opt_in),
-             updated_at = now()`,
-          [userId, patch.email ?? null, patch.phone ?? null, patch.locale ?? null, patch.whatsappOptIn ?? null,
-            patch.email !== undefined, patch.phone !== undefined],
-        );
-        await client.query(
-          `INSERT INTO preferences (user_id, channels, event_channels) VALUES ($1, $2::jsonb, $3::jsonb)
-           ON CONFLICT (user_id) DO UPDATE SET
-             channels = preferences.channels || EXCLUDED.channels,
-             event_channels = (SELECT COALESCE(jsonb_object_agg(k, COALESCE(preferences.event_channels -> k, '{}'::jsonb)
-                                 || COALESCE(EXCLUDED.event_channels -> k, '{}'::jsonb)), '{}'::jsonb)
-                               FROM (SELECT jsonb_object_keys(preferences.event_channels || EXCLUDED.event_channels) AS k) keys),
-             updated_at = now()`,
-          [userId, JSON.stringify(patch.channels ?? {}), JSON.stringify(patch.eventChannels ?? {})],
-        );
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK');
-        throw error;
-      } finally {
-        client.release();
-      }
-      await redis.del(cacheKey(userId));
-      return (await load(userId))!;
+    /** Merges a change into the stored preferences (creating the user if needed). Throws ErasedUserError if erased. */
+    update(userId: string, patch: PreferencesPatch): Promise<UserProfile> {
+      return write(userId, patch, 'merge');
+    },
+
+    /**
+     * Replaces the stored preferences: channels, event choices, quiet hours and locale not given go back to the
+     * defaults. Contact details (email, phone, WhatsApp opt-in) are kept unless given. Throws ErasedUserError if erased.
+     */
+    replace(userId: string, patch: PreferencesPatch): Promise<UserProfile> {
+      return write(userId, patch, 'replace');
     },
   };
 }

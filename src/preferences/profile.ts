@@ -19,6 +19,8 @@ export interface UserProfile {
   /** Per event type and channel; absent means "as the routing table says". */
   eventChannels: Partial<Record<EventType, Partial<Record<Channel, boolean>>>>;
   quietHours?: QuietHours;
+  /** Set for a person who asked to be erased: they are never a recipient again, whatever an event says. */
+  erased?: boolean;
 }
 
 /** The row shape of `users LEFT JOIN preferences`, shared by the repository and the recipient queries. */
@@ -56,10 +58,25 @@ export function profileFromRow(row: ProfileRow): UserProfile {
 }
 
 /**
- * Whether this person gets this event on this channel: a channel switched off globally is off for every event;
- * otherwise their choice for the event type, and failing that the operator's routing table.
+ * What remains of an erased person: their id and a tombstone. Booking events still carry their contact details, so
+ * recipient lookups merge those in; every channel being off (and `erased`) is what keeps them from being used.
+ */
+export function erasedProfile(userId: string): UserProfile {
+  return {
+    userId,
+    erased: true,
+    whatsappOptIn: false,
+    locale: 'en',
+    channels: { email: false, sms: false, whatsapp: false, websocket: false },
+    eventChannels: {},
+  };
+}
+
+/**
+ * Whether this person gets this event on this channel: an erased person gets nothing; a channel switched off globally
+ * is off for every event; otherwise their choice for the event type, and failing that the operator's routing table.
  */
 export function channelEnabled(profile: UserProfile | undefined, eventType: EventType, channel: Channel): boolean {
-  if (profile?.channels[channel] === false) return false;
+  if (profile?.erased || profile?.channels[channel] === false) return false;
   return profile?.eventChannels[eventType]?.[channel] ?? DEFAULT_ROUTING[eventType].includes(channel);
 }

@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { inboundRoutes } from './inbound.routes.js';
 import type { Logger } from '../logger.js';
 import { createFaults, type Faults } from './faults.js';
 import { createLifecycle, DEFAULT_TIMING, type LifecycleTiming } from './lifecycle.js';
@@ -20,6 +21,10 @@ export interface SandboxOptions {
   timing?: Partial<LifecycleTiming>;
   /** Messages kept before the oldest are forgotten. */
   capacity?: number;
+  /** Where replies from phones are posted (the gateway's `/webhooks/twilio/inbound`); none disables them. */
+  inboundWebhookUrl?: string;
+  /** The number replies are addressed to when a test does not say. */
+  inboundTo?: string;
 }
 
 /** The app and the levers a test pulls directly, without going over HTTP. */
@@ -64,6 +69,7 @@ export async function buildSandboxApp(options: SandboxOptions): Promise<SandboxH
     signal: closing.signal,
   });
   await app.register(sandboxRoutes, { store, faults });
+  await app.register(inboundRoutes, { accountSid, authToken, webhookUrl: options.inboundWebhookUrl, defaultTo: options.inboundTo ?? '+15005550006' });
   await app.register(previewRoutes, { publicUrl: options.publicUrl });
   return { app, store, faults };
 }

@@ -11,6 +11,8 @@ export async function startSandbox(config: Config, logger: Logger): Promise<Role
     authToken: config.TWILIO_AUTH_TOKEN,
     logger,
     publicUrl,
+    inboundWebhookUrl: `${config.PUBLIC_URL}/webhooks/twilio/inbound`,
+    inboundTo: config.TWILIO_SMS_FROM,
   });
   const address = await app.listen({ host: config.HOST, port: config.SANDBOX_PORT });
   return {

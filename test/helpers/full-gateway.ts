@@ -16,13 +16,15 @@ import { createEventProducer, type EventProducer } from '../../src/producer/even
 import { connectAmqp } from '../../src/queue/amqp.js';
 import { createEventQueuePublisher } from '../../src/queue/event-queue.publisher.js';
 import { eventQueues } from '../../src/queue/event-queues.js';
+import { startBridge } from '../../src/roles/bridge.role.js';
 import { buildSandboxApp, type SandboxHandle } from '../../src/sandbox/sandbox.app.js';
 import { testConfig, testLogger, uniquePrefix } from './kafka.js';
 import { deleteQueues } from './gateway.js';
 import { waitFor } from './wait-for.js';
+import { freePort } from '../../src/util/free-port.js';
 
 /** A database of the test's own: recipient lookups see only the travellers the test created. */
-async function freshDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function freshDatabase(base: string): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `gateway_test_${randomBytes(4).toString('hex')}`;
   const url = Object.assign(new URL(base), { pathname: `/${name}` }).toString();
   await ensureDatabase(url);
@@ -39,24 +41,32 @@ async function freshDatabase(base: string): Promise<{ url: string; drop: () => P
 }
 
 /**
- * The whole gateway in this process, on the test's own topics, queues, database and Twilio sandbox; MailDev and
- * Redis are shared (tests use addresses and ids of their own).
+ * The whole gateway in this process (api, bridge and worker), on the test's own topics, queues, database and Twilio
+ * sandbox; MailDev and Redis are shared (tests use addresses and ids of their own).
  */
 export async function startGateway(label: string) {
   const prefix = uniquePrefix(label);
   const base = testConfig(prefix);
   const database = await freshDatabase(base.DATABASE_URL);
 
-  const sandbox: SandboxHandle = await buildSandboxApp({ accountSid: base.TWILIO_ACCOUNT_SID, authToken: base.TWILIO_AUTH_TOKEN, logger: testLogger });
+  // The api's address is fixed before it starts: Twilio's webhooks are signed against it.
+  const apiPort = await freePort();
+  const publicUrl = `http://127.0.0.1:${apiPort}`;
+  const sandbox: SandboxHandle = await buildSandboxApp({
+    accountSid: base.TWILIO_ACCOUNT_SID, authToken: base.TWILIO_AUTH_TOKEN, logger: testLogger,
+    inboundWebhookUrl: `${publicUrl}/webhooks/twilio/inbound`, inboundTo: base.TWILIO_SMS_FROM,
+  });
   const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
-  const config: Config = testConfig(prefix, { DATABASE_URL: database.url, TWILIO_API_BASE_URL: sandboxUrl });
+  const config: Config = testConfig(prefix, { DATABASE_URL: database.url, TWILIO_API_BASE_URL: sandboxUrl, PUBLIC_URL: publicUrl });
 
   const amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: `test-${label}` });
   const api: FastifyInstance = await buildApp({
     config, logger: testLogger, redis: new Redis(config.REDIS_URL), pool: createPool(config.DATABASE_URL, testLogger),
     eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
   });
-  const apiUrl = await api.listen({ host: '127.0.0.1', port: 0 });
+  const apiUrl = await api.listen({ host: '127.0.0.1', port: apiPort });
+  // Events POSTed to the api wait in RabbitMQ until a bridge moves them to Kafka, as in `npm start`.
+  const bridge = await startBridge(config, testLogger);
 
   const worker = await createWorker({ config, logger: testLogger });
   await worker.start();
@@ -86,6 +96,7 @@ export async function startGateway(label: string) {
       for (const socket of sockets) socket.disconnect();
       await producer.stop();
       await worker.stop();
+      await bridge.stop();
       await api.close();
       await amqp.close();
       await sandbox.app.close();

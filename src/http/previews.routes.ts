@@ -1,0 +1,144 @@
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import { toAlert, type InboxRow } from '../channels/websocket.channel.js';
+import type { Config } from '../config.js';
+import type { Thread } from '../sandbox/sandbox.routes.js';
+import { HttpError } from './errors.js';
+
+export interface PreviewsRoutesOptions {
+  config: Pick<Config, 'NODE_ENV' | 'MAIL_PREVIEW_URL' | 'TWILIO_API_BASE_URL'>;
+  pool: pg.Pool;
+  /** How long a sandbox (MailDev, the Twilio sandbox) may take before its column says "unavailable". */
+  fetchTimeoutMs?: number;
+}
+
+interface PreviewQuery {
+  user?: string;
+  limit?: string;
+}
+
+/** A part of the page whose source could not be reached: the rest of the page still shows. */
+export interface Unavailable {
+  unavailable: true;
+  reason: string;
+}
+
+/** One email as MailDev's REST API gives it (the fields the page uses). */
+interface MaildevEmail {
+  id: string;
+  subject?: string;
+  html?: string;
+  text?: string;
+  date?: string;
+  time?: string;
+  from?: Array<{ address: string; name?: string }>;
+  to?: Array<{ address: string; name?: string }>;
+}
+
+interface Person {
+  userId: string;
+  email: string | null;
+  phone: string | null;
+}
+
+const DEFAULT_LIMIT = 10;
+const MAX_LIMIT = 50;
+
+function limitOf(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_LIMIT;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new HttpError(400, 'bad_request', 'invalid query parameter limit', [{ path: 'limit', message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
+  }
+  return limit;
+}
+
+const userOf = (value: string | undefined): string | undefined => value?.trim() || undefined;
+
+async function getJson(url: string, timeoutMs: number): Promise<{ ok: true; body: unknown } | ({ ok: false } & Unavailable)> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
+    if (!response.ok) return { ok: false, unavailable: true, reason: `${new URL(url).origin} answered HTTP ${response.status}` };
+    return { ok: true, body: await response.json() };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const reason = (error as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : cause ?? (error as Error).message;
+    return { ok: false, unavailable: true, reason: `${new URL(url).origin} is unreachable (${reason})` };
+  }
+}
+
+/**
+ * Operator previews of what the gateway sent: the emails MailDev caught, the SMS and WhatsApp messages in the Twilio
+ * sandbox and the alerts in the inbox, optionally for one user (a userId, or part of an address or number). They
+ * show personal data without auth, so like dev-login they exist only outside production.
+ */
+export async function previewsRoutes(app: FastifyInstance, options: PreviewsRoutesOptions): Promise<void> {
+  const { config, pool, fetchTimeoutMs = 2000 } = options;
+  if (config.NODE_ENV === 'production') return;
+  const mailPreviewUrl = config.MAIL_PREVIEW_URL.replace(/\/+$/, '');
+  const sandboxUrl = config.TWILIO_API_BASE_URL.replace(/\/+$/, '');
+
+  async function person(user: string | undefined): Promise<Person | undefined> {
+    if (!user) return undefined;
+    const { rows } = await pool.query<Person>(
+      'SELECT user_id AS "userId", email, phone FROM users WHERE user_id = $1 AND erased_at IS NULL',
+      [user],
+    );
+    return rows[0];
+  }
+
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
+
+  app.get('/previews/config', async () => ({ mailPreviewUrl, sandboxUrl, refreshMs: 3000 }));
+
+  app.get<{ Querystring: PreviewQuery }>('/previews/emails', async (request) => {
+    const user = userOf(request.query.user);
+    const limit = limitOf(request.query.limit);
+    const [who, fetched] = await Promise.all([person(user), getJson(`${mailPreviewUrl}/email`, fetchTimeoutMs)]);
+    const head = { user: user ?? null, email: who?.email ?? null, mailPreviewUrl };
+    if (!fetched.ok) return { ...head, unavailable: true, reason: fetched.reason };
+    const wanted = (address: string) => {
+      const lower = address.toLowerCase();
+      return !user || lower.includes(user.toLowerCase()) || (who?.email != null && lower === who.email.toLowerCase());
+    };
+    // MailDev lists in arrival order and its times have whole seconds: reversed first, ties stay newest first.
+    const emails = (Array.isArray(fetched.body) ? (fetched.body as MaildevEmail[]) : [])
+      .filter((email) => (email.to ?? []).some((to) => wanted(to.address ?? '')))
+      .reverse()
+      .sort((a, b) => Date.parse(b.time ?? b.date ?? '') - Date.parse(a.time ?? a.date ?? ''))
+      .slice(0, limit)
+      .map((email) => ({
+        id: email.id, subject: email.subject ?? '', date: email.time ?? email.date ?? null,
+        from: email.from ?? [], to: email.to ?? [], html: email.html ?? null, text: email.text ?? '',
+      }));
+    return { ...head, emails };
+  });
+
+  app.get<{ Querystring: PreviewQuery }>('/previews/messages', async (request) => {
+    const user = userOf(request.query.user);
+    const limit = limitOf(request.query.limit);
+    const [who, fetched] = await Promise.all([person(user), getJson(`${sandboxUrl}/sandbox/messages`, fetchTimeoutMs)]);
+    const head = { user: user ?? null, phone: who?.phone ?? null };
+    if (!fetched.ok) return { ...head, unavailable: true, reason: fetched.reason };
+    const wanted = (number: string) => !user || number === who?.phone || (!who && number.includes(user.replace(/\s+/g, '')));
+    const threads = ((fetched.body as { threads?: Thread[] }).threads ?? []).filter((thread) => wanted(thread.number));
+    const byChannel = (channel: 'sms' | 'whatsapp') =>
+      threads
+        .map((thread) => ({ number: thread.number, messages: thread.messages.filter((m) => m.channel === channel).slice(0, limit) }))
+        .filter((thread) => thread.messages.length > 0);
+    return { ...head, sms: byChannel('sms'), whatsapp: byChannel('whatsapp') };
+  });
+
+  app.get<{ Querystring: PreviewQuery }>('/previews/alerts', async (request) => {
+    const user = userOf(request.query.user);
+    const limit = limitOf(request.query.limit);
+    const { rows } = await pool.query<InboxRow & { user_id: string }>(
+      `SELECT id, user_id, event_id, event_type, payload, created_at FROM inbox
+        WHERE $1::text IS NULL OR user_id = $1 ORDER BY id DESC LIMIT $2`,
+      [user ?? null, limit],
+    );
+    return { user: user ?? null, alerts: rows.map((row) => ({ ...toAlert(row), userId: row.user_id })) };
+  });
+}

@@ -1,0 +1,131 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import type pg from 'pg';
+import { EVENT_TYPES } from '../events/index.js';
+import { toE164 } from '../events/phone.js';
+import { withTransaction } from '../db/transaction.js';
+import type { PreferencesRepository } from './preferences.repository.js';
+
+/** How many rows of each kind an erasure deleted or masked. */
+export interface ErasureCounts {
+  deliveries: number;
+  inbox: number;
+  deadLetters: number;
+  itineraries: number;
+}
+
+/** Where the person was reached: emails (lower case) and phones (E.164), from their profile, deliveries and events. */
+interface Contacts {
+  emails: string[];
+  phones: string[];
+}
+
+/**
+ * The right to erasure. In one transaction: the users row stays as a tombstone (`erased_at`, no name, email or
+ * phone), preferences, inbox and itineraries go, deliveries keep their ids, status and counts but lose recipient,
+ * subject and body, dead letters keep their ids but lose the record. Rows about someone else that still carry this
+ * person's email or phone (a booking made for them, a poison record) are masked too. The users row is locked first,
+ * so a booking arriving meanwhile waits and then finds the tombstone.
+ */
+export function createErasure({ pool, preferences }: { pool: pg.Pool; preferences: PreferencesRepository }) {
+  return {
+    async erase(userId: string): Promise<ErasureCounts> {
+      const counts = await withTransaction(pool, async (client): Promise<ErasureCounts> => {
+        await client.query(`INSERT INTO users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, [userId]);
+        const contacts = await contactsOf(client, userId);
+        const result = {
+          deliveries: await maskDeliveries(client, userId, contacts),
+          deadLetters: await maskDeadLetters(client, userId, contacts),
+          inbox: (await client.query(`DELETE FROM inbox WHERE user_id = $1`, [userId])).rowCount ?? 0,
+          itineraries: (await client.query(`DELETE FROM itineraries WHERE user_id = $1`, [userId])).rowCount ?? 0,
+        };
+        await client.query(`DELETE FROM preferences WHERE user_id = $1`, [userId]);
+        await client.query(
+          `UPDATE users SET name = NULL, email = NULL, phone = NULL, locale = 'en', whatsapp_opt_in = false,
+             erased_at = COALESCE(erased_at, now()), updated_at = now() WHERE user_id = $1`,
+          [userId],
+        );
+        return result;
+      });
+      await preferences.invalidate(userId);
+      return counts;
+    },
+  };
+}
+
+async function contactsOf(client: pg.PoolClient, userId: string): Promise<Contacts> {
+  const { rows } = await client.query<{ email: string | null; phone: string | null }>(
+    `SELECT email, phone FROM users WHERE user_id = $1 FOR UPDATE`, [userId]);
+  const fromDeliveries = await client.query<{ channel: string; recipient: string }>(
+    `SELECT DISTINCT channel, recipient FROM deliveries WHERE user_id = $1 AND recipient IS NOT NULL AND channel <> 'websocket'`, [userId]);
+  const fromEvents = await client.query<{ email: string | null; phone: string | null }>(
+    `SELECT DISTINCT payload->>'userEmail' AS email, payload->>'userPhone' AS phone FROM dead_letters
+      WHERE user_id = $1 OR payload->>'userId' = $1`, [userId]);
+  const emails = new Set<string>();
+  const phones = new Set<string>();
+  const addPhone = (raw: string | null) => {
+    const e164 = raw && toE164(raw.replace(/^whatsapp:/, ''));
+    if (e164) phones.add(e164);
+  };
+  for (const row of [...rows, ...fromEvents.rows]) {
+    if (row.email?.trim()) emails.add(row.email.trim().toLowerCase());
+    addPhone(row.phone);
+  }
+  for (const { channel, recipient } of fromDeliveries.rows) {
+    if (channel === 'email') emails.add(recipient.toLowerCase());
+    else addPhone(recipient);
+  }
+  return { emails: [...emails], phones: [...phones] };
+}
+
+async function maskDeliveries(client: pg.PoolClient, userId: string, contacts: Contacts): Promise<number> {
+  const addresses = [...contacts.emails, ...contacts.phones, ...contacts.phones.map((p) => `whatsapp:${p}`)];
+  const { rows } = await client.query<{ id: string }>(
+    `UPDATE deliveries SET recipient = NULL, subject = NULL, body = NULL, updated_at = now()
+      WHERE user_id = $1 OR lower(recipient) = ANY($2::text[]) RETURNING id`,
+    [userId, addresses],
+  );
+  const pattern = contactPattern(contacts);
+  if (pattern && rows.length > 0) {
+    // Provider errors are kept for the history; an address quoted in one is not.
+    const ids = rows.map((r) => r.id);
+    await client.query(`UPDATE deliveries SET error_message = regexp_replace(error_message, $2, '[erased]', 'gi') WHERE id = ANY($1::bigint[]) AND error_message ~* $2`, [ids, pattern]);
+    await client.query(`UPDATE delivery_attempts SET error_message = regexp_replace(error_message, $2, '[erased]', 'gi') WHERE delivery_id = ANY($1::bigint[]) AND error_message ~* $2`, [ids, pattern]);
+  }
+  return rows.length;
+}
+
+/**
+ * A dead letter is about this person when it names them, or when anything in its record holds one of their emails or
+ * phone numbers in any spelling (a partner writes `9876543210`, `+91 98765 43210` or `+919876543210`).
+ */
+async function maskDeadLetters(client: pg.PoolClient, userId: string, contacts: Contacts): Promise<number> {
+  const emailPatterns = contacts.emails.map((e) => `%${e.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  // Short numbers would match digits that happen to sit in a PNR or a fare; national mobile numbers are longer.
+  const phoneDigits = contacts.phones.map(nationalDigits).filter((d) => d.length >= 7).map((d) => `%${d}%`);
+  const { rowCount } = await client.query(
+    `UPDATE dead_letters d SET
+       payload = jsonb_build_object('erased', true,
+         'eventId', COALESCE(d.event_id::text, CASE WHEN d.payload->>'eventId' ~* '^[0-9a-f-]{36}$' THEN d.payload->>'eventId' END),
+         'eventType', COALESCE(d.event_type, CASE WHEN d.payload->>'eventType' = ANY($4::text[]) THEN d.payload->>'eventType' END)),
+       -- A record that is gone cannot be replayed.
+       status = CASE WHEN d.status = 'pending' THEN 'discarded' ELSE d.status END,
+       error_message = CASE WHEN $5::text IS NULL THEN d.error_message ELSE regexp_replace(d.error_message, $5, '[erased]', 'gi') END
+     WHERE d.user_id = $1 OR d.payload->>'userId' = $1 OR d.payload::text ILIKE ANY($2::text[])
+        OR EXISTS (SELECT 1 FROM jsonb_path_query(d.payload, 'strict $.**') v
+                    WHERE jsonb_typeof(v) IN ('string', 'number') AND regexp_replace(v #>> '{}', '[^0-9]', '', 'g') LIKE ANY($3::text[]))`,
+    [userId, emailPatterns, phoneDigits, [...EVENT_TYPES], contactPattern(contacts) ?? null],
+  );
+  return rowCount ?? 0;
+}
+
+/** A case-insensitive regular expression matching any of the contacts, longest spelling first; undefined if none. */
+function contactPattern({ emails, phones }: Contacts): string | undefined {
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const alternatives = [...emails, ...phones, ...phones.map(nationalDigits)].map(escape);
+  return alternatives.length > 0 ? alternatives.join('|') : undefined;
+}
+
+/** The number without its country code, as bookings often carry it ("9876543210"). */
+function nationalDigits(e164: string): string {
+  return parsePhoneNumberFromString(e164)?.nationalNumber ?? e164.replace(/\D/g, '');
+}
