@@ -50,6 +50,13 @@ const schema = z.object({
   /** The channels a worker process delivers (one consumer group each). */
   WORKER_CHANNELS: csv.pipe(z.array(z.enum(['email', 'sms', 'whatsapp', 'websocket']))).default(['email', 'sms', 'whatsapp', 'websocket']),
 
+  /** Delays of the retry topics notifications.<channel>.retry.1…n; after the last one a delivery is dead-lettered. */
+  RETRY_DELAYS_MS: csv.transform((items) => items.map(Number)).pipe(z.array(z.number().int().min(0).max(86_400_000))).default([10_000, 60_000, 600_000]),
+  /** How long an open circuit breaker waits before one trial send. */
+  BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** A delivery claimed by a process that then died is taken over after this long. */
+  DELIVERY_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
   SMTP_FROM: z.string().min(3).default('Travel Alerts <alerts@gateway.local>'),
   MAIL_PREVIEW_URL: url(['http:', 'https:']).default('http://127.0.0.1:1080'),

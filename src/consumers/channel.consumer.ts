@@ -1,134 +1,103 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import pMap from 'p-map';
-import pRetry from 'p-retry';
-import type { ChannelAdapter, SendResult } from '../channels/channel.js';
+import type { Breakers } from '../channels/breaker.js';
+import { PROVIDER_OF } from '../channels/breaker.js';
 import { parseEvent, type Channel, type GatewayEvent } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { PreferencesRepository } from '../preferences/preferences.repository.js';
-import { channelEnabled, type UserProfile } from '../preferences/profile.js';
-import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
-import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
-import { CONSUMER_GROUPS, topicsFor } from './consumer-groups.js';
-import type { DeadLetterWriter, FailedRecord } from './dead-letters.js';
-import { classifyFailure } from './failures.js';
-import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from './deliveries.repository.js';
+import type { UserProfile } from '../preferences/profile.js';
+import type { FailedRecord } from './dead-letters.js';
+import type { DeliverTo, Outcome } from './delivery.pipeline.js';
+import type { FailureRouter } from './failure.router.js';
 import type { ItinerariesRepository } from './itineraries.repository.js';
-import { addressOf, recipientsOf } from './recipients.js';
+import { CONTINUE, runPaced, type Step } from './paced-runner.js';
+import { recipientById, recipientsOf } from './recipients.js';
+import { readRetryEnvelope } from './retry-record.js';
 
 export interface ChannelConsumerOptions {
   kafka: Kafka;
   channel: Channel;
-  adapter: ChannelAdapter;
-  renderer: TemplateRenderer;
+  /** Kafka group id (the contract name, prefixed in tests). */
+  groupId: string;
+  topics: string[];
+  deliverTo: DeliverTo;
+  router: FailureRouter;
   preferences: PreferencesRepository;
   itineraries: ItinerariesRepository;
-  deliveries: DeliveriesRepository;
-  deadLetter: DeadLetterWriter;
+  breakers: Breakers;
   logger: Logger;
-  /** Prepended to topics and the group id (tests run on their own). */
-  prefix?: string;
+  /** The retry level these topics are (0 for the event topics, n for notifications.<channel>.retry.n). */
+  levelOf: (topic: string) => number;
+  /** WhatsApp's fallback: a permanent failure for a person unreachable there is tried once by SMS. */
+  fallback?: { codes: ReadonlySet<string>; deliverTo: DeliverTo };
   /** Sends in flight at once for one event's recipients (a disruption may reach thousands). */
   fanOutConcurrency?: number;
-  /** Where a group with no committed offsets starts. */
   fromBeginning?: boolean;
 }
 
 /**
- * One channel's consumer group: for each event, finds the people concerned, applies their preferences, claims each
- * delivery, renders and sends it. Offsets are resolved only after every recipient of a record was delivered, skipped
- * or dead-lettered; a transient failure is thrown, so the record is read again (and meets the same claims).
+ * A consumer group of one channel, on the event topics or on its retry topics: for each record, finds the people
+ * concerned and delivers to each through the pipeline. Transient failures move on to the next retry topic, permanent
+ * ones to the dead-letter topic; an open breaker pauses the whole group until it half-opens. Records on a retry topic
+ * wait (their partition paused) until they are due.
  */
 export function createChannelConsumer(options: ChannelConsumerOptions) {
-  const { kafka, channel, adapter, renderer, deliveries, deadLetter, prefix = '', fanOutConcurrency = 16 } = options;
-  for (const name of ['kafka', 'adapter', 'renderer', 'preferences', 'itineraries', 'deliveries', 'deadLetter', 'logger'] as const) {
-    if (!options[name]) throw new TypeError(`createChannelConsumer: ${name} is required`);
-  }
-  const groupId = `${prefix}${CONSUMER_GROUPS[channel]}`;
-  const logger = options.logger.child({ component: 'channel-consumer', channel });
+  const { kafka, channel, groupId, topics, deliverTo, router, breakers, levelOf, fallback, fanOutConcurrency = 16 } = options;
+  const logger = options.logger.child({ component: 'channel-consumer', channel, groupId });
   let consumer: Consumer | undefined;
+  let unsubscribe: (() => void) | undefined;
 
-  async function deliver(event: GatewayEvent, profile: UserProfile, record: FailedRecord): Promise<void> {
-    const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel, userId: profile.userId };
-    if (!channelEnabled(profile, event.eventType, channel)) {
-      return deliveries.markSkipped(key, { code: 'PREFERENCE_OFF', message: `${channel} is off for ${event.eventType}` });
-    }
-    const address = addressOf(channel, profile);
-    if ('skip' in address) return deliveries.markSkipped(key, { code: address.skip, message: address.reason });
-    const holdUntil = quietHoursHold(profile, event, channel);
-    if (holdUntil) {
-      const rendered = renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
-      await deliveries.defer(key, { recipient: address.to, body: rendered.text, deliverAfter: holdUntil });
-      return;
-    }
-    const claim = await deliveries.claim(key);
-    if (!claim) return; // delivered, or being delivered, by someone else: never twice
-
-    let result: SendResult;
-    let rendered: Rendered;
-    try {
-      rendered = renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
-      result = await adapter.send({
-        channel, to: address.to, userId: profile.userId, eventId: event.eventId, eventType: event.eventType,
-        idempotencyKey: idempotencyKeyOf(key), subject: rendered.subject, text: rendered.text, html: rendered.html, payload: rendered.payload,
-      });
-    } catch (error) {
-      return failed(error, { event, profile, record, key, claim });
-    }
-    // The provider has it: from here on the claim is never released, or a retry would send it again. Recording is
-    // retried instead; should it still fail, the claim stays 'sending' until its lease ends (the one duplicate window).
-    const sent = { ...result, recipient: address.to, subject: rendered.subject, body: rendered.text };
-    await pRetry(() => deliveries.markSent(claim.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
+  async function settle(outcome: Outcome, ctx: { record: FailedRecord; event: GatewayEvent; profile: UserProfile; level: number; attempts: number; firstFailedAt: Date }) {
+    if (outcome.kind === 'done' || outcome.kind === 'paused') return;
+    const failed = { record: ctx.record, event: ctx.event, userId: ctx.profile.userId, failure: outcome.failure, attempts: ctx.attempts + 1, firstFailedAt: ctx.firstFailedAt };
+    if (outcome.kind === 'transient') return router.transient(failed, ctx.level);
+    await router.permanent(failed);
+    logger.warn({ code: outcome.failure.code, eventId: ctx.event.eventId, userId: ctx.profile.userId }, 'delivery failed permanently; dead-lettered');
+    if (fallback?.codes.has(outcome.failure.code)) await fallback.deliverTo(ctx.event, ctx.profile);
   }
 
-  async function failed(error: unknown, ctx: { event: GatewayEvent; profile: UserProfile; record: FailedRecord; key: DeliveryKey; claim: { id: string; attempt: number } }) {
-    const failure = classifyFailure(error);
-    if (failure.retriable) {
-      await deliveries.release(ctx.claim.id, failure);
-      throw error;
-    }
-    await deadLetter({
-      channel, consumerGroup: groupId, record: ctx.record, eventId: ctx.event.eventId, eventType: ctx.event.eventType, userId: ctx.profile.userId,
-      idempotencyKey: idempotencyKeyOf(ctx.key), attempts: ctx.claim.attempt, firstFailedAt: new Date(), errorClass: 'permanent', ...failure,
-    });
-    await deliveries.markFailed(ctx.claim.id, failure);
-    logger.warn({ code: failure.code, eventId: ctx.event.eventId, userId: ctx.profile.userId }, 'delivery failed permanently; dead-lettered');
-  }
-
-  async function handle(record: FailedRecord, message: KafkaMessage): Promise<void> {
+  async function handle(record: FailedRecord, message: KafkaMessage): Promise<Step> {
+    const level = levelOf(record.topic);
+    const envelope = level > 0 ? readRetryEnvelope(message, record.topic, record.partition) : undefined;
+    if (envelope && envelope.dueAt.getTime() > Date.now()) return { next: 'pause-partition', until: envelope.dueAt };
+    const original = envelope ? { ...record, ...envelope.original } : record;
+    const firstFailedAt = envelope?.firstFailedAt ?? new Date();
     const parsed = parseRecord(message);
     if (!parsed.ok) {
-      await deadLetter({ channel, consumerGroup: groupId, record, attempts: 1, firstFailedAt: new Date(), errorClass: 'permanent', code: parsed.code, message: parsed.message });
+      await router.permanent({ record: original, failure: { code: parsed.code, message: parsed.message, retriable: false }, attempts: 1, firstFailedAt });
       logger.warn({ topic: record.topic, offset: record.offset, code: parsed.code }, 'poison record dead-lettered');
-      return;
+      return CONTINUE;
     }
-    for await (const page of recipientsOf(parsed.event, options)) {
-      await pMap(page, (profile) => deliver(parsed.event, profile, record), { concurrency: fanOutConcurrency });
+    const event = parsed.event;
+    const pages = envelope?.userId ? single(recipientById(event, envelope.userId, options)) : recipientsOf(event, options);
+    let paused = false;
+    for await (const page of pages) {
+      await pMap(page, async (profile) => {
+        const outcome = await deliverTo(event, profile);
+        paused ||= outcome.kind === 'paused';
+        await settle(outcome, { record: original, event, profile, level, attempts: envelope?.attempts ?? 0, firstFailedAt });
+      }, { concurrency: fanOutConcurrency });
+      if (paused) return { next: 'pause-all' };
     }
+    return CONTINUE;
   }
 
   return {
     groupId,
     async start(): Promise<void> {
       consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 2_000, retry: { retries: 8 } });
-      await consumer.connect();
-      await consumer.subscribe({ topics: topicsFor(channel).map((t) => `${prefix}${t}`), fromBeginning: options.fromBeginning ?? true });
-      await consumer.run({
-        partitionsConsumedConcurrently: 3,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
-          for (const message of batch.messages) {
-            if (!isRunning() || isStale()) break;
-            const record = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value };
-            await handle(record, message);
-            resolveOffset(message.offset);
-            await heartbeat();
-          }
-          await commitOffsetsIfNecessary();
-        },
+      const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
+      unsubscribe = breakers.onStateChange((provider, state) => {
+        // Half-open lets the next send through as the trial; if it fails the breaker opens and pauses us again.
+        if (provider === PROVIDER_OF[channel] && state !== 'open') resumeAll();
       });
-      logger.info({ groupId }, 'channel consumer running');
+      await consumer.connect();
+      await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
+      await runPaced(consumer, topics, handle);
+      logger.info('channel consumer running');
     },
     async stop(): Promise<void> {
+      unsubscribe?.();
       await consumer?.disconnect();
     },
   };
@@ -136,10 +105,9 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
 
 export type ChannelConsumer = ReturnType<typeof createChannelConsumer>;
 
-/** SMS and WhatsApp that are not urgent wait for the end of the person's quiet hours; nothing else waits. */
-function quietHoursHold(profile: UserProfile, event: GatewayEvent, channel: Channel): Date | undefined {
-  if (!profile.quietHours || !QUIET_CHANNELS.has(channel) || URGENT_EVENTS.has(event.eventType)) return undefined;
-  return quietUntil(profile.quietHours);
+async function* single(profile: Promise<UserProfile | undefined>): AsyncGenerator<UserProfile[]> {
+  const found = await profile;
+  if (found) yield [found];
 }
 
 type Parsed = { ok: true; event: GatewayEvent } | { ok: false; code: string; message: string };

@@ -31,6 +31,21 @@ export async function* recipientsOf(
   ];
 }
 
+/**
+ * One named recipient of an event, for a retried delivery: the booking's traveller as above, anyone else from their
+ * profile. Undefined when the gateway no longer knows them (erased, say): there is no one left to deliver to.
+ */
+export async function recipientById(
+  event: GatewayEvent,
+  userId: string,
+  deps: { preferences: PreferencesRepository; itineraries: ItinerariesRepository },
+): Promise<UserProfile | undefined> {
+  if (event.eventType !== 'TRAVEL_DISRUPTION' && event.userId === userId) {
+    for await (const [profile] of recipientsOf(event, deps)) return profile;
+  }
+  return deps.preferences.get(userId);
+}
+
 /** Where a channel reaches this person, or why it cannot. */
 export function addressOf(channel: Channel, profile: UserProfile): { to: string } | { skip: string; reason: string } {
   switch (channel) {

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
+import { createBreakers } from '../channels/breaker.js';
 import type { ChannelAdapter } from '../channels/channel.js';
 import { createEmailChannel } from '../channels/email.channel.js';
 import { createTwilioChannel } from '../channels/twilio.channel.js';
@@ -14,6 +15,10 @@ import { ensureTopics } from '../producer/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { QUIET_CHANNELS } from '../preferences/quiet-hours.js';
 import { createChannelConsumer, type ChannelConsumer } from './channel.consumer.js';
+import { CONSUMER_GROUPS, topicsFor } from './consumer-groups.js';
+import { createDeliveryPipeline } from './delivery.pipeline.js';
+import { createFailureRouter } from './failure.router.js';
+import { retryTopic } from './retry-record.js';
 import { createDeferredSender } from './deferred.sender.js';
 import { createDeadLetterWriter, dlqTopic } from './dead-letters.js';
 import { createDeliveriesRepository } from './deliveries.repository.js';
@@ -39,41 +44,75 @@ function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<t
   }
 }
 
+const TWILIO_UNREACHABLE = new Set(['TWILIO_63015', 'TWILIO_63016']);
+const retryLevel = (topic: string) => Number(/\.retry\.(\d+)$/.exec(topic)?.[1] ?? 0);
+
 /**
- * The worker role: the itinerary projection and one consumer group per chosen channel, sharing one pool, one Redis
- * connection, the compiled templates and a dead-letter producer.
+ * The worker role: the itinerary projection and, per chosen channel, a consumer group on the event topics and one on
+ * its retry topics, sharing one pool, one Redis connection, the compiled templates, a producer for retries and dead
+ * letters, and one circuit breaker per provider.
  */
-export async function createWorker({ config, logger, channels = config.WORKER_CHANNELS }: { config: Config; logger: Logger; channels?: readonly Channel[] }) {
+export async function createWorker({ config, logger, channels = config.WORKER_CHANNELS, templatesDir }: {
+  config: Config;
+  logger: Logger;
+  channels?: readonly Channel[];
+  /** Templates from another folder than src/templates. */
+  templatesDir?: string;
+}) {
   const prefix = config.KAFKA_TOPIC_PREFIX;
+  const delays = config.RETRY_DELAYS_MS;
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-worker`, logger });
-  await ensureTopics(kafka, { prefix, partitions: config.KAFKA_TOPIC_PARTITIONS, extra: channels.map((c) => dlqTopic(c, prefix)) });
+  const retryTopics = (channel: Channel) => delays.map((_, i) => retryTopic(channel, i + 1, prefix));
+  await ensureTopics(kafka, {
+    prefix, partitions: config.KAFKA_TOPIC_PARTITIONS,
+    extra: channels.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)]),
+  });
   const pool = createPool(config.DATABASE_URL, logger);
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-  const dlqProducer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
-  await dlqProducer.connect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
 
+  const breakers = createBreakers(logger, { resetTimeoutMs: config.BREAKER_RESET_MS });
+  const renderer = createTemplateRenderer(templatesDir ? { dir: templatesDir } : {});
   const preferences = createPreferencesRepository({ pool, redis });
   const itineraries = createItinerariesRepository(pool);
-  const shared = {
-    kafka, renderer: createTemplateRenderer(), preferences, itineraries, logger, prefix,
-    deliveries: createDeliveriesRepository(pool),
-    deadLetter: createDeadLetterWriter({ producer: dlqProducer, pool, topicPrefix: prefix }),
-  };
-  const adapters = channels.map((channel) => adapterFor(channel, config, { pool, redis, logger }));
-  const consumers: ChannelConsumer[] = adapters.map((adapter) => createChannelConsumer({ ...shared, channel: adapter.channel, adapter }));
+  const deliveries = createDeliveriesRepository(pool, { leaseMs: config.DELIVERY_LEASE_MS });
+  const deadLetter = createDeadLetterWriter({ producer, pool, topicPrefix: prefix });
+  const adapters = channels.map((channel) => breakers.guard(adapterFor(channel, config, { pool, redis, logger })));
+  const pipeline = (adapter: ChannelAdapter) => createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries });
+  // WhatsApp's fallback sends by SMS even when this worker does not run the SMS channel.
+  const smsAdapter = adapters.find((a) => a.channel === 'sms') ?? breakers.guard(adapterFor('sms', config, { pool, redis, logger }));
+
+  const consumers: ChannelConsumer[] = adapters.flatMap((adapter) => {
+    const channel = adapter.channel;
+    const common = {
+      kafka, channel, deliverTo: pipeline(adapter), preferences, itineraries, breakers, logger,
+      ...(channel === 'whatsapp' && { fallback: { codes: TWILIO_UNREACHABLE, deliverTo: pipeline(smsAdapter) } }),
+    };
+    const router = (consumerGroup: string) => createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });
+    const mainGroup = `${prefix}${CONSUMER_GROUPS[channel]}`;
+    const retryGroup = `${prefix}${channel}-notification-retry-group`;
+    return [
+      createChannelConsumer({ ...common, groupId: mainGroup, topics: topicsFor(channel).map((t) => `${prefix}${t}`), router: router(mainGroup), levelOf: () => 0 }),
+      createChannelConsumer({ ...common, groupId: retryGroup, topics: retryTopics(channel), router: router(retryGroup), levelOf: retryLevel }),
+    ];
+  });
   const projection = createItineraryProjection({ kafka, itineraries, preferences, logger, prefix });
-  const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries: shared.deliveries, logger });
+  const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries, logger });
 
   return {
+    kafka,
     consumers,
+    breakers,
     async start() {
       await Promise.all([projection.start(), ...consumers.map((c) => c.start())]);
       deferred.start();
     },
     async stop() {
       await Promise.all([deferred.stop(), projection.stop(), ...consumers.map((c) => c.stop())]);
-      await Promise.all(adapters.map((a) => a.close()));
-      await dlqProducer.disconnect();
+      breakers.shutdown();
+      await Promise.all([...new Set([...adapters, smsAdapter])].map((a) => a.close()));
+      await producer.disconnect();
       redis.disconnect();
       await pool.end();
     },

@@ -9,6 +9,7 @@ import { createPreferencesRepository } from '../preferences/preferences.reposito
 import type { Logger } from '../logger.js';
 import type { EventQueuePublisher } from '../queue/event-queue.publisher.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
+import { adminRoutes } from './admin.routes.js';
 import { authRoutes } from './auth.routes.js';
 import { registerErrorHandling } from './errors.js';
 import { erasureRoutes } from './erasure.routes.js';
@@ -45,6 +46,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Registration does no I/O, but a machine under heavy load can take longer than Fastify's 10 s default.
+    pluginTimeout: 60_000,
     // One log line per request costs more than the request itself at partner volumes; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -88,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deliveries: createDeliveriesRepository(pool),
     preferences: createPreferencesRepository({ pool, redis }),
   });
+  await app.register(adminRoutes, { config, pool, logger });
   await app.register(templatesRoutes, { renderer: createTemplateRenderer() });
   await app.register(previewsRoutes, { config, pool });
   await app.register(pagesRoutes, { pages: ['alerts.html', 'previews.html', 'preferences.html'] });

@@ -44,7 +44,14 @@ export async function freshDatabase(base: string): Promise<{ url: string; drop: 
  * The whole gateway in this process (api, bridge and worker), on the test's own topics, queues, database and Twilio
  * sandbox; MailDev and Redis are shared (tests use addresses and ids of their own).
  */
-export async function startGateway(label: string) {
+export interface GatewayOptions {
+  /** Settings for this gateway on top of the test defaults, e.g. short RETRY_DELAYS_MS. */
+  env?: Record<string, string>;
+  /** Templates from another folder (a broken one, to provoke template errors). */
+  templatesDir?: string;
+}
+
+export async function startGateway(label: string, options: GatewayOptions = {}) {
   const prefix = uniquePrefix(label);
   const base = testConfig(prefix);
   const database = await freshDatabase(base.DATABASE_URL);
@@ -57,7 +64,7 @@ export async function startGateway(label: string) {
     inboundWebhookUrl: `${publicUrl}/webhooks/twilio/inbound`, inboundTo: base.TWILIO_SMS_FROM,
   });
   const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
-  const config: Config = testConfig(prefix, { DATABASE_URL: database.url, TWILIO_API_BASE_URL: sandboxUrl, PUBLIC_URL: publicUrl });
+  const config: Config = testConfig(prefix, { DATABASE_URL: database.url, TWILIO_API_BASE_URL: sandboxUrl, PUBLIC_URL: publicUrl, ...options.env });
 
   const amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: `test-${label}` });
   const api: FastifyInstance = await buildApp({
@@ -68,7 +75,7 @@ export async function startGateway(label: string) {
   // Events POSTed to the api wait in RabbitMQ until a bridge moves them to Kafka, as in `npm start`.
   const bridge = await startBridge(config, testLogger);
 
-  const worker = await createWorker({ config, logger: testLogger });
+  const worker = await createWorker({ config, logger: testLogger, ...(options.templatesDir && { templatesDir: options.templatesDir }) });
   await worker.start();
   const producer: EventProducer = createEventProducer({ brokers: config.KAFKA_BROKERS, logger: testLogger, topicPrefix: prefix });
   const pool = createPool(config.DATABASE_URL, testLogger);
@@ -76,7 +83,7 @@ export async function startGateway(label: string) {
   const sockets: Socket[] = [];
 
   return {
-    config, apiUrl, sandbox, producer, pool,
+    config, apiUrl, sandbox, producer, pool, worker,
     preferences: createPreferencesRepository({ pool, redis }),
     itineraries: createItinerariesRepository(pool),
     deliveries: createDeliveriesRepository(pool),

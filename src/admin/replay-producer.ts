@@ -1,0 +1,50 @@
+import { Partitioners, type Producer } from 'kafkajs';
+import type { Config } from '../config.js';
+import { retryTopic } from '../consumers/retry-record.js';
+import { CHANNELS } from '../events/index.js';
+import type { Logger } from '../logger.js';
+import { createKafka } from '../producer/kafka.js';
+import { ensureTopics } from '../producer/topics.js';
+
+type KafkaConfig = Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_TOPIC_PREFIX' | 'KAFKA_TOPIC_PARTITIONS'>;
+
+/**
+ * The api's Kafka producer for replays, built at once but connected on the first replay: an api that never replays
+ * never holds a Kafka connection, and a Kafka that is down does not stop the api from starting. The first replay also
+ * creates the retry topics, which may not exist yet on a fresh cluster. A failed start is tried again next time.
+ */
+export function createReplayProducer({ config, logger }: { config: KafkaConfig; logger: Logger }) {
+  const prefix = config.KAFKA_TOPIC_PREFIX;
+  // An operator waits on the answer: a few seconds of retries, not kafkajs' default half minute.
+  const kafka = createKafka({
+    brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-admin`, logger,
+    retry: { retries: 4, initialRetryTime: 200, maxRetryTime: 2_000 },
+  });
+  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  let starting: Promise<void> | undefined;
+  let started = false;
+
+  async function start(): Promise<void> {
+    await ensureTopics(kafka, { prefix, partitions: config.KAFKA_TOPIC_PARTITIONS, extra: CHANNELS.map((c) => retryTopic(c, 1, prefix)) });
+    await producer.connect();
+    started = true;
+  }
+
+  return {
+    producer,
+    prefix,
+    ready(): Promise<void> {
+      starting ??= start().catch((error: unknown) => {
+        starting = undefined;
+        throw error;
+      });
+      return starting;
+    },
+    async close(): Promise<void> {
+      await starting?.catch(() => undefined);
+      if (started) await producer.disconnect();
+    },
+  };
+}
+
+export type ReplayProducer = ReturnType<typeof createReplayProducer>;

@@ -1,0 +1,91 @@
+import CircuitBreaker from 'opossum';
+import type { Channel } from '../events/index.js';
+import type { Logger } from '../logger.js';
+import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
+
+/** The provider behind each channel; SMS and WhatsApp share Twilio, so one outage opens one breaker for both. */
+export const PROVIDER_OF: Record<Channel, string> = { email: 'smtp', sms: 'twilio', whatsapp: 'twilio', websocket: 'realtime' };
+
+export type BreakerState = 'closed' | 'open' | 'halfOpen';
+
+/** A send refused because the provider's breaker is open: the channel pauses instead of burning retries. */
+export class CircuitOpenError extends DeliveryError {
+  constructor(provider: string) {
+    super(`circuit open for ${provider}`, 'CIRCUIT_OPEN', true);
+    this.name = 'CircuitOpenError';
+  }
+}
+
+export interface BreakerOptions {
+  /** How long an open breaker waits before letting one trial send through. */
+  resetTimeoutMs?: number;
+  /** Failures (as a share of sends in the rolling window) that open it. */
+  errorThresholdPercentage?: number;
+  /** Sends in the window before it may open at all. */
+  volumeThreshold?: number;
+}
+
+/**
+ * One opossum breaker per provider. Only transient failures count: an invalid phone number says nothing about
+ * Twilio's health. `onStateChange` lets consumers pause and resume, and health and metrics report the state.
+ */
+export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
+  const breakers = new Map<string, CircuitBreaker<[ChannelAdapter, OutboundMessage], SendResult>>();
+  const listeners = new Set<(provider: string, state: BreakerState) => void>();
+  const log = logger.child({ component: 'breaker' });
+
+  function breakerFor(provider: string) {
+    let breaker = breakers.get(provider);
+    if (breaker) return breaker;
+    breaker = new CircuitBreaker((adapter: ChannelAdapter, message: OutboundMessage) => adapter.send(message), {
+      name: provider,
+      timeout: false, // adapters time out on their own, with the provider's own error
+      resetTimeout: options.resetTimeoutMs ?? 5_000,
+      errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
+      volumeThreshold: options.volumeThreshold ?? 5,
+      rollingCountTimeout: 10_000,
+      errorFilter: (error: unknown) => !(error instanceof DeliveryError && error.retriable),
+    });
+    const announce = (state: BreakerState) => () => {
+      log.warn({ provider, state }, 'circuit breaker changed state');
+      for (const listener of listeners) listener(provider, state);
+    };
+    breaker.on('open', announce('open'));
+    breaker.on('halfOpen', announce('halfOpen'));
+    breaker.on('close', announce('closed'));
+    breakers.set(provider, breaker);
+    return breaker;
+  }
+
+  return {
+    /** The adapter with every send going through its provider's breaker. */
+    guard(adapter: ChannelAdapter): ChannelAdapter {
+      const provider = PROVIDER_OF[adapter.channel];
+      const breaker = breakerFor(provider);
+      return {
+        channel: adapter.channel,
+        close: () => adapter.close(),
+        send: (message) =>
+          breaker.fire(adapter, message).catch((error: { code?: string }) => {
+            throw error?.code === 'EOPENBREAKER' ? new CircuitOpenError(provider) : error;
+          }),
+      };
+    },
+    state(provider: string): BreakerState {
+      const breaker = breakers.get(provider);
+      return !breaker || breaker.closed ? 'closed' : breaker.halfOpen ? 'halfOpen' : 'open';
+    },
+    states(): Record<string, BreakerState> {
+      return Object.fromEntries([...breakers.keys()].map((p) => [p, this.state(p)]));
+    },
+    onStateChange(listener: (provider: string, state: BreakerState) => void): () => void {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    shutdown() {
+      for (const breaker of breakers.values()) breaker.shutdown();
+    },
+  };
+}
+
+export type Breakers = ReturnType<typeof createBreakers>;

@@ -1,0 +1,103 @@
+import pRetry, { AbortError } from 'p-retry';
+import { CircuitOpenError } from '../channels/breaker.js';
+import type { ChannelAdapter, SendResult } from '../channels/channel.js';
+import type { Channel, GatewayEvent } from '../events/index.js';
+import { channelEnabled, type UserProfile } from '../preferences/profile.js';
+import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
+import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
+import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from './deliveries.repository.js';
+import { classifyFailure, type Failure } from './failures.js';
+import { addressOf } from './recipients.js';
+
+/** How one recipient's delivery ended, for the consumer to act on. */
+export type Outcome =
+  | { kind: 'done' }
+  /** Worth trying later: the caller moves it to a retry topic. */
+  | { kind: 'transient'; failure: Failure; attempt: number }
+  /** Never going to work: the caller dead-letters it. */
+  | { kind: 'permanent'; failure: Failure; attempt: number }
+  /** The provider's breaker is open: the caller pauses and reads this record again later. */
+  | { kind: 'paused' };
+
+export interface PipelineDeps {
+  channel: Channel;
+  adapter: ChannelAdapter;
+  renderer: TemplateRenderer;
+  deliveries: DeliveriesRepository;
+  /** Quick retries in place before a transient failure leaves the record. */
+  inPlaceRetries?: number;
+}
+
+/**
+ * One recipient on one channel: preferences, address, quiet hours, the claim, rendering, the send (through the
+ * breaker, with a few quick retries), and the ledger. The claim is taken before the provider is called and released
+ * only when the send certainly failed, so no path sends the same delivery twice.
+ */
+export function createDeliveryPipeline({ channel, adapter, renderer, deliveries, inPlaceRetries = 2 }: PipelineDeps) {
+  const render = (event: GatewayEvent, profile: UserProfile): Rendered =>
+    renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
+
+  async function send(message: Parameters<ChannelAdapter['send']>[0]): Promise<SendResult> {
+    return pRetry(
+      () =>
+        adapter.send(message).catch((error: unknown) => {
+          // Permanent failures and an open breaker are not retried here: the first is final, the second pauses.
+          if (error instanceof CircuitOpenError || !classifyFailure(error).retriable) throw new AbortError(error as Error);
+          throw error;
+        }),
+      { retries: inPlaceRetries, minTimeout: 200, maxTimeout: 2_000, factor: 3, randomize: true },
+    );
+  }
+
+  return async function deliverTo(event: GatewayEvent, profile: UserProfile): Promise<Outcome> {
+    const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel, userId: profile.userId };
+    if (!channelEnabled(profile, event.eventType, channel)) {
+      await deliveries.markSkipped(key, { code: 'PREFERENCE_OFF', message: `${channel} is off for ${event.eventType}` });
+      return { kind: 'done' };
+    }
+    const address = addressOf(channel, profile);
+    if ('skip' in address) {
+      await deliveries.markSkipped(key, { code: address.skip, message: address.reason });
+      return { kind: 'done' };
+    }
+    const holdUntil = quietHoursHold(profile, event, channel);
+    if (holdUntil) {
+      await deliveries.defer(key, { recipient: address.to, body: render(event, profile).text, deliverAfter: holdUntil });
+      return { kind: 'done' };
+    }
+    const claim = await deliveries.claim(key);
+    if (!claim) return { kind: 'done' }; // delivered, or being delivered, by someone else: never twice
+
+    let rendered: Rendered;
+    let result: SendResult;
+    try {
+      rendered = render(event, profile);
+      result = await send({
+        channel, to: address.to, userId: profile.userId, eventId: event.eventId, eventType: event.eventType,
+        idempotencyKey: idempotencyKeyOf(key), subject: rendered.subject, text: rendered.text, html: rendered.html, payload: rendered.payload,
+      });
+    } catch (error) {
+      const cause = error instanceof AbortError ? error.originalError : error;
+      const failure = classifyFailure(cause);
+      if (cause instanceof CircuitOpenError || failure.retriable) {
+        await deliveries.release(claim.id, failure);
+        return cause instanceof CircuitOpenError ? { kind: 'paused' } : { kind: 'transient', failure, attempt: claim.attempt };
+      }
+      await deliveries.markFailed(claim.id, failure);
+      return { kind: 'permanent', failure, attempt: claim.attempt };
+    }
+    // The provider has it: from here on the claim is never released, or a retry would send it again. Recording is
+    // retried instead; should it still fail, the claim stays 'sending' until its lease ends (the one duplicate window).
+    const sent = { ...result, recipient: address.to, subject: rendered.subject, body: rendered.text };
+    await pRetry(() => deliveries.markSent(claim.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
+    return { kind: 'done' };
+  };
+}
+
+export type DeliverTo = ReturnType<typeof createDeliveryPipeline>;
+
+/** SMS and WhatsApp that are not urgent wait for the end of the person's quiet hours; nothing else waits. */
+function quietHoursHold(profile: UserProfile, event: GatewayEvent, channel: Channel): Date | undefined {
+  if (!profile.quietHours || !QUIET_CHANNELS.has(channel) || URGENT_EVENTS.has(event.eventType)) return undefined;
+  return quietUntil(profile.quietHours);
+}

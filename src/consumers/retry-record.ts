@@ -1,0 +1,69 @@
+import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { Channel } from '../events/index.js';
+
+/** `notifications.<channel>.retry.<n>`, n from 1: where a delivery waits before its n-th later attempt. */
+export const retryTopic = (channel: Channel, level: number, prefix = '') => `${prefix}notifications.${channel}.retry.${level}`;
+
+/**
+ * What travels with a record on a retry topic (as Kafka headers; the value is the original event, unchanged).
+ * A record names one recipient when one delivery failed; without `userId` every recipient of the event is tried
+ * again (a replayed poison record) and the ledger's claims keep those already served from a second message.
+ */
+export interface RetryEnvelope {
+  userId?: string;
+  /** Attempts made so far. */
+  attempts: number;
+  /** Not to be tried before this time. */
+  dueAt: Date;
+  firstFailedAt: Date;
+  lastErrorCode?: string;
+  original: { topic: string; partition: number; offset: string; key: string | null };
+  /** The dead letter this record replays, when it does. */
+  replayOf?: string;
+}
+
+const h = (headers: IHeaders | undefined, name: string): string | undefined => {
+  const value = headers?.[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+};
+
+export function retryHeaders(envelope: RetryEnvelope): Record<string, string> {
+  return {
+    'x-attempts': String(envelope.attempts),
+    'x-due-at': envelope.dueAt.toISOString(),
+    'x-first-failed-at': envelope.firstFailedAt.toISOString(),
+    'x-original-topic': envelope.original.topic,
+    'x-original-partition': String(envelope.original.partition),
+    'x-original-offset': envelope.original.offset,
+    'x-original-key': envelope.original.key ?? '',
+    ...(envelope.userId && { 'x-user-id': envelope.userId }),
+    ...(envelope.lastErrorCode && { 'x-last-error-code': envelope.lastErrorCode }),
+    ...(envelope.replayOf && { 'x-replay-of': envelope.replayOf }),
+  };
+}
+
+/** Reads the envelope back; a record without one (written by hand) counts as due now, first attempt. */
+export function readRetryEnvelope(message: KafkaMessage, topic: string, partition: number): RetryEnvelope {
+  const headers = message.headers;
+  const now = new Date();
+  const dueAt = h(headers, 'x-due-at');
+  const first = h(headers, 'x-first-failed-at');
+  const userId = h(headers, 'x-user-id');
+  const lastErrorCode = h(headers, 'x-last-error-code');
+  const replayOf = h(headers, 'x-replay-of');
+  return {
+    attempts: Number(h(headers, 'x-attempts') ?? 0) || 0,
+    dueAt: dueAt ? new Date(dueAt) : now,
+    firstFailedAt: first ? new Date(first) : now,
+    original: {
+      topic: h(headers, 'x-original-topic') ?? topic,
+      partition: Number(h(headers, 'x-original-partition') ?? partition),
+      offset: h(headers, 'x-original-offset') ?? message.offset,
+      key: h(headers, 'x-original-key') || (message.key?.toString() ?? null),
+    },
+    ...(userId && { userId }),
+    ...(lastErrorCode && { lastErrorCode }),
+    ...(replayOf && { replayOf }),
+  };
+}

@@ -1,0 +1,23 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { HttpError } from './errors.js';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/**
+ * Admin routes take `Authorization: Bearer <ADMIN_TOKEN>`: none → 401, any other token → 403. Tokens are compared as
+ * digests of equal length, so the time taken says nothing about how much of a guess was right.
+ */
+export function adminGuard(adminToken: string) {
+  const expected = digest(adminToken);
+  return async (request: FastifyRequest): Promise<void> => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
+    if (!match) {
+      throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer token', [{ path: 'authorization', message: 'required' }],
+        { 'www-authenticate': 'Bearer' });
+    }
+    if (!timingSafeEqual(digest(match[1]!), expected)) {
+      throw new HttpError(403, 'forbidden', 'this token may not use the admin API', [{ path: 'authorization', message: 'not the admin token' }]);
+    }
+  };
+}

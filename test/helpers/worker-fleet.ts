@@ -1,0 +1,126 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Admin } from 'kafkajs';
+import { CONSUMER_GROUPS, ITINERARY_PROJECTION_GROUP } from '../../src/consumers/consumer-groups.js';
+import { dlqTopic } from '../../src/consumers/dead-letters.js';
+import { createPool } from '../../src/db/pool.js';
+import { buildApp } from '../../src/http/app.js';
+import { createEventProducer, type EventProducer } from '../../src/producer/event-producer.js';
+import { createKafka } from '../../src/producer/kafka.js';
+import { ensureTopics } from '../../src/producer/topics.js';
+import { connectAmqp } from '../../src/queue/amqp.js';
+import { createEventQueuePublisher } from '../../src/queue/event-queue.publisher.js';
+import { eventQueues } from '../../src/queue/event-queues.js';
+import { buildSandboxApp, type SandboxHandle } from '../../src/sandbox/sandbox.app.js';
+import { freePort } from '../../src/util/free-port.js';
+import { connectAlertClient, type AlertClient } from './alert-client.js';
+import { CHANNELS, describeChannelGroups, describeView, settled, type GroupView } from './consumer-groups.js';
+import { freshDatabase } from './full-gateway.js';
+import { deleteQueues } from './gateway.js';
+import { testConfig, testLogger, uniquePrefix } from './kafka.js';
+import { spawnWorker, type WorkerProcess } from './worker-process.js';
+
+/**
+ * The gateway split as in production, for fault tests: worker processes that can be killed, and in this process the
+ * api (for Socket.IO clients and Twilio status callbacks), the Twilio sandbox, a database, topics and queues of the
+ * test's own. MailDev and Redis are shared; tests use addresses and user ids of their own.
+ */
+export async function startWorkerFleet(label: string, { workers: workerCount = 2 } = {}) {
+  const prefix = uniquePrefix(label);
+  const database = await freshDatabase(testConfig(prefix).DATABASE_URL);
+  // Twilio signs its status callbacks against the api's address, so that address is fixed before anything starts.
+  const apiPort = await freePort();
+  const base = testConfig(prefix);
+  const sandbox: SandboxHandle = await buildSandboxApp({
+    accountSid: base.TWILIO_ACCOUNT_SID, authToken: base.TWILIO_AUTH_TOKEN, logger: testLogger, capacity: 50_000,
+  });
+  const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
+  const env = {
+    KAFKA_TOPIC_PREFIX: prefix, AMQP_QUEUE_PREFIX: prefix, DATABASE_URL: database.url,
+    TWILIO_API_BASE_URL: sandboxUrl, PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+  };
+  const config = testConfig(prefix, env);
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `test-${label}`, logger: testLogger });
+  // Created here, before any worker: two workers creating the same topics at once would race.
+  await ensureTopics(kafka, { prefix, partitions: config.KAFKA_TOPIC_PARTITIONS, extra: CHANNELS.map((c) => dlqTopic(c, prefix)) });
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+
+  const amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: `test-${label}` });
+  const api: FastifyInstance = await buildApp({
+    config, logger: testLogger, redis: new Redis(config.REDIS_URL), pool: createPool(database.url, testLogger),
+    eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
+  });
+  const apiUrl = await api.listen({ host: '127.0.0.1', port: apiPort });
+  const pool = createPool(database.url, testLogger);
+  const producer: EventProducer = createEventProducer({ brokers: config.KAFKA_BROKERS, logger: testLogger, topicPrefix: prefix });
+  const workers: WorkerProcess[] = Array.from({ length: workerCount }, (_, i) => spawnWorker(`worker-${i + 1}`, env));
+  const clients: AlertClient[] = [];
+
+  const fleet = {
+    prefix, config, apiUrl, sandbox, producer, pool, admin, workers,
+
+    groups: () => describeChannelGroups(admin, prefix),
+
+    /**
+     * Polls the channel groups until each is Stable with `members` members holding all its partitions; throws at
+     * once if a worker that should be running has exited. Returns when each group got there (ms since `since`).
+     */
+    async waitForGroups(members: number, { timeoutMs, since = performance.now(), alive = workers }: { timeoutMs: number; since?: number; alive?: WorkerProcess[] }) {
+      const reachedAt = new Map<string, number>();
+      let last: GroupView[] = [];
+      while (performance.now() - since < timeoutMs) {
+        const dead = alive.find((w) => w.exit);
+        if (dead) throw new Error(`${dead.name} exited (${JSON.stringify(dead.exit)}):\n${dead.output(40)}`);
+        last = await fleet.groups().catch(() => last);
+        for (const view of last) {
+          if (settled(view, { members, prefix, partitionCount: config.KAFKA_TOPIC_PARTITIONS })) {
+            if (!reachedAt.has(view.channel)) reachedAt.set(view.channel, performance.now() - since);
+          } else reachedAt.delete(view.channel);
+        }
+        if (reachedAt.size === CHANNELS.length) return Object.fromEntries(reachedAt) as Record<string, number>;
+        await sleep(100);
+      }
+      throw new Error(`channel groups not settled with ${members} member(s) after ${timeoutMs} ms: ${last.map(describeView).join('; ')}`);
+    },
+
+    async connectAs(userId: string): Promise<AlertClient> {
+      const client = await connectAlertClient(apiUrl, config.JWT_SECRET, userId);
+      clients.push(client);
+      return client;
+    },
+
+    /** Every step runs even when one before it failed: the database and queues never outlive the test. */
+    async close() {
+      const errors: unknown[] = [];
+      const step = async (run: () => unknown) => {
+        try {
+          await run();
+        } catch (error) {
+          errors.push(error);
+        }
+      };
+      await step(() => Promise.all(workers.map((w) => w.stop())));
+      for (const client of clients) client.socket.disconnect();
+      await step(() => producer.stop());
+      await step(async () => {
+        const groupIds = [...Object.values(CONSUMER_GROUPS), ITINERARY_PROJECTION_GROUP].map((g) => `${prefix}${g}`);
+        await admin.deleteGroups(groupIds).catch(() => undefined);
+        await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(prefix)) });
+      });
+      await step(() => admin.disconnect());
+      await step(() => api.close());
+      await step(() => amqp.close());
+      await step(() => sandbox.app.close());
+      await step(() => pool.end());
+      await step(() => deleteQueues(config.AMQP_URL, eventQueues(prefix)));
+      await step(() => database.drop());
+      if (errors.length) throw new AggregateError(errors, `closing the worker fleet: ${errors.length} step(s) failed`);
+    },
+  };
+  return fleet;
+}
+
+export type WorkerFleet = Awaited<ReturnType<typeof startWorkerFleet>>;
