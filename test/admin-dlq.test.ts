@@ -55,7 +55,9 @@ describe('the dead-letter admin API', () => {
   /** A dead letter written straight into the index, as the channel consumers write them. */
   async function insertLetter(row: LetterRow = {}): Promise<number> {
     const eventId = row.event_id === undefined ? randomUUID() : row.event_id;
-    const payload = row.payload === undefined ? bookingConfirmed({ eventId }) : row.payload;
+    // Replays are delivered by the worker's retry groups: each entry names a traveller and addresses of its own.
+    const traveller = { userId: row.user_id ?? `dlq-${randomBytes(3).toString('hex')}`, userEmail: uniqueEmail('dlq'), userPhone: uniquePhone() };
+    const payload = row.payload === undefined ? bookingConfirmed({ eventId, ...traveller }) : row.payload;
     const { rows } = await gateway.pool.query<{ id: string }>(
       `INSERT INTO dead_letters (channel, event_id, event_type, user_id, idempotency_key, original_topic, original_partition,
          original_offset, original_key, consumer_group, attempts, error_class, error_code, error_message, payload, status)
@@ -341,7 +343,8 @@ describe('the dead-letter admin API', () => {
     expect(answer.status).toBe(202);
     expect(answer.body).toEqual({ matched: 3, replayed: 3, failed: 0 });
 
-    const records = await readRaw(retryTopic('whatsapp'), 3);
+    // Different keys land on different partitions, so the records are sorted here; the order they went in shows in replayed_at.
+    const records = (await readRaw(retryTopic('whatsapp'), 3)).sort((a, b) => Number(header(a.headers, 'x-replay-of')) - Number(header(b.headers, 'x-replay-of')));
     expect(await recordCount(retryTopic('whatsapp'))).toBe(3);
     expect(records.map((r) => header(r.headers, 'x-replay-of'))).toEqual([String(named), String(raw), String(third)]);
     expect(records[0]).toMatchObject({ key: 'PNRBULK01' });
@@ -351,12 +354,15 @@ describe('the dead-letter admin API', () => {
     expect(records[1]!.value).toBe('not json, \u00e9 bytes'); // the text the consumer refused, as it was
     expect(header(records[1]!.headers, 'x-idempotency-key')).toBeUndefined();
 
+    const times: number[] = [];
     for (const id of [named, raw, third]) {
       const row = await letter(id);
+      times.push(row.replayed_at.getTime());
       expect(row.status).toBe('replayed');
       expect(row.replayed_at).toBeInstanceOf(Date);
       expect(await auditOf(id)).toEqual([{ action: 'replay', actor: 'admin', filter: { channel: 'whatsapp', errorCode, status: 'pending' }, result: row.replay_result }]);
     }
+    expect([...times].sort((a, b) => a - b)).toEqual(times); // oldest first
     for (const id of [erased, discarded, elsewhere]) {
       expect((await letter(id)).replayed_at).toBeNull();
       expect(await auditOf(id)).toEqual([]);
@@ -393,10 +399,9 @@ describe('the dead-letter admin API', () => {
     }
   }
 
-  // Needs a retry consumer whose claim lets a replay take over a dead-lettered delivery (src/consumers/retry.consumer.ts
-  // or equivalent). Today the sms retry group reads the replay but the ledger's claim refuses the 'dead_lettered' key,
-  // so nothing is sent: switch `it.todo` to `it` once a replay (x-replay-of) may re-claim it.
-  it.todo('replays an SMS the sandbox refused, once the cause is fixed: delivered once, and a second replay sends nothing', async () => {
+  // Fault 6: the retry group reads the replay, and the ledger lets a replay (x-replay-of) take over the dead-lettered
+  // delivery once; a second replay finds it sent.
+  it('replays an SMS the sandbox refused, once the cause is fixed: delivered once, and a second replay sends nothing', async () => {
     const userId = `dlq-${randomBytes(3).toString('hex')}`;
     const phone = uniquePhone();
     const smsTo = () => gateway.sandbox.store.list((m) => m.to === phone);

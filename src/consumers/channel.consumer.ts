@@ -73,7 +73,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
     let paused = false;
     for await (const page of pages) {
       await pMap(page, async (profile) => {
-        const outcome = await deliverTo(event, profile);
+        const outcome = await deliverTo(event, profile, { replay: Boolean(envelope?.replayOf) });
         paused ||= outcome.kind === 'paused';
         await settle(outcome, { record: original, event, profile, level, attempts: envelope?.attempts ?? 0, firstFailedAt });
       }, { concurrency: fanOutConcurrency });

@@ -40,16 +40,20 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
   }
 
   return {
-    /** Takes the delivery for this process; undefined when someone else holds it or it is already settled. */
-    async claim(key: DeliveryKey): Promise<{ id: string; attempt: number } | undefined> {
+    /**
+     * Takes the delivery for this process; undefined when someone else holds it or it is already settled. An
+     * operator's replay may also take one that failed for good (the cause is fixed); one that was sent, never.
+     */
+    async claim(key: DeliveryKey, { replay = false } = {}): Promise<{ id: string; attempt: number } | undefined> {
       const { rows } = await pool.query<{ id: string; attempts: number }>(
         `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, attempts, lease_until)
          VALUES ($1, $2, $3, $4, $5, 'sending', 1, now() + $6 * interval '1 millisecond')
-         ON CONFLICT (idempotency_key) DO UPDATE SET attempts = deliveries.attempts + 1,
+         ON CONFLICT (idempotency_key) DO UPDATE SET attempts = deliveries.attempts + 1, status = 'sending',
            lease_until = EXCLUDED.lease_until, updated_at = now()
-           WHERE deliveries.status = 'sending' AND deliveries.lease_until < now()
+           WHERE (deliveries.status = 'sending' AND deliveries.lease_until < now())
+              OR ($7 AND deliveries.status IN ('dead_lettered', 'failed'))
          RETURNING id, attempts`,
-        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, leaseMs],
+        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, leaseMs, replay],
       );
       return rows[0] && { id: rows[0].id, attempt: rows[0].attempts };
     },

@@ -2,6 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { CircuitOpenError } from '../channels/breaker.js';
 import type { ChannelAdapter, SendResult } from '../channels/channel.js';
 import type { Channel, GatewayEvent } from '../events/index.js';
+import { deliveryOutcomes } from '../metrics.js';
 import { channelEnabled, type UserProfile } from '../preferences/profile.js';
 import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
 import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
@@ -49,7 +50,14 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
     );
   }
 
-  return async function deliverTo(event: GatewayEvent, profile: UserProfile): Promise<Outcome> {
+  /** `replay`: an operator replays a dead letter, which may take over a delivery that failed for good. */
+  return async function deliverTo(event: GatewayEvent, profile: UserProfile, options: { replay?: boolean } = {}): Promise<Outcome> {
+    const outcome = await attempt(event, profile, options.replay ?? false);
+    deliveryOutcomes.inc({ channel, outcome: outcome.kind });
+    return outcome;
+  };
+
+  async function attempt(event: GatewayEvent, profile: UserProfile, replay: boolean): Promise<Outcome> {
     const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel, userId: profile.userId };
     if (!channelEnabled(profile, event.eventType, channel)) {
       await deliveries.markSkipped(key, { code: 'PREFERENCE_OFF', message: `${channel} is off for ${event.eventType}` });
@@ -65,7 +73,7 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
       await deliveries.defer(key, { recipient: address.to, body: render(event, profile).text, deliverAfter: holdUntil });
       return { kind: 'done' };
     }
-    const claim = await deliveries.claim(key);
+    const claim = await deliveries.claim(key, { replay });
     if (!claim) return { kind: 'done' }; // delivered, or being delivered, by someone else: never twice
 
     let rendered: Rendered;
@@ -91,7 +99,7 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
     const sent = { ...result, recipient: address.to, subject: rendered.subject, body: rendered.text };
     await pRetry(() => deliveries.markSent(claim.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
     return { kind: 'done' };
-  };
+  }
 }
 
 export type DeliverTo = ReturnType<typeof createDeliveryPipeline>;

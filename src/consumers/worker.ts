@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
-import { createBreakers } from '../channels/breaker.js';
+import { PROVIDER_OF, createBreakers } from '../channels/breaker.js';
+import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { ChannelAdapter } from '../channels/channel.js';
 import { createEmailChannel } from '../channels/email.channel.js';
 import { createTwilioChannel } from '../channels/twilio.channel.js';
@@ -73,6 +74,8 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   await producer.connect();
 
   const breakers = createBreakers(logger, { resetTimeoutMs: config.BREAKER_RESET_MS });
+  const breakerStates = createBreakerStateStore(redis, prefix);
+  breakers.onStateChange((provider, state) => void breakerStates.write(provider, state).catch(() => {}));
   const renderer = createTemplateRenderer(templatesDir ? { dir: templatesDir } : {});
   const preferences = createPreferencesRepository({ pool, redis });
   const itineraries = createItinerariesRepository(pool);
@@ -105,6 +108,7 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
     consumers,
     breakers,
     async start() {
+      await Promise.all([...new Set(adapters.map((a) => PROVIDER_OF[a.channel]))].map((p) => breakerStates.write(p, 'closed')));
       await Promise.all([projection.start(), ...consumers.map((c) => c.start())]);
       deferred.start();
     },

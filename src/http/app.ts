@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { Config } from '../config.js';
 import { createDeliveriesRepository } from '../consumers/deliveries.repository.js';
 import { createItinerariesRepository } from '../consumers/itineraries.repository.js';
@@ -15,6 +16,7 @@ import { registerErrorHandling } from './errors.js';
 import { erasureRoutes } from './erasure.routes.js';
 import { eventsRoutes } from './events.routes.js';
 import { healthRoutes } from './health.routes.js';
+import { metricsRoutes } from './metrics.routes.js';
 import { createIdempotencyStore } from './idempotency.js';
 import { itinerariesRoutes } from './itineraries.routes.js';
 import { pagesRoutes } from './pages.routes.js';
@@ -66,11 +68,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await pool.end();
   });
 
+  const breakerStates = createBreakerStateStore(redis, config.KAFKA_TOPIC_PREFIX);
   await app.register(healthRoutes, {
-    rabbitmq: () => eventQueue.isConnected(),
-    redis: async () => (await redis.ping()) === 'PONG',
-    postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+    checks: {
+      rabbitmq: () => eventQueue.isConnected(),
+      redis: async () => (await redis.ping()) === 'PONG',
+      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+    },
+    breakers: breakerStates.read,
   });
+  await app.register(metricsRoutes, { breakers: breakerStates.read });
+
   await app.register(eventsRoutes, { apiKeys: config.INGEST_API_KEYS, eventQueue, idempotency: createIdempotencyStore(redis) });
   await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
   await app.register(itinerariesRoutes, {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseEvent } from '../events/index.js';
+import { eventsAccepted } from '../metrics.js';
 import { QueueUnavailableError, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
 import { apiKeyGuard } from './api-key.js';
 import { HttpError } from './errors.js';
@@ -72,6 +73,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       // The event is in RabbitMQ whatever happens now. Should Redis fail at this very point, the pending key expires
       // in 30 s and a later retry with it counts as new: the one case where a key does not deduplicate.
       if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'accepted').catch(() => {});
+      eventsAccepted.inc({ eventType: event.eventType });
       return reply.code(202).send({ eventId: event.eventId });
     },
   });
