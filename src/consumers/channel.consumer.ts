@@ -49,14 +49,19 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
 
   async function settle(outcome: Outcome, ctx: { record: FailedRecord; event: GatewayEvent; profile: UserProfile; level: number; attempts: number; firstFailedAt: Date }) {
     if (outcome.kind === 'done' || outcome.kind === 'paused') return;
-    const failed = { record: ctx.record, event: ctx.event, userId: ctx.profile.userId, failure: outcome.failure, attempts: ctx.attempts + 1, firstFailedAt: ctx.firstFailedAt };
+    const base = { record: ctx.record, event: ctx.event, userId: ctx.profile.userId, attempts: ctx.attempts + 1, firstFailedAt: ctx.firstFailedAt };
+    if (outcome.kind === 'held') {
+      const failure = { code: 'CLAIM_HELD', message: 'another worker holds this delivery', retriable: true };
+      return router.transient({ ...base, failure }, ctx.level, outcome.until);
+    }
+    const failed = { ...base, failure: outcome.failure };
     if (outcome.kind === 'transient') return router.transient(failed, ctx.level);
     await router.permanent(failed);
     logger.warn({ code: outcome.failure.code, eventId: ctx.event.eventId, userId: ctx.profile.userId }, 'delivery failed permanently; dead-lettered');
     if (fallback?.codes.has(outcome.failure.code)) await fallback.deliverTo(ctx.event, ctx.profile);
   }
 
-  async function handle(record: FailedRecord, message: KafkaMessage): Promise<Step> {
+  async function handle(record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Step> {
     const level = levelOf(record.topic);
     const envelope = level > 0 ? readRetryEnvelope(message, record.topic, record.partition) : undefined;
     if (envelope && envelope.dueAt.getTime() > Date.now()) return { next: 'pause-partition', until: envelope.dueAt };
@@ -78,6 +83,8 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
         await settle(outcome, { record: original, event, profile, level, attempts: envelope?.attempts ?? 0, firstFailedAt });
       }, { concurrency: fanOutConcurrency });
       if (paused) return { next: 'pause-all' };
+      // A disruption to thousands takes longer than a session: the group must not think this member dead.
+      await heartbeat();
     }
     return CONTINUE;
   }
@@ -85,7 +92,8 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
   return {
     groupId,
     async start(): Promise<void> {
-      consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 2_000, retry: { retries: 8 } });
+      // A dead member is noticed after 6 s (the broker's smallest session by default): partitions move within 10 s.
+      consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, retry: { retries: 8 } });
       const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
       unsubscribe = breakers.onStateChange((provider, state) => {
         // Half-open lets the next send through as the trial; if it fails the breaker opens and pauses us again.

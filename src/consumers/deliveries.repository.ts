@@ -8,6 +8,8 @@ export interface DeliveryKey {
   userId: string;
 }
 
+export type Claim = { claimed: true; id: string; attempt: number } | { claimed: false; heldUntil?: Date };
+
 export const idempotencyKeyOf = (key: DeliveryKey) => `${key.eventId}:${key.channel}:${key.userId}`;
 
 export interface DeliveryRecord {
@@ -41,10 +43,11 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
 
   return {
     /**
-     * Takes the delivery for this process; undefined when someone else holds it or it is already settled. An
-     * operator's replay may also take one that failed for good (the cause is fixed); one that was sent, never.
+     * Takes the delivery for this process. Refused when it is settled (`heldUntil` absent), or while another process
+     * holds it (`heldUntil`: its lease, after which the delivery must be looked at again — that process may have died).
+     * An operator's replay may also take one that failed for good (the cause is fixed); one that was sent, never.
      */
-    async claim(key: DeliveryKey, { replay = false } = {}): Promise<{ id: string; attempt: number } | undefined> {
+    async claim(key: DeliveryKey, { replay = false } = {}): Promise<Claim> {
       const { rows } = await pool.query<{ id: string; attempts: number }>(
         `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, attempts, lease_until)
          VALUES ($1, $2, $3, $4, $5, 'sending', 1, now() + $6 * interval '1 millisecond')
@@ -55,7 +58,12 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
          RETURNING id, attempts`,
         [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, leaseMs, replay],
       );
-      return rows[0] && { id: rows[0].id, attempt: rows[0].attempts };
+      if (rows[0]) return { claimed: true, id: rows[0].id, attempt: rows[0].attempts };
+      const { rows: held } = await pool.query<{ lease_until: Date }>(
+        `SELECT lease_until FROM deliveries WHERE idempotency_key = $1 AND status = 'sending' AND lease_until >= now()`,
+        [idempotencyKeyOf(key)],
+      );
+      return held[0] ? { claimed: false, heldUntil: held[0].lease_until } : { claimed: false };
     },
 
     async markSent(id: string, result: { providerId: string; status: string; recipient: string; subject?: string; body: string }) {

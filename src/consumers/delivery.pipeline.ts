@@ -18,7 +18,9 @@ export type Outcome =
   /** Never going to work: the caller dead-letters it. */
   | { kind: 'permanent'; failure: Failure; attempt: number }
   /** The provider's breaker is open: the caller pauses and reads this record again later. */
-  | { kind: 'paused' };
+  | { kind: 'paused' }
+  /** Another process holds the claim: the caller looks again once its lease has ended. */
+  | { kind: 'held'; until: Date };
 
 export interface PipelineDeps {
   channel: Channel;
@@ -74,7 +76,8 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
       return { kind: 'done' };
     }
     const claim = await deliveries.claim(key, { replay });
-    if (!claim) return { kind: 'done' }; // delivered, or being delivered, by someone else: never twice
+    // Settled by someone else: never twice. Held by someone else: look again when their lease ends (they may be dead).
+    if (!claim.claimed) return claim.heldUntil ? { kind: 'held', until: claim.heldUntil } : { kind: 'done' };
 
     let rendered: Rendered;
     let result: SendResult;

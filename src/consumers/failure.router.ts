@@ -40,12 +40,16 @@ export function createFailureRouter({ channel, producer, deadLetter, consumerGro
   return {
     permanent: (failed: FailedDelivery) => toDeadLetters(failed, 'permanent'),
 
-    /** `level` is the retry topic the failure happened on (0 for the event topics). */
-    async transient(failed: FailedDelivery, level: number): Promise<void> {
+    /**
+     * `level` is the retry topic the failure happened on (0 for the event topics); `notBefore` pushes the due time
+     * later (a claim held by another process is looked at again only after its lease).
+     */
+    async transient(failed: FailedDelivery, level: number, notBefore?: Date): Promise<void> {
       if (level >= delaysMs.length) return toDeadLetters(failed, 'exhausted');
+      const due = Math.max(Date.now() + delaysMs[level]!, (notBefore?.getTime() ?? 0) + 1_000);
       const envelope: RetryEnvelope = {
         attempts: failed.attempts,
-        dueAt: new Date(Date.now() + delaysMs[level]!),
+        dueAt: new Date(due),
         firstFailedAt: failed.firstFailedAt,
         lastErrorCode: failed.failure.code,
         original: { topic: failed.record.topic, partition: failed.record.partition, offset: failed.record.offset, key: failed.record.key },

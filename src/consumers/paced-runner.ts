@@ -19,7 +19,7 @@ export const CONTINUE: Step = { next: 'continue' };
 export async function runPaced(
   consumer: Consumer,
   topics: string[],
-  handle: (record: FailedRecord, message: KafkaMessage) => Promise<Step>,
+  handle: (record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>) => Promise<Step>,
 ): Promise<void> {
   const timers = new Set<NodeJS.Timeout>();
   await consumer.run({
@@ -29,7 +29,7 @@ export async function runPaced(
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
         const record = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value };
-        const step = await handle(record, message);
+        const step = await handle(record, message, heartbeat);
         if (step.next !== 'continue') {
           consumer.seek({ topic: batch.topic, partition: batch.partition, offset: message.offset });
           if (step.next === 'pause-all') consumer.pause(topics.map((topic) => ({ topic })));

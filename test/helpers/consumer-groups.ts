@@ -1,28 +1,46 @@
 import { AssignerProtocol, type Admin } from 'kafkajs';
 import { CONSUMER_GROUPS, topicsFor } from '../../src/consumers/consumer-groups.js';
+import { retryTopic } from '../../src/consumers/retry-record.js';
 import type { Channel } from '../../src/events/index.js';
 
 export const CHANNELS = Object.keys(CONSUMER_GROUPS) as Channel[];
 
-/** One consumer group as the broker's coordinator sees it, with each member's partitions decoded. */
-export interface GroupView {
-  channel: Channel;
+/** A consumer group a worker runs for a channel: the contract group on the event topics, or its retry group. */
+export interface ChannelGroup {
+  /** `email`, or `email retry`. */
+  name: string;
   groupId: string;
+  topics: string[];
+}
+
+/** Every channel group of a prefix; the retry groups are named as worker.ts names them. */
+export function channelGroups(prefix: string, retryLevels: number): ChannelGroup[] {
+  return CHANNELS.flatMap((channel) => [
+    { name: channel, groupId: `${prefix}${CONSUMER_GROUPS[channel]}`, topics: topicsFor(channel).map((t) => `${prefix}${t}`) },
+    ...(retryLevels > 0
+      ? [{
+          name: `${channel} retry`, groupId: `${prefix}${channel}-notification-retry-group`,
+          topics: Array.from({ length: retryLevels }, (_, i) => retryTopic(channel, i + 1, prefix)),
+        }]
+      : []),
+  ]);
+}
+
+/** One consumer group as its coordinator sees it, with each member's partitions decoded. */
+export interface GroupView extends ChannelGroup {
   state: string;
   members: Array<{ memberId: string; clientHost: string; partitions: Record<string, number[]> }>;
 }
 
-/** The four channel groups of a prefix (describeGroups is answered by the coordinator, which also judges liveness). */
-export async function describeChannelGroups(admin: Admin, prefix: string): Promise<GroupView[]> {
-  const groupIds = CHANNELS.map((channel) => `${prefix}${CONSUMER_GROUPS[channel]}`);
-  const { groups } = await admin.describeGroups(groupIds);
-  return CHANNELS.map((channel, i) => {
-    const group = groups.find((g) => g.groupId === groupIds[i]);
+/** describeGroups is answered by each group's coordinator, the broker that also judges whether a member is alive. */
+export async function describeGroups(admin: Admin, groups: ChannelGroup[]): Promise<GroupView[]> {
+  const described = (await admin.describeGroups(groups.map((g) => g.groupId))).groups;
+  return groups.map((group) => {
+    const found = described.find((d) => d.groupId === group.groupId);
     return {
-      channel,
-      groupId: groupIds[i]!,
-      state: group?.state ?? 'Unknown',
-      members: (group?.members ?? []).map((member) => ({
+      ...group,
+      state: found?.state ?? 'Unknown',
+      members: (found?.members ?? []).map((member) => ({
         memberId: member.memberId,
         clientHost: member.clientHost,
         partitions: decodePartitions(member.memberAssignment),
@@ -37,19 +55,17 @@ function decodePartitions(assignment: Buffer): Record<string, number[]> {
   return Object.fromEntries(Object.entries(decoded?.assignment ?? {}).map(([topic, partitions]) => [topic, [...partitions].sort((a, b) => a - b)]));
 }
 
-/** Every partition of every topic the channel reads, as `topic:partition`. */
-export function partitionsOf(channel: Channel, prefix: string, partitionCount: number): string[] {
-  return topicsFor(channel).flatMap((topic) => Array.from({ length: partitionCount }, (_, p) => `${prefix}${topic}:${p}`)).sort();
-}
-
 const held = (view: GroupView) =>
   view.members.flatMap((m) => Object.entries(m.partitions).flatMap(([topic, ps]) => ps.map((p) => `${topic}:${p}`))).sort();
 
-/** Stable, with exactly `members` members that between them hold every partition of the channel's topics, once. */
-export function settled(view: GroupView, { members, prefix, partitionCount }: { members: number; prefix: string; partitionCount: number }): boolean {
+const wanted = (view: GroupView, partitionCount: number) =>
+  view.topics.flatMap((topic) => Array.from({ length: partitionCount }, (_, p) => `${topic}:${p}`)).sort();
+
+/** Stable, with exactly `members` members that between them hold every partition of the group's topics, once. */
+export function settled(view: GroupView, { members, partitionCount }: { members: number; partitionCount: number }): boolean {
   if (view.state !== 'Stable' || view.members.length !== members) return false;
-  return JSON.stringify(held(view)) === JSON.stringify(partitionsOf(view.channel, prefix, partitionCount));
+  return JSON.stringify(held(view)) === JSON.stringify(wanted(view, partitionCount));
 }
 
 export const describeView = (view: GroupView) =>
-  `${view.channel}: ${view.state}, ${view.members.length} member(s) [${view.members.map((m) => Object.values(m.partitions).flat().length).join(', ')} partitions]`;
+  `${view.name}: ${view.state}, ${view.members.length} member(s) [${view.members.map((m) => Object.values(m.partitions).flat().length).join(', ')} partitions]`;

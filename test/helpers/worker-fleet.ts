@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
-import { CONSUMER_GROUPS, ITINERARY_PROJECTION_GROUP } from '../../src/consumers/consumer-groups.js';
+import { ITINERARY_PROJECTION_GROUP } from '../../src/consumers/consumer-groups.js';
 import { dlqTopic } from '../../src/consumers/dead-letters.js';
+import { retryTopic } from '../../src/consumers/retry-record.js';
 import { createPool } from '../../src/db/pool.js';
 import { buildApp } from '../../src/http/app.js';
 import { createEventProducer, type EventProducer } from '../../src/producer/event-producer.js';
@@ -15,7 +16,7 @@ import { eventQueues } from '../../src/queue/event-queues.js';
 import { buildSandboxApp, type SandboxHandle } from '../../src/sandbox/sandbox.app.js';
 import { freePort } from '../../src/util/free-port.js';
 import { connectAlertClient, type AlertClient } from './alert-client.js';
-import { CHANNELS, describeChannelGroups, describeView, settled, type GroupView } from './consumer-groups.js';
+import { CHANNELS, channelGroups, describeGroups, describeView, settled, type GroupView } from './consumer-groups.js';
 import { freshDatabase } from './full-gateway.js';
 import { deleteQueues } from './gateway.js';
 import { testConfig, testLogger, uniquePrefix } from './kafka.js';
@@ -43,8 +44,12 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
   const config = testConfig(prefix, env);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `test-${label}`, logger: testLogger });
-  // Created here, before any worker: two workers creating the same topics at once would race.
-  await ensureTopics(kafka, { prefix, partitions: config.KAFKA_TOPIC_PARTITIONS, extra: CHANNELS.map((c) => dlqTopic(c, prefix)) });
+  // Created here, before any worker, as a deployment would: the workers then find them all in place.
+  const retryTopics = (channel: (typeof CHANNELS)[number]) => config.RETRY_DELAYS_MS.map((_, i) => retryTopic(channel, i + 1, prefix));
+  await ensureTopics(kafka, {
+    prefix, partitions: config.KAFKA_TOPIC_PARTITIONS, extra: CHANNELS.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)]),
+  });
+  const groups = channelGroups(prefix, config.RETRY_DELAYS_MS.length);
   const admin: Admin = kafka.admin();
   await admin.connect();
 
@@ -62,7 +67,8 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
   const fleet = {
     prefix, config, apiUrl, sandbox, producer, pool, admin, workers,
 
-    groups: () => describeChannelGroups(admin, prefix),
+    /** Every channel group the workers run: each channel's contract group and its retry group. */
+    groups: () => describeGroups(admin, groups),
 
     /**
      * Polls the channel groups until each is Stable with `members` members holding all its partitions; throws at
@@ -76,11 +82,11 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
         if (dead) throw new Error(`${dead.name} exited (${JSON.stringify(dead.exit)}):\n${dead.output(40)}`);
         last = await fleet.groups().catch(() => last);
         for (const view of last) {
-          if (settled(view, { members, prefix, partitionCount: config.KAFKA_TOPIC_PARTITIONS })) {
-            if (!reachedAt.has(view.channel)) reachedAt.set(view.channel, performance.now() - since);
-          } else reachedAt.delete(view.channel);
+          if (settled(view, { members, partitionCount: config.KAFKA_TOPIC_PARTITIONS })) {
+            if (!reachedAt.has(view.name)) reachedAt.set(view.name, performance.now() - since);
+          } else reachedAt.delete(view.name);
         }
-        if (reachedAt.size === CHANNELS.length) return Object.fromEntries(reachedAt) as Record<string, number>;
+        if (reachedAt.size === groups.length) return Object.fromEntries(reachedAt) as Record<string, number>;
         await sleep(100);
       }
       throw new Error(`channel groups not settled with ${members} member(s) after ${timeoutMs} ms: ${last.map(describeView).join('; ')}`);
@@ -106,8 +112,7 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
       for (const client of clients) client.socket.disconnect();
       await step(() => producer.stop());
       await step(async () => {
-        const groupIds = [...Object.values(CONSUMER_GROUPS), ITINERARY_PROJECTION_GROUP].map((g) => `${prefix}${g}`);
-        await admin.deleteGroups(groupIds).catch(() => undefined);
+        await admin.deleteGroups([...groups.map((g) => g.groupId), `${prefix}${ITINERARY_PROJECTION_GROUP}`]).catch(() => undefined);
         await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(prefix)) });
       });
       await step(() => admin.disconnect());
