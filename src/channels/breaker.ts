@@ -65,6 +65,7 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
       return {
         channel: adapter.channel,
         close: () => adapter.close(),
+        ...(adapter.findSent && { findSent: adapter.findSent.bind(adapter) }),
         send: (message) =>
           breaker.fire(adapter, message).catch((error: { code?: string }) => {
             throw error?.code === 'EOPENBREAKER' ? new CircuitOpenError(provider) : error;

@@ -43,5 +43,10 @@ export class DeliveryError extends Error {
 export interface ChannelAdapter {
   readonly channel: Channel;
   send(message: OutboundMessage): Promise<SendResult>;
+  /**
+   * Asks the provider whether it already has this message (sent since `since`): used before re-sending a delivery
+   * taken over from a process that died mid-send. Absent where the protocol cannot tell (SMTP).
+   */
+  findSent?(message: OutboundMessage, since: Date): Promise<SendResult | undefined>;
   close(): Promise<void>;
 }

@@ -32,6 +32,12 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
         throw classifyTwilioError(error);
       }
     },
+    async findSent(message: OutboundMessage, since: Date): Promise<SendResult | undefined> {
+      // The same event renders the same text for the same person: a message to them with this body since then is ours.
+      const recent = await client.messages.list({ to: message.to, limit: 50 });
+      const ours = recent.find((m) => m.body === message.text && m.dateCreated >= since);
+      return ours && { providerId: ours.sid, status: ours.status === 'delivered' ? 'delivered' : ours.status === 'sent' ? 'sent' : 'queued' };
+    },
     async close() {},
   };
 }

@@ -8,7 +8,10 @@ export interface DeliveryKey {
   userId: string;
 }
 
-export type Claim = { claimed: true; id: string; attempt: number } | { claimed: false; heldUntil?: Date };
+export type Claim =
+  /** `recovered`: taken over from a process that died holding it, which may already have sent it. */
+  | { claimed: true; id: string; attempt: number; recovered: boolean }
+  | { claimed: false; heldUntil?: Date };
 
 export const idempotencyKeyOf = (key: DeliveryKey) => `${key.eventId}:${key.channel}:${key.userId}`;
 
@@ -48,17 +51,21 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
      * An operator's replay may also take one that failed for good (the cause is fixed); one that was sent, never.
      */
     async claim(key: DeliveryKey, { replay = false } = {}): Promise<Claim> {
-      const { rows } = await pool.query<{ id: string; attempts: number }>(
+      const { rows } = await pool.query<{ id: string; attempts: number; recovered: boolean | null }>(
         `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, attempts, lease_until)
          VALUES ($1, $2, $3, $4, $5, 'sending', 1, now() + $6 * interval '1 millisecond')
          ON CONFLICT (idempotency_key) DO UPDATE SET attempts = deliveries.attempts + 1, status = 'sending',
-           lease_until = EXCLUDED.lease_until, updated_at = now()
+           lease_until = EXCLUDED.lease_until, updated_at = now(),
+           -- A 'sending' row whose lease ran out without a release (release records an error code) was held by a
+           -- process that died: perhaps after the provider took the message. The taker is told, to ask the provider.
+           error_code = CASE WHEN deliveries.status = 'sending' AND (deliveries.error_code IS NULL OR deliveries.error_code = 'TAKEN_OVER')
+                             THEN 'TAKEN_OVER' END
            WHERE (deliveries.status = 'sending' AND deliveries.lease_until < now())
               OR ($7 AND deliveries.status IN ('dead_lettered', 'failed'))
-         RETURNING id, attempts`,
+         RETURNING id, attempts, error_code = 'TAKEN_OVER' AS recovered`,
         [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, leaseMs, replay],
       );
-      if (rows[0]) return { claimed: true, id: rows[0].id, attempt: rows[0].attempts };
+      if (rows[0]) return { claimed: true, id: rows[0].id, attempt: rows[0].attempts, recovered: rows[0].recovered === true };
       const { rows: held } = await pool.query<{ lease_until: Date }>(
         `SELECT lease_until FROM deliveries WHERE idempotency_key = $1 AND status = 'sending' AND lease_until >= now()`,
         [idempotencyKeyOf(key)],

@@ -29,6 +29,8 @@ export interface PipelineDeps {
   deliveries: DeliveriesRepository;
   /** Quick retries in place before a transient failure leaves the record. */
   inPlaceRetries?: number;
+  /** How far back to look for a message a dead process may have sent (a little over two leases). */
+  recoveryWindowMs?: number;
 }
 
 /**
@@ -36,23 +38,35 @@ export interface PipelineDeps {
  * breaker, with a few quick retries), and the ledger. The claim is taken before the provider is called and released
  * only when the send certainly failed, so no path sends the same delivery twice.
  */
-export function createDeliveryPipeline({ channel, adapter, renderer, deliveries, inPlaceRetries = 2 }: PipelineDeps) {
+export function createDeliveryPipeline({ channel, adapter, renderer, deliveries, inPlaceRetries = 2, recoveryWindowMs = 120_000 }: PipelineDeps) {
   const render = (event: GatewayEvent, profile: UserProfile): Rendered =>
     renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
 
-  async function send(message: Parameters<ChannelAdapter['send']>[0]): Promise<SendResult> {
+  /**
+   * Sends with quick retries. An attempt after a failure first asks the provider whether the failed one went through
+   * after all (a timeout is ambiguous): a retry must never be the second copy.
+   */
+  async function send(message: Parameters<ChannelAdapter['send']>[0], askFirst: boolean): Promise<SendResult> {
     return pRetry(
-      () =>
-        adapter.send(message).catch((error: unknown) => {
+      async (attemptNumber) => {
+        const found = askFirst || attemptNumber > 1 ? await alreadySent(message) : undefined;
+        if (found) return found;
+        return adapter.send(message).catch((error: unknown) => {
           // Permanent failures and an open breaker are not retried here: the first is final, the second pauses.
           if (error instanceof CircuitOpenError || !classifyFailure(error).retriable) throw new AbortError(error as Error);
           throw error;
-        }),
+        });
+      },
       { retries: inPlaceRetries, minTimeout: 200, maxTimeout: 2_000, factor: 3, randomize: true },
     );
   }
 
-  /** `replay`: an operator replays a dead letter, which may take over a delivery that failed for good. */
+  /** Whether the provider already has this message; asking costs less than a duplicate. Unknown → send. */
+  async function alreadySent(message: Parameters<ChannelAdapter['send']>[0]): Promise<SendResult | undefined> {
+    if (!adapter.findSent) return undefined;
+    return adapter.findSent(message, new Date(Date.now() - recoveryWindowMs)).catch(() => undefined);
+  }
+
   return async function deliverTo(event: GatewayEvent, profile: UserProfile, options: { replay?: boolean } = {}): Promise<Outcome> {
     const outcome = await attempt(event, profile, options.replay ?? false);
     deliveryOutcomes.inc({ channel, outcome: outcome.kind });
@@ -83,10 +97,12 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
     let result: SendResult;
     try {
       rendered = render(event, profile);
-      result = await send({
+      const message = {
         channel, to: address.to, userId: profile.userId, eventId: event.eventId, eventType: event.eventType,
         idempotencyKey: idempotencyKeyOf(key), subject: rendered.subject, text: rendered.text, html: rendered.html, payload: rendered.payload,
-      });
+      };
+      // A delivery tried before (taken over from a dead process, or retried after an ambiguous failure) may be out.
+      result = await send(message, claim.recovered || claim.attempt > 1);
     } catch (error) {
       const cause = error instanceof AbortError ? error.originalError : error;
       const failure = classifyFailure(cause);

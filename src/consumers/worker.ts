@@ -82,7 +82,8 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   const deliveries = createDeliveriesRepository(pool, { leaseMs: config.DELIVERY_LEASE_MS });
   const deadLetter = createDeadLetterWriter({ producer, pool, topicPrefix: prefix });
   const adapters = channels.map((channel) => breakers.guard(adapterFor(channel, config, { pool, redis, logger })));
-  const pipeline = (adapter: ChannelAdapter) => createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries });
+  const pipeline = (adapter: ChannelAdapter) =>
+    createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries, recoveryWindowMs: 2 * config.DELIVERY_LEASE_MS + 60_000 });
   // WhatsApp's fallback sends by SMS even when this worker does not run the SMS channel.
   const smsAdapter = adapters.find((a) => a.channel === 'sms') ?? breakers.guard(adapterFor('sms', config, { pool, redis, logger }));
 
