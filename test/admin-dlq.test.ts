@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IHeaders, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { retryGroupOf } from '../src/consumers/consumer-groups.js';
+import type { Channel } from '../src/events/index.js';
 import { createKafka } from '../src/producer/kafka.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
@@ -381,14 +383,11 @@ describe('the dead-letter admin API', () => {
   });
 
   /** Whether the channel's retry group has read (and committed) every record on its first retry topic. */
-  async function retryGroupCaughtUp(channel: string): Promise<boolean> {
+  async function retryGroupCaughtUp(channel: Channel): Promise<boolean> {
     const kafkaAdmin = kafka.admin();
     await kafkaAdmin.connect();
     try {
-      const { groups } = await kafkaAdmin.listGroups();
-      const ours = (id: string) => id.startsWith(prefix()) && id.slice(prefix().length).startsWith(channel) && id.includes('retry');
-      const group = groups.find((g) => ours(g.groupId));
-      if (!group) return false;
+      const group = { groupId: `${prefix()}${retryGroupOf(channel)}` };
       const offsets = await kafkaAdmin.fetchTopicOffsets(retryTopic(channel));
       const [committed] = await kafkaAdmin.fetchOffsets({ groupId: group.groupId, topics: [retryTopic(channel)] });
       // -1: nothing committed, which is caught up only on a partition that never held a record.

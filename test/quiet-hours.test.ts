@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUserToken } from '../src/http/jwt.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { emailsTo } from './helpers/maildev.js';
@@ -24,12 +25,14 @@ describe('quiet hours', () => {
     // A short window in the person's own zone, open now and ending in 12 seconds.
     const now = DateTime.now().setZone('Asia/Kolkata');
     const end = now.plus({ seconds: 12 });
-    await gateway.pool.query(
-      `INSERT INTO preferences (user_id, quiet_start, quiet_end, quiet_time_zone) VALUES ($1, $2, $3, 'Asia/Kolkata')
-       ON CONFLICT (user_id) DO UPDATE SET quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end, quiet_time_zone = EXCLUDED.quiet_time_zone`,
-      [userId, now.minus({ minutes: 1 }).toFormat('HH:mm:ss'), end.toFormat('HH:mm:ss')],
-    );
-    await gateway.preferences.invalidate(userId);
+    // Set as the person would, through the preferences API with their own token.
+    const token = await signUserToken(gateway.config.JWT_SECRET, userId);
+    const saved = await fetch(`${gateway.apiUrl}/users/${userId}/preferences`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ quietHours: { start: now.minus({ minutes: 1 }).toFormat('HH:mm:ss'), end: end.toFormat('HH:mm:ss'), timeZone: 'Asia/Kolkata' } }),
+    });
+    expect(saved.status, await saved.clone().text()).toBe(200);
     const sms = () => gateway.sandbox.store.list((m) => m.to === phone);
 
     const booking = await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'QUIET0001', userId, userEmail: email, userPhone: phone }));

@@ -10,6 +10,9 @@ export const CONSUMER_GROUPS: Record<Channel, string> = {
 
 export const ITINERARY_PROJECTION_GROUP = 'itinerary-projection-group';
 
+/** The group that reads a channel's retry topics (and operators' replays). */
+export const retryGroupOf = (channel: Channel) => `${channel}-notification-retry-group`;
+
 /** The topics a channel reads: those of the event types the routing table sends on it. */
 export function topicsFor(channel: Channel): EventTopic[] {
   return EVENT_TYPES.filter((type) => DEFAULT_ROUTING[type].includes(channel)).map((type) => TOPIC_BY_EVENT_TYPE[type]);

@@ -16,10 +16,10 @@ import { ensureTopics } from '../producer/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { QUIET_CHANNELS } from '../preferences/quiet-hours.js';
 import { createChannelConsumer, type ChannelConsumer } from './channel.consumer.js';
-import { CONSUMER_GROUPS, topicsFor } from './consumer-groups.js';
+import { CONSUMER_GROUPS, retryGroupOf, topicsFor } from './consumer-groups.js';
 import { createDeliveryPipeline } from './delivery.pipeline.js';
 import { createFailureRouter } from './failure.router.js';
-import { retryTopic } from './retry-record.js';
+import { retryLevelOf, retryTopic } from './retry-record.js';
 import { createDeferredSender } from './deferred.sender.js';
 import { createDeadLetterWriter, dlqTopic } from './dead-letters.js';
 import { createDeliveriesRepository } from './deliveries.repository.js';
@@ -46,7 +46,6 @@ function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<t
 }
 
 const TWILIO_UNREACHABLE = new Set(['TWILIO_63015', 'TWILIO_63016']);
-const retryLevel = (topic: string) => Number(/\.retry\.(\d+)$/.exec(topic)?.[1] ?? 0);
 
 /**
  * The worker role: the itinerary projection and, per chosen channel, a consumer group on the event topics and one on
@@ -95,10 +94,10 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
     };
     const router = (consumerGroup: string) => createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });
     const mainGroup = `${prefix}${CONSUMER_GROUPS[channel]}`;
-    const retryGroup = `${prefix}${channel}-notification-retry-group`;
+    const retryGroup = `${prefix}${retryGroupOf(channel)}`;
     return [
       createChannelConsumer({ ...common, groupId: mainGroup, topics: topicsFor(channel).map((t) => `${prefix}${t}`), router: router(mainGroup), levelOf: () => 0 }),
-      createChannelConsumer({ ...common, groupId: retryGroup, topics: retryTopics(channel), router: router(retryGroup), levelOf: retryLevel }),
+      createChannelConsumer({ ...common, groupId: retryGroup, topics: retryTopics(channel), router: router(retryGroup), levelOf: retryLevelOf }),
     ];
   });
   const projection = createItineraryProjection({ kafka, itineraries, preferences, logger, prefix });

@@ -81,23 +81,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(eventsRoutes, { apiKeys: config.INGEST_API_KEYS, eventQueue, idempotency: createIdempotencyStore(redis) });
   await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
-  await app.register(itinerariesRoutes, {
-    itineraries: createItinerariesRepository(pool),
-    authorize: userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN }),
-  });
-  {
-    // One repository for both routes: erasure caches the tombstone the preferences routes then read.
-    const preferences = createPreferencesRepository({ pool, redis });
-    const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });
-    await app.register(preferencesRoutes, { preferences, authorize });
-    await app.register(erasureRoutes, { erasure: createErasure({ pool, preferences }), authorize });
-  }
+  // Built once and shared: the user routes and the Twilio webhooks read and write the same cached profiles.
+  const preferences = createPreferencesRepository({ pool, redis });
+  const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });
+  await app.register(itinerariesRoutes, { itineraries: createItinerariesRepository(pool), authorize });
+  await app.register(preferencesRoutes, { preferences, authorize });
+  await app.register(erasureRoutes, { erasure: createErasure({ pool, preferences }), authorize });
   await app.register(twilioWebhookRoutes, {
     authToken: config.TWILIO_AUTH_TOKEN,
     publicUrl: config.PUBLIC_URL,
     pool,
     deliveries: createDeliveriesRepository(pool),
-    preferences: createPreferencesRepository({ pool, redis }),
+    preferences,
   });
   await app.register(adminRoutes, { config, pool, logger });
   await app.register(templatesRoutes, { renderer: createTemplateRenderer() });

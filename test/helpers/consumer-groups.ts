@@ -1,5 +1,5 @@
 import { AssignerProtocol, type Admin } from 'kafkajs';
-import { CONSUMER_GROUPS, topicsFor } from '../../src/consumers/consumer-groups.js';
+import { CONSUMER_GROUPS, retryGroupOf, topicsFor } from '../../src/consumers/consumer-groups.js';
 import { retryTopic } from '../../src/consumers/retry-record.js';
 import type { Channel } from '../../src/events/index.js';
 
@@ -13,13 +13,13 @@ export interface ChannelGroup {
   topics: string[];
 }
 
-/** Every channel group of a prefix; the retry groups are named as worker.ts names them. */
+/** Every channel group of a prefix, main and retry. */
 export function channelGroups(prefix: string, retryLevels: number): ChannelGroup[] {
   return CHANNELS.flatMap((channel) => [
     { name: channel, groupId: `${prefix}${CONSUMER_GROUPS[channel]}`, topics: topicsFor(channel).map((t) => `${prefix}${t}`) },
     ...(retryLevels > 0
       ? [{
-          name: `${channel} retry`, groupId: `${prefix}${channel}-notification-retry-group`,
+          name: `${channel} retry`, groupId: `${prefix}${retryGroupOf(channel)}`,
           topics: Array.from({ length: retryLevels }, (_, i) => retryTopic(channel, i + 1, prefix)),
         }]
       : []),
