@@ -3,9 +3,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // The kill -9 fault test is not yet reliably green (a send in flight when a worker dies can go out twice: the
-    // documented duplicate window); it runs on its own with `npm run test:crash` until that window is closed.
-    exclude: process.env.RUN_CRASH_TEST ? [] : ['test/faults/worker-crash.test.ts'],
     // Integration tests share one Kafka, RabbitMQ and MailDev, and some stop and restart them on purpose:
     // files run one at a time so a restart never lands in another file's middle.
     fileParallelism: false,

@@ -60,6 +60,11 @@ const schema = z.object({
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
   SMTP_FROM: z.string().min(3).default('Travel Alerts <alerts@gateway.local>'),
   MAIL_PREVIEW_URL: url(['http:', 'https:']).default('http://127.0.0.1:1080'),
+  /**
+   * The SMTP server's HTTP API (MailDev's REST API), asked whether it already holds an email before one is sent again
+   * (a delivery taken over from a process that died mid-send); `none` where the server cannot be asked.
+   */
+  SMTP_LOOKUP_URL: z.union([z.literal('none'), url(['http:', 'https:'])]).default('http://127.0.0.1:1080'),
 
   TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits').default(DEV_SECRETS.TWILIO_ACCOUNT_SID),
   TWILIO_AUTH_TOKEN: z.string().min(8).default(DEV_SECRETS.TWILIO_AUTH_TOKEN),

@@ -45,7 +45,7 @@ export interface ChannelAdapter {
   send(message: OutboundMessage): Promise<SendResult>;
   /**
    * Asks the provider whether it already has this message (sent since `since`): used before re-sending a delivery
-   * taken over from a process that died mid-send. Absent where the protocol cannot tell (SMTP).
+   * taken over from a process that died mid-send. Absent where the provider cannot be asked (a plain SMTP relay).
    */
   findSent?(message: OutboundMessage, since: Date): Promise<SendResult | undefined>;
   close(): Promise<void>;

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
+import { createMailDevLookup } from './mail-lookup.js';
 
 /** Connection-level failures: the server may be back in a moment. */
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNREFUSED', 'ECONNRESET', 'EDNS', 'ETLS', 'EPROTOCOL']);
@@ -15,9 +17,27 @@ export function classifySmtpError(error: unknown): DeliveryError {
   return new DeliveryError(message, err.code && TRANSIENT_CODES.has(err.code) ? `SMTP_${err.code}` : 'SMTP_UNKNOWN', true, { cause: error });
 }
 
+/**
+ * One Message-ID per delivery, whoever sends it and however often: a copy sent again carries the same id, which lets
+ * the server be asked for it and lets mailboxes that drop repeated ids (Gmail does) show it once.
+ */
+export function messageIdOf(idempotencyKey: string, from: string): string {
+  const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'gateway.local';
+  return `<${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}@${domain}>`;
+}
+
+export interface EmailChannelOptions {
+  smtpUrl: string;
+  from: string;
+  maxConnections?: number;
+  /** The SMTP server's HTTP API (MailDev's), asked before an email is sent again; absent where it cannot be asked. */
+  lookupUrl?: string;
+}
+
 /** Email through a pooled SMTP transport (MailDev locally, Mailhog in compose, any relay in production). */
-export function createEmailChannel({ smtpUrl, from, maxConnections = 5 }: { smtpUrl: string; from: string; maxConnections?: number }): ChannelAdapter {
+export function createEmailChannel({ smtpUrl, from, maxConnections = 5, lookupUrl }: EmailChannelOptions): ChannelAdapter {
   const url = new URL(smtpUrl);
+  const lookup = lookupUrl ? createMailDevLookup(lookupUrl) : undefined;
   const transport = nodemailer.createTransport({
     pool: true,
     maxConnections,
@@ -40,6 +60,7 @@ export function createEmailChannel({ smtpUrl, from, maxConnections = 5 }: { smtp
           subject: message.subject ?? '',
           text: message.text,
           ...(message.html && { html: message.html }),
+          messageId: messageIdOf(message.idempotencyKey, from),
           // Receivers and relays that deduplicate by header can use it; our own ledger does not depend on it.
           headers: { 'X-Idempotency-Key': message.idempotencyKey, 'X-Event-Type': message.eventType },
         });
@@ -48,6 +69,7 @@ export function createEmailChannel({ smtpUrl, from, maxConnections = 5 }: { smtp
         throw classifySmtpError(error);
       }
     },
+    ...(lookup && { findSent: (message: OutboundMessage) => lookup(messageIdOf(message.idempotencyKey, from)) }),
     async close() {
       transport.close();
     },

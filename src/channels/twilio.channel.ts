@@ -1,3 +1,4 @@
+import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
 import { createTwilioClient } from '../sandbox/twilio-client.js';
 import type { ChannelAdapter, OutboundMessage, SendResult } from './channel.js';
 import { classifyTwilioError } from './twilio-failures.js';
@@ -34,8 +35,22 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
     },
     async findSent(message: OutboundMessage, since: Date): Promise<SendResult | undefined> {
       // The same event renders the same text for the same person: a message to them with this body since then is ours.
-      const recent = await client.messages.list({ to: message.to, limit: 50 });
-      const ours = recent.find((m) => m.body === message.text && m.dateCreated >= since);
+      // The list is newest first, so paging stops at the first message older than that.
+      const ours = await new Promise<MessageInstance | undefined>((resolve, reject) => {
+        let found: MessageInstance | undefined;
+        client.messages.each({
+          to: message.to,
+          pageSize: 100,
+          callback: (m, stop) => {
+            if (m.dateCreated < since) return stop();
+            if (m.body === message.text) {
+              found = m;
+              stop();
+            }
+          },
+          done: (error?: Error) => (error ? reject(error) : resolve(found)),
+        });
+      });
       return ours && { providerId: ours.sid, status: ours.status === 'delivered' ? 'delivered' : ours.status === 'sent' ? 'sent' : 'queued' };
     },
     async close() {},

@@ -92,8 +92,11 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
   return {
     groupId,
     async start(): Promise<void> {
-      // A dead member is noticed after 6 s (the broker's smallest session by default): partitions move within 10 s.
-      consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, retry: { retries: 8 } });
+      // A dead member is noticed after 6 s (the broker's smallest session by default), and the survivors hear of the
+      // rebalance at their next heartbeat. kafkajs heartbeats only between fetches, and an idle or paused consumer
+      // waits maxWaitTimeInMs (5 s by default) per fetch: 1 s keeps every member within a second of the news, so
+      // partitions move within 10 s of a crash.
+      consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 1_000, retry: { retries: 8 } });
       const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
       unsubscribe = breakers.onStateChange((provider, state) => {
         // Half-open lets the next send through as the trial; if it fails the breaker opens and pauses us again.

@@ -73,13 +73,18 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       return held[0] ? { claimed: false, heldUntil: held[0].lease_until } : { claimed: false };
     },
 
+    /**
+     * The provider has the message. One statement (the outcome and its attempt row together), because until it is
+     * committed a crash would leave the claim to be taken over: the shorter this is, the shorter the duplicate window.
+     */
     async markSent(id: string, result: { providerId: string; status: string; recipient: string; subject?: string; body: string }) {
       await pool.query(
-        `UPDATE deliveries SET status = $2, provider_id = $3, recipient = $4, subject = $5, body = $6, lease_until = NULL,
-           error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1`,
+        `WITH sent AS (
+           UPDATE deliveries SET status = $2, provider_id = $3, recipient = $4, subject = $5, body = $6, lease_until = NULL,
+             error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1 RETURNING id, attempts)
+         INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id) SELECT id, attempts, $2, $3 FROM sent`,
         [id, result.status, result.providerId, result.recipient, result.subject ?? null, result.body],
       );
-      await attempt(id, result.status, { providerId: result.providerId });
     },
 
     /** A transient failure: the claim is released at once, so the retry (of this or another process) can take it. */

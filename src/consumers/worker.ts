@@ -35,7 +35,10 @@ function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<t
   };
   switch (channel) {
     case 'email':
-      return createEmailChannel({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM });
+      return createEmailChannel({
+        smtpUrl: config.SMTP_URL, from: config.SMTP_FROM,
+        ...(config.SMTP_LOOKUP_URL !== 'none' && { lookupUrl: config.SMTP_LOOKUP_URL }),
+      });
     case 'sms':
       return createTwilioChannel({ channel, ...twilio, from: config.TWILIO_SMS_FROM });
     case 'whatsapp':
