@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process, served by the api at GET /metrics. */
 export const registry = new Registry();
@@ -15,6 +15,18 @@ export const deliveryOutcomes = new Counter({
   name: 'gateway_delivery_outcomes_total',
   help: 'Delivery attempts by channel and outcome (done, transient, permanent, paused) in this process',
   labelNames: ['channel', 'outcome'],
+  registers: [registry],
+});
+
+/**
+ * From the event's timestamp to the provider taking the message: what the traveller waits, retries included. Messages
+ * held for quiet hours are left out: their wait is the person's choice, not the gateway's.
+ */
+export const deliveryLatency = new Histogram({
+  name: 'gateway_delivery_latency_seconds',
+  help: 'Seconds from the event (eventTimestamp) to the provider accepting the message, by channel',
+  labelNames: ['channel'],
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
   registers: [registry],
 });
 

@@ -62,6 +62,11 @@ describe('delivery by email, SMS, WhatsApp and Socket.IO', () => {
     expect(byChannel).toMatchObject({ email: 'sent', websocket: 'delivered' });
     expect([byChannel.sms, byChannel.whatsapp]).toEqual([expect.stringMatching(/^(queued|sent|delivered)$/), expect.stringMatching(/^(queued|sent|delivered)$/)]);
     expect(deliveries.every((d) => d.providerId)).toBe(true);
+
+    // Operators see how long travellers waited, per channel: each message of the two bookings counted once.
+    const metrics = await (await fetch(`${gateway.apiUrl}/metrics`)).text();
+    const counted = Object.fromEntries([...metrics.matchAll(/^gateway_delivery_latency_seconds_count\{channel="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    expect(counted).toEqual({ email: 2, sms: 2, whatsapp: 2, websocket: 2 });
   });
 
   it('a train disruption reaches exactly the 50 travellers on that train, on each channel, and none of the other 50', async () => {

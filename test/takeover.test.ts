@@ -6,6 +6,7 @@ import type { ChannelAdapter, OutboundMessage } from '../src/channels/channel.js
 import { createEmailChannel } from '../src/channels/email.channel.js';
 import { createTwilioChannel } from '../src/channels/twilio.channel.js';
 import { createDeliveriesRepository, idempotencyKeyOf, type DeliveryKey } from '../src/consumers/deliveries.repository.js';
+import { createDeferredSender } from '../src/consumers/deferred.sender.js';
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { createPool } from '../src/db/pool.js';
 import { parseEvent, type Channel, type GatewayEvent } from '../src/events/index.js';
@@ -153,5 +154,46 @@ describe('a delivery taken over from a process that died mid-send', () => {
     const bookingSms = sandbox.store.list((m) => m.to === profile.phone && m.body.includes(String(event.pnrNumber)));
     expect(bookingSms).toHaveLength(1);
     expect(row!.providerId).toBe(bookingSms[0]!.sid);
+  });
+
+  /**
+   * A quiet-hours SMS: held as 'deferred', claimed by a sender when the window ends, and that sender dies. Its Kafka
+   * record was settled long ago, so only the deferred sender can take it over.
+   */
+  async function deferredSenderDied(adapter: ChannelAdapter, { sent }: { sent: boolean }) {
+    const { event, profile } = traveller();
+    const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel: 'sms', userId: profile.userId };
+    const text = renderer.render({ eventType: event.eventType, channel: 'sms', locale: 'en', event, recipient: profile }).text;
+    const dying = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
+    expect(await dying.defer(key, { recipient: profile.phone!, body: text, deliverAfter: new Date() })).toBe(true);
+    const [due] = await dying.claimDue('sms');
+    expect(due).toMatchObject({ recovered: false, key: { eventId: event.eventId } });
+    if (sent) await adapter.send({ channel: 'sms', to: profile.phone!, userId: profile.userId, eventId: event.eventId, eventType: event.eventType, idempotencyKey: idempotencyKeyOf(key), text });
+    await sleep(LEASE_MS + 200);
+
+    const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
+    const sender = createDeferredSender({ adapters: [adapter], deliveries, logger: testLogger, intervalMs: 100 });
+    sender.start();
+    try {
+      const row = await waitFor('the survivor to settle it', async () => {
+        const [found] = await deliveries.find({ eventId: event.eventId, channel: 'sms' });
+        return found && found.status !== 'sending' ? found : undefined;
+      }, { timeoutMs: 10_000 });
+      return { row, received: sandbox.store.list((m) => m.to === profile.phone) };
+    } finally {
+      await sender.stop();
+    }
+  }
+
+  it('a quiet-hours SMS whose sender died after Twilio took it is found there, not sent again', async () => {
+    const { row, received } = await deferredSenderDied(smsAdapter(), { sent: true });
+    expect(received).toHaveLength(1);
+    expect(row).toMatchObject({ attempts: 2, providerId: received[0]!.sid });
+  });
+
+  it('a quiet-hours SMS whose sender died before sending it is sent, once', async () => {
+    const { row, received } = await deferredSenderDied(smsAdapter(), { sent: false });
+    expect(received).toHaveLength(1);
+    expect(row).toMatchObject({ attempts: 2, providerId: received[0]!.sid });
   });
 });

@@ -8,11 +8,13 @@ import { idempotencyKeyOf, type DeliveriesRepository } from './deliveries.reposi
  * Sends the messages quiet hours held back, once their time has come. Polls (each worker, for its own channels);
  * claims are shared safely between workers, and a message is sent under the same ledger rules as any other.
  */
-export function createDeferredSender({ adapters, deliveries, logger, intervalMs = 1000 }: {
+export function createDeferredSender({ adapters, deliveries, logger, intervalMs = 1000, recoveryWindowMs = 120_000 }: {
   adapters: ChannelAdapter[];
   deliveries: DeliveriesRepository;
   logger: Logger;
   intervalMs?: number;
+  /** How far back to look for a message a dead sender may have handed over (a little over two leases). */
+  recoveryWindowMs?: number;
 }) {
   const log = logger.child({ component: 'deferred-sender' });
   let timer: NodeJS.Timeout | undefined;
@@ -25,11 +27,14 @@ export function createDeferredSender({ adapters, deliveries, logger, intervalMs 
         await deliveries.markFailed(due.id, { code: 'ERASED', message: 'recipient erased before delivery' }, 'failed');
         continue;
       }
+      const message = {
+        channel: adapter.channel, to: due.recipient, userId: due.key.userId, eventId: due.key.eventId, eventType: due.key.eventType,
+        idempotencyKey: idempotencyKeyOf(due.key), text: due.body, ...(due.subject && { subject: due.subject }),
+      };
       try {
-        const result = await adapter.send({
-          channel: adapter.channel, to: due.recipient, userId: due.key.userId, eventId: due.key.eventId, eventType: due.key.eventType,
-          idempotencyKey: idempotencyKeyOf(due.key), text: due.body, ...(due.subject && { subject: due.subject }),
-        });
+        // Taken over from a sender that died mid-send: the provider may have it already, and is asked first.
+        const found = due.recovered ? await adapter.findSent?.(message, new Date(Date.now() - recoveryWindowMs)).catch(() => undefined) : undefined;
+        const result = found ?? (await adapter.send(message));
         await deliveries.markSent(due.id, { ...result, recipient: due.recipient, body: due.body, ...(due.subject && { subject: due.subject }) });
       } catch (error) {
         const failure = classifyFailure(error);

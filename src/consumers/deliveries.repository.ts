@@ -120,18 +120,22 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
 
     /**
      * Claims deferred deliveries that are due, oldest first; SKIP LOCKED lets several workers share them without
-     * taking the same one twice. Each comes back in 'sending' with a lease, like any claim.
+     * taking the same one twice. Each comes back in 'sending' with a lease, like any claim. A deferred delivery whose
+     * sender died mid-send (still 'sending' after its lease) is taken again, `recovered`: it may have gone out.
      */
-    async claimDue(channel: Channel, limit = 50): Promise<Array<{ id: string; attempt: number; key: DeliveryKey; recipient: string | null; subject: string | null; body: string | null }>> {
+    async claimDue(channel: Channel, limit = 50): Promise<Array<{ id: string; attempt: number; recovered: boolean; key: DeliveryKey; recipient: string | null; subject: string | null; body: string | null }>> {
       const { rows } = await pool.query(
         `UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
-          WHERE d.id IN (SELECT id FROM deliveries WHERE status = 'deferred' AND channel = $1 AND deliver_after <= now()
-                          ORDER BY deliver_after LIMIT $2 FOR UPDATE SKIP LOCKED)
-          RETURNING d.id, d.attempts, d.event_id, d.event_type, d.channel, d.user_id, d.recipient, d.subject, d.body`,
+           FROM (SELECT id, status FROM deliveries
+                  WHERE channel = $1 AND deliver_after <= now()
+                    AND (status = 'deferred' OR (status = 'sending' AND deliver_after IS NOT NULL AND lease_until < now()))
+                  ORDER BY deliver_after LIMIT $2 FOR UPDATE SKIP LOCKED) due
+          WHERE d.id = due.id
+          RETURNING d.id, d.attempts, due.status = 'sending' AS recovered, d.event_id, d.event_type, d.channel, d.user_id, d.recipient, d.subject, d.body`,
         [channel, limit, leaseMs],
       );
       return rows.map((r) => ({
-        id: r.id, attempt: r.attempts, recipient: r.recipient, subject: r.subject, body: r.body,
+        id: r.id, attempt: r.attempts, recovered: r.recovered, recipient: r.recipient, subject: r.subject, body: r.body,
         key: { eventId: r.event_id, eventType: r.event_type, channel: r.channel, userId: r.user_id },
       }));
     },

@@ -2,7 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { CircuitOpenError } from '../channels/breaker.js';
 import type { ChannelAdapter, SendResult } from '../channels/channel.js';
 import type { Channel, GatewayEvent } from '../events/index.js';
-import { deliveryOutcomes } from '../metrics.js';
+import { deliveryLatency, deliveryOutcomes } from '../metrics.js';
 import { channelEnabled, type UserProfile } from '../preferences/profile.js';
 import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
 import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
@@ -117,11 +117,18 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
     // retried instead; should it still fail, the claim stays 'sending' until its lease ends (the one duplicate window).
     const sent = { ...result, recipient: address.to, subject: rendered.subject, body: rendered.text };
     await pRetry(() => deliveries.markSent(claim.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
+    observeLatency(channel, event);
     return { kind: 'done' };
   }
 }
 
 export type DeliverTo = ReturnType<typeof createDeliveryPipeline>;
+
+/** A producer's clock ahead of ours would make it negative: that counts as no wait at all. */
+export function observeLatency(channel: Channel, event: Pick<GatewayEvent, 'eventTimestamp'>): void {
+  const since = Date.parse(event.eventTimestamp);
+  if (Number.isFinite(since)) deliveryLatency.observe({ channel }, Math.max(0, (Date.now() - since) / 1000));
+}
 
 /** SMS and WhatsApp that are not urgent wait for the end of the person's quiet hours; nothing else waits. */
 function quietHoursHold(profile: UserProfile, event: GatewayEvent, channel: Channel): Date | undefined {

@@ -82,10 +82,12 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   const preferences = createPreferencesRepository({ pool, redis });
   const itineraries = createItinerariesRepository(pool);
   const deliveries = createDeliveriesRepository(pool, { leaseMs: config.DELIVERY_LEASE_MS });
+  // How far back to ask a provider for a message a dead process may have handed over: a little over two leases.
+  const recoveryWindowMs = 2 * config.DELIVERY_LEASE_MS + 60_000;
   const deadLetter = createDeadLetterWriter({ producer, pool, topicPrefix: prefix });
   const adapters = channels.map((channel) => breakers.guard(adapterFor(channel, config, { pool, redis, logger })));
   const pipeline = (adapter: ChannelAdapter) =>
-    createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries, recoveryWindowMs: 2 * config.DELIVERY_LEASE_MS + 60_000 });
+    createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries, recoveryWindowMs });
   // WhatsApp's fallback sends by SMS even when this worker does not run the SMS channel.
   const smsAdapter = adapters.find((a) => a.channel === 'sms') ?? breakers.guard(adapterFor('sms', config, { pool, redis, logger }));
 
@@ -104,7 +106,7 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
     ];
   });
   const projection = createItineraryProjection({ kafka, itineraries, preferences, logger, prefix });
-  const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries, logger });
+  const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries, logger, recoveryWindowMs });
 
   return {
     kafka,
