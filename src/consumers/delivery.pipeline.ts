@@ -125,7 +125,7 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
 export type DeliverTo = ReturnType<typeof createDeliveryPipeline>;
 
 /** A producer's clock ahead of ours would make it negative: that counts as no wait at all. */
-export function observeLatency(channel: Channel, event: Pick<GatewayEvent, 'eventTimestamp'>): void {
+function observeLatency(channel: Channel, event: Pick<GatewayEvent, 'eventTimestamp'>): void {
   const since = Date.parse(event.eventTimestamp);
   if (Number.isFinite(since)) deliveryLatency.observe({ channel }, Math.max(0, (Date.now() - since) / 1000));
 }
