@@ -97,7 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, { config, pool, logger });
   await app.register(templatesRoutes, { renderer: createTemplateRenderer() });
   await app.register(previewsRoutes, { config, pool });
-  await app.register(pagesRoutes, { pages: ['alerts.html', 'previews.html', 'preferences.html'] });
+  await app.register(pagesRoutes, { pages: ['alerts.html', 'previews.html', 'preferences.html', 'preferences.js'] });
   return app;
 }
 

@@ -23,8 +23,8 @@ function contentTypeOf(name: string): string {
 }
 
 /**
- * Serves the self-contained pages (inline CSS and JS, no CDN) by name. Each file is read once, here: a missing page
- * fails the start rather than the first visitor.
+ * Serves the self-contained pages (CSS and JS inline or beside them in pages/, no CDN) by name. Each file is read
+ * once, here: a missing page fails the start rather than the first visitor.
  */
 export async function pagesRoutes(app: FastifyInstance, options: PagesRoutesOptions): Promise<void> {
   for (const name of options.pages) {
