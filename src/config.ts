@@ -33,6 +33,11 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
+  /**
+   * Where a process without the api (a worker on its own) serves GET /metrics, so its delivery outcomes and latency
+   * can be scraped; 0 serves none (the api's /metrics covers a process that runs both, as `npm start` does).
+   */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** Where providers reach the api (Twilio's status and inbound webhooks are signed against this address). */
   PUBLIC_URL: url(['http:', 'https:']).transform((u) => u.replace(/\/+$/, '')).default('http://127.0.0.1:3000'),
 

@@ -112,6 +112,8 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
     kafka,
     consumers,
     breakers,
+    /** Every worker's breaker states, as the workers wrote them. */
+    readBreakerStates: breakerStates.read,
     async start() {
       await Promise.all([...new Set(adapters.map((a) => PROVIDER_OF[a.channel]))].map((p) => breakerStates.write(p, 'closed')));
       await Promise.all([projection.start(), ...consumers.map((c) => c.start())]);

@@ -61,11 +61,14 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
   const apiUrl = await api.listen({ host: '127.0.0.1', port: apiPort });
   const pool = createPool(database.url, testLogger);
   const producer: EventProducer = createEventProducer({ brokers: config.KAFKA_BROKERS, logger: testLogger, topicPrefix: prefix });
-  const workers: WorkerProcess[] = Array.from({ length: workerCount }, (_, i) => spawnWorker(`worker-${i + 1}`, env));
+  // Each worker serves its own /metrics: what it delivered is counted in its process.
+  const metricsPorts = await Promise.all(Array.from({ length: workerCount }, () => freePort()));
+  const workers: WorkerProcess[] = metricsPorts.map((port, i) => spawnWorker(`worker-${i + 1}`, { ...env, METRICS_PORT: String(port) }));
   const clients: AlertClient[] = [];
 
   const fleet = {
     prefix, config, apiUrl, sandbox, producer, pool, admin, workers,
+    metricsUrlOf: (worker: WorkerProcess) => `http://127.0.0.1:${metricsPorts[workers.indexOf(worker)]}/metrics`,
 
     /** Every channel group the workers run: each channel's contract group and its retry group. */
     groups: () => describeGroups(admin, groups),
