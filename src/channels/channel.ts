@@ -50,3 +50,12 @@ export interface ChannelAdapter {
   findSent?(message: OutboundMessage, since: Date): Promise<SendResult | undefined>;
   close(): Promise<void>;
 }
+
+/**
+ * Whether the provider already has this message, sent within the last `windowMs`. Asking costs less than a duplicate;
+ * an adapter that cannot be asked, or a question that fails, means unknown, and the caller sends.
+ */
+export async function findAtProvider(adapter: ChannelAdapter, message: OutboundMessage, windowMs: number): Promise<SendResult | undefined> {
+  if (!adapter.findSent) return undefined;
+  return adapter.findSent(message, new Date(Date.now() - windowMs)).catch(() => undefined);
+}

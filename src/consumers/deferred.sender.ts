@@ -1,4 +1,4 @@
-import type { ChannelAdapter } from '../channels/channel.js';
+import { findAtProvider, type ChannelAdapter } from '../channels/channel.js';
 import type { Logger } from '../logger.js';
 import { backoffDelay } from '../util/backoff.js';
 import { classifyFailure } from './failures.js';
@@ -33,7 +33,7 @@ export function createDeferredSender({ adapters, deliveries, logger, intervalMs 
       };
       try {
         // Taken over from a sender that died mid-send: the provider may have it already, and is asked first.
-        const found = due.recovered ? await adapter.findSent?.(message, new Date(Date.now() - recoveryWindowMs)).catch(() => undefined) : undefined;
+        const found = due.recovered ? await findAtProvider(adapter, message, recoveryWindowMs) : undefined;
         const result = found ?? (await adapter.send(message));
         await deliveries.markSent(due.id, { ...result, recipient: due.recipient, body: due.body, ...(due.subject && { subject: due.subject }) });
       } catch (error) {

@@ -1,6 +1,6 @@
 import pRetry, { AbortError } from 'p-retry';
 import { CircuitOpenError } from '../channels/breaker.js';
-import type { ChannelAdapter, SendResult } from '../channels/channel.js';
+import { findAtProvider, type ChannelAdapter, type SendResult } from '../channels/channel.js';
 import type { Channel, GatewayEvent } from '../events/index.js';
 import { deliveryLatency, deliveryOutcomes } from '../metrics.js';
 import { channelEnabled, type UserProfile } from '../preferences/profile.js';
@@ -49,7 +49,7 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
   async function send(message: Parameters<ChannelAdapter['send']>[0], askFirst: boolean): Promise<SendResult> {
     return pRetry(
       async (attemptNumber) => {
-        const found = askFirst || attemptNumber > 1 ? await alreadySent(message) : undefined;
+        const found = askFirst || attemptNumber > 1 ? await findAtProvider(adapter, message, recoveryWindowMs) : undefined;
         if (found) return found;
         return adapter.send(message).catch((error: unknown) => {
           // Permanent failures and an open breaker are not retried here: the first is final, the second pauses.
@@ -59,12 +59,6 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
       },
       { retries: inPlaceRetries, minTimeout: 200, maxTimeout: 2_000, factor: 3, randomize: true },
     );
-  }
-
-  /** Whether the provider already has this message; asking costs less than a duplicate. Unknown → send. */
-  async function alreadySent(message: Parameters<ChannelAdapter['send']>[0]): Promise<SendResult | undefined> {
-    if (!adapter.findSent) return undefined;
-    return adapter.findSent(message, new Date(Date.now() - recoveryWindowMs)).catch(() => undefined);
   }
 
   return async function deliverTo(event: GatewayEvent, profile: UserProfile, options: { replay?: boolean } = {}): Promise<Outcome> {
