@@ -55,6 +55,11 @@ const schema = z.object({
   /** The channels a worker process delivers (one consumer group each). */
   WORKER_CHANNELS: csv.pipe(z.array(z.enum(['email', 'sms', 'whatsapp', 'websocket']))).default(['email', 'sms', 'whatsapp', 'websocket']),
 
+  /**
+   * Records each channel's consumer group has in flight at once in this process (records of one key stay in order),
+   * and deliveries in flight at once for one disruption's recipients.
+   */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
   /** Delays of the retry topics notifications.<channel>.retry.1…n; after the last one a delivery is dead-lettered. */
   RETRY_DELAYS_MS: csv.transform((items) => items.map(Number)).pipe(z.array(z.number().int().min(0).max(86_400_000))).default([10_000, 60_000, 600_000]),
   /** How long an open circuit breaker waits before one trial send. */
@@ -63,6 +68,8 @@ const schema = z.object({
   DELIVERY_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
 
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
+  /** Pooled SMTP connections per worker process: each carries one message at a time, so this bounds email's rate. */
+  SMTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(100).default(10),
   SMTP_FROM: z.string().min(3).default('Travel Alerts <alerts@gateway.local>'),
   MAIL_PREVIEW_URL: url(['http:', 'https:']).default('http://127.0.0.1:1080'),
   /**
@@ -77,6 +84,8 @@ const schema = z.object({
   TWILIO_API_BASE_URL: url(['http:', 'https:']).default('http://127.0.0.1:3100'),
   TWILIO_SMS_FROM: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number').default('+15005550006'),
   TWILIO_WHATSAPP_FROM: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'must be whatsapp:+<E.164>').default('whatsapp:+14155238886'),
+  /** Requests to the Twilio API in flight at once per channel and worker process (SMS, WhatsApp). */
+  TWILIO_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(500).default(16),
   SANDBOX_PORT: port.default(3100),
 
   INGEST_API_KEYS: csv.default([DEV_SECRETS.INGEST_API_KEYS]),

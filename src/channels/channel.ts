@@ -52,10 +52,14 @@ export interface ChannelAdapter {
 }
 
 /**
- * Whether the provider already has this message, sent within the last `windowMs`. Asking costs less than a duplicate;
- * an adapter that cannot be asked, or a question that fails, means unknown, and the caller sends.
+ * Whether the provider already has this message, sent within the last `windowMs`. Asking costs less than a duplicate.
+ * An adapter that cannot be asked means unknown, and the caller sends. A question that fails (the provider's list
+ * timed out under load, say) is a transient failure: the delivery is tried again later, and asks again first, rather
+ * than sending what may already be out.
  */
 export async function findAtProvider(adapter: ChannelAdapter, message: OutboundMessage, windowMs: number): Promise<SendResult | undefined> {
   if (!adapter.findSent) return undefined;
-  return adapter.findSent(message, new Date(Date.now() - windowMs)).catch(() => undefined);
+  return adapter.findSent(message, new Date(Date.now() - windowMs)).catch((error: unknown) => {
+    throw new DeliveryError(`could not ask the provider whether it has the message: ${(error as Error)?.message ?? String(error)}`, 'PROVIDER_LOOKUP_FAILED', true, { cause: error });
+  });
 }

@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
 import { createTwilioClient } from '../sandbox/twilio-client.js';
 import type { ChannelAdapter, OutboundMessage, SendResult } from './channel.js';
@@ -13,21 +14,26 @@ export interface TwilioChannelOptions {
   from: string;
   /** Where Twilio posts delivery status updates; none when the gateway is not reachable from Twilio. */
   statusCallback?: string;
+  /** Requests to the API in flight at once; the rest wait here, before their timeout starts. */
+  maxInFlight?: number;
 }
 
 /** SMS and WhatsApp through the twilio SDK; the two differ only in their addresses (`whatsapp:+…`). */
 export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapter {
   const client = createTwilioClient({ accountSid: options.accountSid, authToken: options.authToken, baseUrl: options.baseUrl, timeoutMs: 10_000 });
+  // A bound per provider, not per record: an API flooded past what it answers in time times requests out, and a
+  // timed-out create is ambiguous (it may still be taken), which costs a look-up and risks a second copy.
+  const limit = pLimit(options.maxInFlight ?? 16);
   return {
     channel: options.channel,
     async send(message: OutboundMessage): Promise<SendResult> {
       try {
-        const created = await client.messages.create({
+        const created = await limit(() => client.messages.create({
           to: message.to,
           from: options.from,
           body: message.text,
           ...(options.statusCallback && { statusCallback: options.statusCallback }),
-        });
+        }));
         return { providerId: created.sid, status: created.status === 'delivered' ? 'delivered' : created.status === 'sent' ? 'sent' : 'queued' };
       } catch (error) {
         throw classifyTwilioError(error);
@@ -36,7 +42,7 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
     async findSent(message: OutboundMessage, since: Date): Promise<SendResult | undefined> {
       // The same event renders the same text for the same person: a message to them with this body since then is ours.
       // The list is newest first, so paging stops at the first message older than that.
-      const ours = await new Promise<MessageInstance | undefined>((resolve, reject) => {
+      const ours = await limit(() => new Promise<MessageInstance | undefined>((resolve, reject) => {
         let found: MessageInstance | undefined;
         client.messages.each({
           to: message.to,
@@ -50,7 +56,7 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
           },
           done: (error?: Error) => (error ? reject(error) : resolve(found)),
         });
-      });
+      }));
       return ours && { providerId: ours.sid, status: ours.status === 'delivered' ? 'delivered' : ours.status === 'sent' ? 'sent' : 'queued' };
     },
     async close() {},

@@ -1,6 +1,7 @@
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { createBatchLoader } from '../db/batch-loader.js';
 import type { Logger } from '../logger.js';
 import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
 
@@ -29,9 +30,30 @@ export function toAlert(row: InboxRow): Alert {
 
 // A redelivery meets the existing row; the no-op update makes RETURNING give it back, so it keeps its id.
 const INSERT_INBOX = `
-  INSERT INTO inbox (user_id, event_id, event_type, payload) VALUES ($1, $2, $3, $4)
+  INSERT INTO inbox (user_id, event_id, event_type, payload)
+  SELECT u, e, t, p::jsonb FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[]) AS v(u, e, t, p) ORDER BY u, e
   ON CONFLICT (user_id, event_id) DO UPDATE SET user_id = EXCLUDED.user_id
-  RETURNING id, event_id, event_type, payload, created_at`;
+  RETURNING id, user_id, event_id, event_type, payload, created_at`;
+
+interface InboxEntry {
+  userId: string;
+  eventId: string;
+  eventType: string;
+  payload: string;
+}
+
+/** The inbox rows of the alerts in flight together, in one statement (createBatchLoader gathers them). */
+async function insertInbox(pool: pg.Pool, entries: readonly InboxEntry[]): Promise<InboxRow[]> {
+  // PostgreSQL gives a uuid back in lower case, whatever case it was sent in.
+  const id = (userId: string, eventId: string) => `${userId} ${eventId.toLowerCase()}`;
+  // One statement may not touch a row twice: an alert asked for twice at once is inserted once and given to both.
+  const unique = [...new Map(entries.map((e) => [id(e.userId, e.eventId), e])).values()];
+  const { rows } = await pool.query<InboxRow & { user_id: string }>(INSERT_INBOX, [
+    unique.map((e) => e.userId), unique.map((e) => e.eventId), unique.map((e) => e.eventType), unique.map((e) => e.payload),
+  ]);
+  const byId = new Map(rows.map((row) => [id(row.user_id, row.event_id), row]));
+  return entries.map((e) => byId.get(id(e.userId, e.eventId))!);
+}
 
 export interface WebsocketChannelDeps {
   pool: pg.Pool;
@@ -44,6 +66,7 @@ export interface WebsocketChannelDeps {
  * reconnect); the Redis emitter then pushes it live to `user:<id>` on whichever api node holds the user's sockets.
  */
 export function createWebsocketChannel({ pool, redis, logger }: WebsocketChannelDeps): ChannelAdapter {
+  const insert = createBatchLoader((entries: readonly InboxEntry[]) => insertInbox(pool, entries));
   // Fail a publish after one reconnect attempt instead of twenty: the consumer's retry topics do the waiting.
   const client = redis.duplicate({ maxRetriesPerRequest: 1 });
   client.on('error', (error) => logger.warn({ err: error }, 'websocket channel: redis error'));
@@ -59,9 +82,7 @@ export function createWebsocketChannel({ pool, redis, logger }: WebsocketChannel
 
     async send(message: OutboundMessage): Promise<SendResult> {
       const payload = message.payload ?? { title: message.subject, body: message.text };
-      const row = await pool
-        .query<InboxRow>(INSERT_INBOX, [message.userId, message.eventId, message.eventType, JSON.stringify(payload)])
-        .then((result) => result.rows[0]!)
+      const row = await insert({ userId: message.userId, eventId: message.eventId, eventType: message.eventType, payload: JSON.stringify(payload) })
         .catch((error: unknown) => {
           throw classify(error, 'inbox insert failed');
         });

@@ -30,6 +30,8 @@ export interface ChannelConsumerOptions {
   levelOf: (topic: string) => number;
   /** WhatsApp's fallback: a permanent failure for a person unreachable there is tried once by SMS. */
   fallback?: { codes: ReadonlySet<string>; deliverTo: DeliverTo };
+  /** Records in flight at once in this group (records of one key stay in order). */
+  concurrency?: number;
   /** Sends in flight at once for one event's recipients (a disruption may reach thousands). */
   fanOutConcurrency?: number;
   fromBeginning?: boolean;
@@ -42,7 +44,7 @@ export interface ChannelConsumerOptions {
  * wait (their partition paused) until they are due.
  */
 export function createChannelConsumer(options: ChannelConsumerOptions) {
-  const { kafka, channel, groupId, topics, deliverTo, router, breakers, levelOf, fallback, fanOutConcurrency = 16 } = options;
+  const { kafka, channel, groupId, topics, deliverTo, router, breakers, levelOf, fallback, concurrency = 64, fanOutConcurrency = concurrency } = options;
   const logger = options.logger.child({ component: 'channel-consumer', channel, groupId });
   let consumer: Consumer | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -104,7 +106,13 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       });
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
-      await runPaced(consumer, topics, handle);
+      await runPaced(consumer, topics, handle, {
+        concurrency,
+        // The breaker may have half-opened or closed while the batch that paused was finishing its records.
+        afterPauseAll: () => {
+          if (breakers.state(PROVIDER_OF[channel]) !== 'open') resumeAll();
+        },
+      });
       logger.info('channel consumer running');
     },
     async stop(): Promise<void> {

@@ -1,19 +1,16 @@
 import type pg from 'pg';
-import type { Channel, EventType } from '../events/index.js';
+import { createBatchLoader } from '../db/batch-loader.js';
+import type { Channel } from '../events/index.js';
+import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
 
-export interface DeliveryKey {
-  eventId: string;
-  eventType: EventType;
-  channel: Channel;
-  userId: string;
-}
+export { idempotencyKeyOf, type DeliveryKey };
+import { claimMany, markSentMany, markSkippedMany, type ClaimRequest, type SentRow, type SkippedRow } from './deliveries.batches.js';
 
 export type Claim =
   /** `recovered`: taken over from a process that died holding it, which may already have sent it. */
   | { claimed: true; id: string; attempt: number; recovered: boolean }
   | { claimed: false; heldUntil?: Date };
 
-export const idempotencyKeyOf = (key: DeliveryKey) => `${key.eventId}:${key.channel}:${key.userId}`;
 
 export interface DeliveryRecord {
   idempotencyKey: string;
@@ -44,47 +41,27 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     );
   }
 
+  // Deliveries in flight together claim and record in one statement each (see createBatchLoader).
+  const claimOne = createBatchLoader((claims: readonly ClaimRequest[]) => claimMany(pool, claims, leaseMs));
+  const markSentOne = createBatchLoader((sent: readonly SentRow[]) => markSentMany(pool, sent));
+  const markSkippedOne = createBatchLoader((skipped: readonly SkippedRow[]) => markSkippedMany(pool, skipped));
+
   return {
     /**
      * Takes the delivery for this process. Refused when it is settled (`heldUntil` absent), or while another process
      * holds it (`heldUntil`: its lease, after which the delivery must be looked at again — that process may have died).
      * An operator's replay may also take one that failed for good (the cause is fixed); one that was sent, never.
      */
-    async claim(key: DeliveryKey, { replay = false } = {}): Promise<Claim> {
-      const { rows } = await pool.query<{ id: string; attempts: number; recovered: boolean | null }>(
-        `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, attempts, lease_until)
-         VALUES ($1, $2, $3, $4, $5, 'sending', 1, now() + $6 * interval '1 millisecond')
-         ON CONFLICT (idempotency_key) DO UPDATE SET attempts = deliveries.attempts + 1, status = 'sending',
-           lease_until = EXCLUDED.lease_until, updated_at = now(),
-           -- A 'sending' row whose lease ran out without a release (release records an error code) was held by a
-           -- process that died: perhaps after the provider took the message. The taker is told, to ask the provider.
-           error_code = CASE WHEN deliveries.status = 'sending' AND (deliveries.error_code IS NULL OR deliveries.error_code = 'TAKEN_OVER')
-                             THEN 'TAKEN_OVER' END
-           WHERE (deliveries.status = 'sending' AND deliveries.lease_until < now())
-              OR ($7 AND deliveries.status IN ('dead_lettered', 'failed'))
-         RETURNING id, attempts, error_code = 'TAKEN_OVER' AS recovered`,
-        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, leaseMs, replay],
-      );
-      if (rows[0]) return { claimed: true, id: rows[0].id, attempt: rows[0].attempts, recovered: rows[0].recovered === true };
-      const { rows: held } = await pool.query<{ lease_until: Date }>(
-        `SELECT lease_until FROM deliveries WHERE idempotency_key = $1 AND status = 'sending' AND lease_until >= now()`,
-        [idempotencyKeyOf(key)],
-      );
-      return held[0] ? { claimed: false, heldUntil: held[0].lease_until } : { claimed: false };
+    claim(key: DeliveryKey, { replay = false } = {}): Promise<Claim> {
+      return claimOne({ key, replay });
     },
 
     /**
      * The provider has the message. One statement (the outcome and its attempt row together), because until it is
      * committed a crash would leave the claim to be taken over: the shorter this is, the shorter the duplicate window.
      */
-    async markSent(id: string, result: { providerId: string; status: string; recipient: string; subject?: string; body: string }) {
-      await pool.query(
-        `WITH sent AS (
-           UPDATE deliveries SET status = $2, provider_id = $3, recipient = $4, subject = $5, body = $6, lease_until = NULL,
-             error_code = NULL, error_message = NULL, updated_at = now() WHERE id = $1 RETURNING id, attempts)
-         INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id) SELECT id, attempts, $2, $3 FROM sent`,
-        [id, result.status, result.providerId, result.recipient, result.subject ?? null, result.body],
-      );
+    markSent(id: string, result: { providerId: string; status: string; recipient: string; subject?: string; body: string }): Promise<void> {
+      return markSentOne({ id, ...result });
     },
 
     /** A transient failure: the claim is released at once, so the retry (of this or another process) can take it. */
@@ -154,26 +131,25 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
      * only ever moves forward: a late 'sent' never overwrites 'delivered'. Returns false for an unknown message.
      */
     async updateProviderStatus(providerId: string, status: 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode?: string): Promise<boolean> {
-      const { rows } = await pool.query<{ id: string }>(
-        `UPDATE deliveries SET status = $2, error_code = COALESCE($3, error_code), updated_at = now()
-          WHERE provider_id = $1 AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], status)
-                                   < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], $2)
-          RETURNING id`,
+      // One round trip: every SMS brings two or three of these, so they cost as much as the sends themselves.
+      const { rows } = await pool.query<{ known: boolean }>(
+        `WITH moved AS (
+           UPDATE deliveries SET status = $2, error_code = COALESCE($3, error_code), updated_at = now()
+            WHERE provider_id = $1 AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], status)
+                                     < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], $2)
+            RETURNING id, attempts),
+         logged AS (
+           INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code)
+           SELECT id, attempts, $2, $1, $3 FROM moved)
+         SELECT EXISTS (SELECT 1 FROM moved) OR EXISTS (SELECT 1 FROM deliveries WHERE provider_id = $1) AS known`,
         [providerId, status, errorCode ?? null],
       );
-      for (const row of rows) await attempt(row.id, status, { providerId, ...(errorCode && { code: errorCode }) });
-      if (rows.length > 0) return true;
-      const { rowCount } = await pool.query('SELECT 1 FROM deliveries WHERE provider_id = $1', [providerId]);
-      return (rowCount ?? 0) > 0;
+      return rows[0]!.known;
     },
 
     /** Recorded once per key: the person chose not to get this, or cannot be reached on this channel. */
-    async markSkipped(key: DeliveryKey, reason: { code: string; message: string }) {
-      await pool.query(
-        `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, error_code, error_message)
-         VALUES ($1, $2, $3, $4, $5, 'skipped', $6, $7) ON CONFLICT (idempotency_key) DO NOTHING`,
-        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, reason.code, reason.message],
-      );
+    markSkipped(key: DeliveryKey, reason: { code: string; message: string }): Promise<void> {
+      return markSkippedOne({ key, ...reason });
     },
 
     async find(filter: { eventId?: string; userId?: string; channel?: Channel }): Promise<DeliveryRecord[]> {

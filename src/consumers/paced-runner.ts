@@ -1,5 +1,7 @@
 import type { Consumer, KafkaMessage } from 'kafkajs';
+import pLimit from 'p-limit';
 import type { FailedRecord } from './dead-letters.js';
+import { createOffsetTracker } from './offset-tracker.js';
 
 /** What handling one record asks of the loop. */
 export type Step =
@@ -11,43 +13,99 @@ export type Step =
 
 export const CONTINUE: Step = { next: 'continue' };
 
+export type RecordHandler = (record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>) => Promise<Step>;
+
+export interface PacedRunOptions {
+  /** Records in flight at once in this consumer, over all its partitions. */
+  concurrency?: number;
+  /**
+   * Called just after the whole consumer was paused. A batch pauses only once its records in flight are done, and
+   * the reason may have passed meanwhile (the breaker closed): this is where the caller resumes at once if so.
+   */
+  afterPauseAll?: () => void;
+}
+
 /**
- * Runs a consumer one record at a time per partition (per-PNR order), resolving each offset only after its record is
- * settled. A record that must wait is sought back to, and its partition (or the whole consumer) paused: it is read
- * again, not skipped and not lost.
+ * Runs a consumer with records of different keys in flight together and records of one key strictly in order (the
+ * model of Confluent's Parallel Consumer): a booking's cancellation never overtakes its confirmation, while other
+ * bookings of the same partition go on meanwhile. The offset resolved, and so committed, is never past the oldest
+ * record not yet settled. A record that must wait stops the batch: nothing new starts, what is in flight finishes,
+ * and the consumer seeks back to the oldest unsettled record, pausing its partition (or the whole consumer), so the
+ * record is read again, not skipped and not lost. Records after it that did finish meet their settled claims then.
  */
-export async function runPaced(
-  consumer: Consumer,
-  topics: string[],
-  handle: (record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>) => Promise<Step>,
-): Promise<void> {
+export async function runPaced(consumer: Consumer, topics: string[], handle: RecordHandler, { concurrency = 64, afterPauseAll }: PacedRunOptions = {}): Promise<void> {
   const timers = new Set<NodeJS.Timeout>();
+  const limit = pLimit(concurrency);
+  // A failed heartbeat (most often: the group is rebalancing) stops every batch of this consumer from starting more
+  // records, not only the batch that heard it: the group waits for this member to rejoin, and a member that finishes
+  // only what it has in flight rejoins soonest. Cleared when the member has joined again.
+  let rejoining = false;
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    rejoining = false;
+  });
+
+  function pauseFor(step: Exclude<Step, { next: 'continue' }>, topic: string, partition: number): void {
+    if (step.next === 'pause-all') {
+      consumer.pause(topics.map((t) => ({ topic: t })));
+      return afterPauseAll?.();
+    }
+    const target = [{ topic, partitions: [partition] }];
+    consumer.pause(target);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      consumer.resume(target);
+    }, Math.max(0, step.until.getTime() - Date.now()));
+    timers.add(timer);
+  }
+
   await consumer.run({
-    partitionsConsumedConcurrently: 3,
+    // Every partition of every topic may have a batch in flight; the limit above bounds the records.
+    partitionsConsumedConcurrently: 32,
     eachBatchAutoResolve: false,
+    // Commits the settled prefix during a long batch too, not only at its end.
+    autoCommitInterval: 1_000,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
+      const tracker = createOffsetTracker(batch.messages.map((m) => m.offset));
+      let halted: Exclude<Step, { next: 'continue' }> | undefined;
+      // A record that threw stops the batch like one that must wait: a later record of its key must not overtake it.
+      let failure: { error: unknown } | undefined;
+      const runOne = async (message: KafkaMessage) => {
+        if (halted || failure || rejoining || !isRunning() || isStale()) return;
         const record = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value };
-        const step = await handle(record, message, heartbeat);
-        if (step.next !== 'continue') {
-          consumer.seek({ topic: batch.topic, partition: batch.partition, offset: message.offset });
-          if (step.next === 'pause-all') consumer.pause(topics.map((topic) => ({ topic })));
-          else {
-            const target = [{ topic: batch.topic, partitions: [batch.partition] }];
-            consumer.pause(target);
-            const timer = setTimeout(() => {
-              timers.delete(timer);
-              consumer.resume(target);
-            }, Math.max(0, step.until.getTime() - Date.now()));
-            timers.add(timer);
+        try {
+          const step = await handle(record, message, heartbeat);
+          if (step.next !== 'continue') {
+            halted ??= step;
+            return;
           }
-          break;
+          const settled = tracker.settle(message.offset);
+          if (settled !== undefined) resolveOffset(settled);
+        } catch (error) {
+          failure ??= { error };
+          return;
         }
-        resolveOffset(message.offset);
-        await heartbeat();
+        try {
+          await heartbeat();
+          await commitOffsetsIfNecessary();
+        } catch (error) {
+          rejoining = true;
+          failure ??= { error };
+        }
+      };
+      const byKey = new Map<string, Promise<void>>();
+      for (const message of batch.messages) {
+        // A record without a key promises no order: it waits for nothing.
+        const key = message.key ? message.key.toString('latin1') : `offset:${message.offset}`;
+        byKey.set(key, (byKey.get(key) ?? Promise.resolve()).then(() => limit(() => runOne(message))));
       }
-      await commitOffsetsIfNecessary();
+      await Promise.all(byKey.values());
+      // kafkajs reads the batch again from the last resolved offset after a failure: the settled prefix is kept.
+      if (failure) throw failure.error;
+      const unsettled = tracker.oldestUnsettled();
+      if (halted && unsettled !== undefined) {
+        consumer.seek({ topic: batch.topic, partition: batch.partition, offset: unsettled });
+        pauseFor(halted, batch.topic, batch.partition);
+      }
     },
   });
   consumer.on(consumer.events.STOP, () => timers.forEach(clearTimeout));

@@ -32,11 +32,12 @@ function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<t
     authToken: config.TWILIO_AUTH_TOKEN,
     baseUrl: config.TWILIO_API_BASE_URL,
     statusCallback: `${config.PUBLIC_URL}/webhooks/twilio/status`,
+    maxInFlight: config.TWILIO_MAX_IN_FLIGHT,
   };
   switch (channel) {
     case 'email':
       return createEmailChannel({
-        smtpUrl: config.SMTP_URL, from: config.SMTP_FROM,
+        smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, maxConnections: config.SMTP_MAX_CONNECTIONS,
         ...(config.SMTP_LOOKUP_URL !== 'none' && { lookupUrl: config.SMTP_LOOKUP_URL }),
       });
     case 'sms':
@@ -46,6 +47,14 @@ function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<t
     case 'websocket':
       return createWebsocketChannel(deps);
   }
+}
+
+/**
+ * Records in flight per group. SMTP carries one message per connection at a time: more emails in flight than a couple
+ * per connection only wait in nodemailer's queue, already claimed, and a rebalance must wait for them all to finish.
+ */
+function concurrencyOf(channel: Channel, config: Config): number {
+  return channel === 'email' ? Math.min(config.WORKER_CONCURRENCY, 2 * config.SMTP_MAX_CONNECTIONS) : config.WORKER_CONCURRENCY;
 }
 
 const TWILIO_UNREACHABLE = new Set(['TWILIO_63015', 'TWILIO_63016']);
@@ -70,8 +79,10 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
     prefix, partitions: config.KAFKA_TOPIC_PARTITIONS,
     extra: channels.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)]),
   });
-  const pool = createPool(config.DATABASE_URL, logger);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  // Statements are batched (createBatchLoader), so a few connections carry many deliveries in flight.
+  const pool = createPool(config.DATABASE_URL, logger, 20);
+  // Auto-pipelining sends the profile look-ups of the deliveries in flight together, one round trip a tick.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
 
@@ -94,7 +105,7 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   const consumers: ChannelConsumer[] = adapters.flatMap((adapter) => {
     const channel = adapter.channel;
     const common = {
-      kafka, channel, deliverTo: pipeline(adapter), preferences, itineraries, breakers, logger,
+      kafka, channel, deliverTo: pipeline(adapter), preferences, itineraries, breakers, logger, concurrency: concurrencyOf(channel, config),
       ...(channel === 'whatsapp' && { fallback: { codes: TWILIO_UNREACHABLE, deliverTo: pipeline(smsAdapter) } }),
     };
     const router = (consumerGroup: string) => createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });
@@ -105,7 +116,7 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
       createChannelConsumer({ ...common, groupId: retryGroup, topics: retryTopics(channel), router: router(retryGroup), levelOf: retryLevelOf }),
     ];
   });
-  const projection = createItineraryProjection({ kafka, itineraries, preferences, logger, prefix });
+  const projection = createItineraryProjection({ kafka, itineraries, preferences, logger, prefix, concurrency: config.WORKER_CONCURRENCY });
   const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries, logger, recoveryWindowMs });
 
   return {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
+import pRetry from 'p-retry';
 import twilio from 'twilio';
 import type { DeliveriesRepository } from '../consumers/deliveries.repository.js';
 import type { PreferencesRepository } from '../preferences/preferences.repository.js';
@@ -48,7 +49,13 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
     if (!params.MessageSid || !status || !STATUSES.has(status)) {
       throw new HttpError(400, 'bad_request', 'not a status callback', [{ path: 'MessageStatus', message: `one of ${[...STATUSES].join(', ')}` }]);
     }
-    const known = await deps.deliveries.updateProviderStatus(params.MessageSid, status as 'sent', params.ErrorCode ? `TWILIO_${params.ErrorCode}` : undefined);
+    const errorCode = params.ErrorCode ? `TWILIO_${params.ErrorCode}` : undefined;
+    // A callback can overtake the worker's record of the send (it is written in batches, just after Twilio answered):
+    // an unknown sid is looked for again for a moment before it is taken to be someone else's.
+    const known = await pRetry(async () => {
+      if (!(await deps.deliveries.updateProviderStatus(params.MessageSid!, status as 'sent', errorCode))) throw new Error('unknown sid');
+      return true;
+    }, { retries: 5, minTimeout: 100, factor: 2 }).catch(() => false);
     // Unknown sids are acknowledged too: Twilio would otherwise retry a message we never sent.
     if (!known) request.log.info({ sid: params.MessageSid }, 'status callback for an unknown message');
     return reply.code(204).send();

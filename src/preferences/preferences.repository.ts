@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { createBatchLoader } from '../db/batch-loader.js';
 import { withTransaction } from '../db/transaction.js';
 import type { Channel, EventType } from '../events/index.js';
 import { erasedProfile, PROFILE_COLUMNS, profileFromRow, type ProfileRow, type QuietHours, type UserProfile } from './profile.js';
@@ -64,16 +65,16 @@ const REPLACE_PREFERENCES = `
 export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:profile:' }: { pool: pg.Pool; redis: Redis; keyPrefix?: string }) {
   const cacheKey = (userId: string) => `${keyPrefix}${userId}`;
 
-  async function load(userId: string): Promise<UserProfile | undefined> {
+  // Profiles read at once (the recipients of deliveries in flight) come in one query.
+  const load = createBatchLoader(async (userIds: readonly string[]): Promise<Array<UserProfile | undefined>> => {
     const { rows } = await pool.query<ProfileRow & { erased: boolean }>(
       `SELECT ${PROFILE_COLUMNS}, u.erased_at IS NOT NULL AS erased
-         FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id WHERE u.user_id = $1`,
-      [userId],
+         FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id WHERE u.user_id = ANY($1::text[])`,
+      [userIds],
     );
-    const row = rows[0];
-    if (!row) return undefined;
-    return row.erased ? erasedProfile(userId) : profileFromRow(row);
-  }
+    const byId = new Map(rows.map((row) => [row.user_id, row.erased ? erasedProfile(row.user_id) : profileFromRow(row)]));
+    return userIds.map((id) => byId.get(id));
+  });
 
   /**
    * Reloads after a write and overwrites the cache. Readers only fill an empty key (NX), so a read that began before

@@ -1,5 +1,6 @@
 import { Kafka, logLevel as KafkaLogLevel, type LogEntry, type RetryOptions, type logCreator } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { connectNoDelay } from '../net/no-delay.js';
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [KafkaLogLevel.ERROR]: 'error',
@@ -32,6 +33,12 @@ export function createKafka({ brokers, clientId, logger, retry }: KafkaOptions):
     brokers,
     retry,
     connectionTimeout: 3000,
+    // kafkajs' own factory leaves Nagle on: a produce or commit would wait on the broker's delayed ACK.
+    socketFactory: ({ host, port, ssl, onConnect }) => {
+      const socket = connectNoDelay({ host, port, tls: ssl }, onConnect);
+      socket.setKeepAlive(true, 60_000);
+      return socket;
+    },
     logLevel: KafkaLogLevel.WARN,
     logCreator: toLogger(logger.child({ component: 'kafkajs' })),
   });

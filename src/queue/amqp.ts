@@ -9,7 +9,8 @@ export function connectAmqp(url: string, { logger, name }: { logger: Logger; nam
   const connection = amqp.connect([url], {
     heartbeatIntervalInSeconds: 5,
     reconnectTimeInSeconds: 1,
-    connectionOptions: { clientProperties: { connection_name: name } },
+    // noDelay: a publish waits for its confirm, and with Nagle on each one would also wait on a delayed ACK.
+    connectionOptions: { noDelay: true, clientProperties: { connection_name: name } },
   });
   const log = logger.child({ component: 'amqp', connection: name });
   connection.on('connect', () => log.info('rabbitmq connected'));

@@ -1,0 +1,103 @@
+import type pg from 'pg';
+import type { Claim } from './deliveries.repository.js';
+import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
+
+/**
+ * The ledger's hot statements in their batched form, one statement for many deliveries (the repository gathers the
+ * calls). Each returns one result per request, in the order asked.
+ */
+
+export interface ClaimRequest {
+  key: DeliveryKey;
+  replay: boolean;
+}
+
+// As a single claim: a new key is inserted in 'sending' with a lease; an existing one is taken only when its holder's
+// lease ran out (it died) or, for an operator's replay, when it failed for good. Rows are locked in key order, so two
+// workers claiming overlapping pages cannot deadlock.
+const CLAIM_MANY = `
+  INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, attempts, lease_until)
+  SELECT k, e, t, c, u, 'sending', 1, now() + $6 * interval '1 millisecond'
+    FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[]) AS v(k, e, t, c, u) ORDER BY k
+  ON CONFLICT (idempotency_key) DO UPDATE SET attempts = deliveries.attempts + 1, status = 'sending',
+    lease_until = EXCLUDED.lease_until, updated_at = now(),
+    -- A 'sending' row whose lease ran out without a release (release records an error code) was held by a
+    -- process that died: perhaps after the provider took the message. The taker is told, to ask the provider.
+    error_code = CASE WHEN deliveries.status = 'sending' AND (deliveries.error_code IS NULL OR deliveries.error_code = 'TAKEN_OVER')
+                      THEN 'TAKEN_OVER' END
+    WHERE (deliveries.status = 'sending' AND deliveries.lease_until < now())
+       OR (deliveries.idempotency_key = ANY($7::text[]) AND deliveries.status IN ('dead_lettered', 'failed'))
+  RETURNING idempotency_key, id, attempts, error_code = 'TAKEN_OVER' AS recovered`;
+
+const HELD = `SELECT idempotency_key, lease_until FROM deliveries
+  WHERE idempotency_key = ANY($1::text[]) AND status = 'sending' AND lease_until >= now()`;
+
+export async function claimMany(pool: pg.Pool, requests: readonly ClaimRequest[], leaseMs: number): Promise<Claim[]> {
+  const keys = requests.map((r) => idempotencyKeyOf(r.key));
+  // One statement may not touch a row twice: a key asked for twice at once is claimed once, the other caller finds it held.
+  const unique = [...new Map(requests.map((r, i) => [keys[i]!, r])).entries()];
+  const { rows } = await pool.query<{ idempotency_key: string; id: string; attempts: number; recovered: boolean | null }>(CLAIM_MANY, [
+    unique.map(([k]) => k), unique.map(([, r]) => r.key.eventId), unique.map(([, r]) => r.key.eventType),
+    unique.map(([, r]) => r.key.channel), unique.map(([, r]) => r.key.userId), leaseMs,
+    unique.filter(([, r]) => r.replay).map(([k]) => k),
+  ]);
+  const won = new Map(rows.map((row) => [row.idempotency_key, row]));
+  const refused = keys.filter((k) => !won.has(k));
+  const held = refused.length
+    ? new Map((await pool.query<{ idempotency_key: string; lease_until: Date }>(HELD, [refused])).rows.map((r) => [r.idempotency_key, r.lease_until]))
+    : new Map<string, Date>();
+  return keys.map((key) => {
+    const row = won.get(key);
+    if (row) {
+      won.delete(key); // the first caller of a duplicated key gets the claim, the next finds it held
+      return { claimed: true, id: row.id, attempt: row.attempts, recovered: row.recovered === true };
+    }
+    const until = held.get(key) ?? (rows.some((r) => r.idempotency_key === key) ? new Date(Date.now() + leaseMs) : undefined);
+    return until ? { claimed: false, heldUntil: until } : { claimed: false };
+  });
+}
+
+export interface SentRow {
+  id: string;
+  providerId: string;
+  status: string;
+  recipient: string;
+  subject?: string;
+  body: string;
+}
+
+const MARK_SENT_MANY = `
+  WITH sent AS (
+    UPDATE deliveries d SET status = v.status, provider_id = v.provider_id, recipient = v.recipient, subject = v.subject,
+      body = v.body, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = now()
+      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, provider_id, recipient, subject, body)
+     WHERE d.id = v.id RETURNING d.id, d.attempts, d.status, d.provider_id)
+  INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id) SELECT id, attempts, status, provider_id FROM sent`;
+
+export async function markSentMany(pool: pg.Pool, sent: readonly SentRow[]): Promise<void[]> {
+  await pool.query(MARK_SENT_MANY, [
+    sent.map((s) => s.id), sent.map((s) => s.status), sent.map((s) => s.providerId),
+    sent.map((s) => s.recipient), sent.map((s) => s.subject ?? null), sent.map((s) => s.body),
+  ]);
+  return sent.map(() => undefined);
+}
+
+export interface SkippedRow {
+  key: DeliveryKey;
+  code: string;
+  message: string;
+}
+
+const MARK_SKIPPED_MANY = `
+  INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, error_code, error_message)
+  SELECT k, e, t, c, u, 'skipped', code, message
+    FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS v(k, e, t, c, u, code, message)
+  ON CONFLICT (idempotency_key) DO NOTHING`;
+
+export async function markSkippedMany(pool: pg.Pool, skipped: readonly SkippedRow[]): Promise<void[]> {
+  await pool.query(MARK_SKIPPED_MANY, [
+    skipped.map((s) => idempotencyKeyOf(s.key)), skipped.map((s) => s.key.eventId), skipped.map((s) => s.key.eventType),
+    skipped.map((s) => s.key.channel), skipped.map((s) => s.key.userId), skipped.map((s) => s.code), skipped.map((s) => s.message),
+  ]);
+  return skipped.map(() => undefined);
+}
