@@ -1,13 +1,91 @@
-/** `npm run bench [-- <name>]`: runs the named benchmarks (all by default) against the local stack. */
-import { benchIngest } from './bench/ingest.bench.js';
+/**
+ * `npm run bench [-- <part...>]`: one run, within BENCH_BUDGET_S (280 s), of the named parts (all by default):
+ *   raw      what each library reaches on this machine on its own (the ceilings)
+ *   gateway  the sustained mix end to end through the gateway's own processes
+ *   fanout   one train delay to 5,000 travellers with sockets
+ *   ingest   POST /events while the workers deliver
+ * Progress goes to stderr; the table to stdout; the whole run to bench/results/<ISO timestamp>.json.
+ */
+import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { runGatewayParts, type GatewayPart } from './bench/gateway/run.js';
+import { readSettings } from './bench/gateway/settings.js';
+import { Budget, errorText } from './bench/gateway/timing.js';
+import { runRawLimits } from './bench/raw/index.js';
+import { buildFigures, renderProcesses, renderTable, writeJson, type RunOutcome } from './bench/report.js';
 
-const BENCHES: Record<string, () => Promise<void>> = { ingest: benchIngest };
+const PARTS = ['raw', 'gateway', 'fanout', 'ingest'] as const;
+type Part = (typeof PARTS)[number];
 
-const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const unknown = names.filter((n) => !(n in BENCHES));
-if (unknown.length) {
-  console.error(`unknown benchmark ${unknown.join(', ')}; available: ${Object.keys(BENCHES).join(', ')}`);
-  process.exit(2);
+function chosenParts(): Part[] {
+  const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const unknown = names.filter((n) => !(PARTS as readonly string[]).includes(n));
+  if (unknown.length) {
+    console.error(`unknown part ${unknown.join(', ')}; parts: ${PARTS.join(', ')}`);
+    process.exit(2);
+  }
+  // Always in the order above: the raw ceilings first, on a machine the gateway has not loaded yet.
+  return names.length ? PARTS.filter((p) => names.includes(p)) : [...PARTS];
 }
-for (const name of names.length ? names : Object.keys(BENCHES)) await BENCHES[name]!();
-process.exit(0);
+
+async function main(): Promise<void> {
+  const parts = chosenParts();
+  const settings = readSettings();
+  const budget = new Budget(settings.budgetS * 1000);
+  const progress = (line: string) => process.stderr.write(`[bench ${(budget.elapsedMs() / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  const run: RunOutcome = {
+    startedAt: new Date().toISOString(), wallMs: 0, parts, settings, resets: [], processes: [], processSeries: {}, errors: {}, cleanupErrors: [],
+  };
+  progress(`parts: ${parts.join(', ')}; settings ${JSON.stringify(settings)}`);
+
+  if (parts.includes('raw')) {
+    const started = performance.now();
+    try {
+      run.raw = await runRawLimits(progress);
+    } catch (error) {
+      run.errors.raw = errorText(error);
+      progress(`raw: FAILED: ${errorText(error)}`);
+    }
+    progress(`raw: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const gatewayParts = parts.filter((p): p is GatewayPart => p !== 'raw');
+  if (gatewayParts.length) await runGatewayParts(gatewayParts, settings, budget, progress, run);
+
+  run.wallMs = Math.round(budget.elapsedMs());
+  const figures = buildFigures(run);
+  const file = writeJson(run, figures);
+  console.log(`\nbench ${run.startedAt}: ${parts.join(', ')} in ${(run.wallMs / 1000).toFixed(0)} s`
+    + (run.deployment ? `; gateway as ${settings.workers} worker + ${settings.apiProcesses} api processes (sockets and ingest spread over the apis), email to ${String(run.deployment.smtp)}` : ''));
+  console.log(renderTable(figures));
+  if (run.sustained) console.log(`\n${renderProcesses('processes during the sustained mix', run.sustained.processes)}`);
+  if (run.fanout) console.log(`\n${renderProcesses('processes during the fanout', run.fanout.processes)}`);
+  if (run.ingest) console.log(`\n${renderProcesses('processes during ingest', run.ingest.processes)}`);
+  console.log(`\nwritten ${file}`);
+}
+
+/**
+ * `tsx scripts/bench.ts` kills its child with SIGKILL when the child does not acknowledge a Ctrl-C within 30 ms, and
+ * a bench holding thousands of sockets on two busy cores often cannot: the teardown would never run. So this process
+ * only launches the run in a plain node process (same process group: the terminal's SIGINT reaches it directly) and
+ * waits for it, its own event loop idle and quick to answer.
+ */
+function launch(): void {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit', env: { ...process.env, BENCH_RUNNER: '1' },
+  });
+  // The run has its own handlers; a SIGTERM sent to this process alone is passed on, a group's SIGINT already arrived.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1)));
+}
+
+if (process.env.BENCH_RUNNER === '1') {
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+} else launch();

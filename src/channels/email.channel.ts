@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import net from 'node:net';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
 import { createMailDevLookup } from './mail-lookup.js';
+import { smtpSocketFactory } from './smtp-socket.js';
 
 /** Connection-level failures: the server may be back in a moment. */
 const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNREFUSED', 'ECONNRESET', 'EDNS', 'ETLS', 'EPROTOCOL']);
@@ -54,14 +54,8 @@ export function createEmailChannel({ smtpUrl, from, maxConnections = 10, lookupU
     connectionTimeout: 5_000,
     greetingTimeout: 5_000,
     socketTimeout: 15_000,
-    // nodemailer's own sockets leave Nagle on, and SMTP's small writes then wait ~40 ms each on a delayed ACK. A
-    // socket handed over unconnected is connected by nodemailer itself, with its own timeouts and error handling
-    // (STARTTLS upgrades on top of it). smtps: connects through TLS itself, and keeps its own socket.
-    ...(url.protocol === 'smtp:' && {
-      getSocket: (_options: unknown, callback: (error: Error | null, socket: { socket: net.Socket }) => void) => {
-        callback(null, { socket: new net.Socket().setNoDelay(true) });
-      },
-    }),
+    // Nagle off (see smtpSocketFactory). smtps: nodemailer connects through TLS itself, on its own socket.
+    ...(url.protocol === 'smtp:' && { getSocket: smtpSocketFactory({ host, port, connectionTimeoutMs: 5_000 }) }),
   } satisfies SMTPPool.Options);
 
   return {

@@ -10,6 +10,7 @@ import type { FailedRecord } from './dead-letters.js';
 import type { DeliverTo, Outcome } from './delivery.pipeline.js';
 import type { FailureRouter } from './failure.router.js';
 import type { ItinerariesRepository } from './itineraries.repository.js';
+import { FETCH_SIZES } from './consumer-groups.js';
 import { CONTINUE, runPaced, type Step } from './paced-runner.js';
 import { recipientById, recipientsOf } from './recipients.js';
 import { readRetryEnvelope } from './retry-record.js';
@@ -98,7 +99,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       // rebalance at their next heartbeat. kafkajs heartbeats only between fetches, and an idle or paused consumer
       // waits maxWaitTimeInMs (5 s by default) per fetch: 1 s keeps every member within a second of the news, so
       // partitions move within 10 s of a crash.
-      consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 1_000, retry: { retries: 8 } });
+      consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 1_000, retry: { retries: 8 }, ...FETCH_SIZES });
       const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
       unsubscribe = breakers.onStateChange((provider, state) => {
         // Half-open lets the next send through as the trial; if it fails the breaker opens and pauses us again.
@@ -123,6 +124,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
 }
 
 export type ChannelConsumer = ReturnType<typeof createChannelConsumer>;
+
 
 async function* single(profile: Promise<UserProfile | undefined>): AsyncGenerator<UserProfile[]> {
   const found = await profile;

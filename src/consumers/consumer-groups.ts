@@ -17,3 +17,9 @@ export const retryGroupOf = (channel: Channel) => `${channel}-notification-retry
 export function topicsFor(channel: Channel): EventTopic[] {
   return EVENT_TYPES.filter((type) => DEFAULT_ROUTING[type].includes(channel)).map((type) => TOPIC_BY_EVENT_TYPE[type]);
 }
+
+/**
+ * What one fetch brings, per partition and in all: a few hundred records a partition keep the records in flight busy,
+ * and kafkajs' defaults (1 MB and 10 MB) held a backlog's worth in memory for every group of the process.
+ */
+export const FETCH_SIZES = { maxBytesPerPartition: 256 * 1024, maxBytes: 2 * 1024 * 1024 } as const;

@@ -101,3 +101,46 @@ export async function markSkippedMany(pool: pg.Pool, skipped: readonly SkippedRo
   ]);
   return skipped.map(() => undefined);
 }
+
+export type ProviderStatus = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed';
+
+export interface StatusUpdate {
+  providerId: string;
+  status: ProviderStatus;
+  errorCode?: string;
+}
+
+// Callbacks arrive out of order, so a status only ever moves forward: a late 'sent' never overwrites 'delivered'.
+// `known`: the provider id is in the ledger at all (a callback for another system's message is acknowledged too).
+const UPDATE_STATUS_MANY = `
+  WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS v(provider_id, status, error_code, n)),
+  moved AS (
+    UPDATE deliveries d SET status = v.status, error_code = COALESCE(v.error_code, d.error_code), updated_at = now()
+      FROM v WHERE d.provider_id = v.provider_id
+       AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], d.status)
+         < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], v.status)
+    RETURNING d.id, d.attempts, d.provider_id, v.status, v.error_code),
+  logged AS (
+    INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code)
+    SELECT id, attempts, status, provider_id, error_code FROM moved)
+  SELECT v.provider_id, EXISTS (SELECT 1 FROM moved m WHERE m.provider_id = v.provider_id)
+                     OR EXISTS (SELECT 1 FROM deliveries d WHERE d.provider_id = v.provider_id) AS known FROM v ORDER BY v.n`;
+
+export async function updateStatusMany(pool: pg.Pool, updates: readonly StatusUpdate[]): Promise<boolean[]> {
+  // One statement updates a row once: a message's second callback in the same batch goes in the next statement.
+  const rounds: StatusUpdate[][] = [];
+  const seen = new Map<string, number>();
+  for (const update of updates) {
+    const round = seen.get(update.providerId) ?? 0;
+    seen.set(update.providerId, round + 1);
+    (rounds[round] ??= []).push(update);
+  }
+  const known = new Map<StatusUpdate, boolean>();
+  for (const round of rounds) {
+    const { rows } = await pool.query<{ known: boolean }>(UPDATE_STATUS_MANY, [
+      round.map((u) => u.providerId), round.map((u) => u.status), round.map((u) => u.errorCode ?? null),
+    ]);
+    round.forEach((update, i) => known.set(update, rows[i]!.known));
+  }
+  return updates.map((update) => known.get(update)!);
+}

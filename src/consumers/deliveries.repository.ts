@@ -4,7 +4,7 @@ import type { Channel } from '../events/index.js';
 import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
 
 export { idempotencyKeyOf, type DeliveryKey };
-import { claimMany, markSentMany, markSkippedMany, type ClaimRequest, type SentRow, type SkippedRow } from './deliveries.batches.js';
+import { claimMany, markSentMany, markSkippedMany, updateStatusMany, type ClaimRequest, type ProviderStatus, type SentRow, type SkippedRow, type StatusUpdate } from './deliveries.batches.js';
 
 export type Claim =
   /** `recovered`: taken over from a process that died holding it, which may already have sent it. */
@@ -45,6 +45,8 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
   const claimOne = createBatchLoader((claims: readonly ClaimRequest[]) => claimMany(pool, claims, leaseMs));
   const markSentOne = createBatchLoader((sent: readonly SentRow[]) => markSentMany(pool, sent));
   const markSkippedOne = createBatchLoader((skipped: readonly SkippedRow[]) => markSkippedMany(pool, skipped));
+  // Every SMS brings two or three status callbacks: they cost as much as the sends themselves unless batched too.
+  const updateStatusOne = createBatchLoader((updates: readonly StatusUpdate[]) => updateStatusMany(pool, updates));
 
   return {
     /**
@@ -130,21 +132,8 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
      * A provider's later word on a message (Twilio status callbacks). Callbacks can arrive out of order, so a status
      * only ever moves forward: a late 'sent' never overwrites 'delivered'. Returns false for an unknown message.
      */
-    async updateProviderStatus(providerId: string, status: 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode?: string): Promise<boolean> {
-      // One round trip: every SMS brings two or three of these, so they cost as much as the sends themselves.
-      const { rows } = await pool.query<{ known: boolean }>(
-        `WITH moved AS (
-           UPDATE deliveries SET status = $2, error_code = COALESCE($3, error_code), updated_at = now()
-            WHERE provider_id = $1 AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], status)
-                                     < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], $2)
-            RETURNING id, attempts),
-         logged AS (
-           INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code)
-           SELECT id, attempts, $2, $1, $3 FROM moved)
-         SELECT EXISTS (SELECT 1 FROM moved) OR EXISTS (SELECT 1 FROM deliveries WHERE provider_id = $1) AS known`,
-        [providerId, status, errorCode ?? null],
-      );
-      return rows[0]!.known;
+    updateProviderStatus(providerId: string, status: ProviderStatus, errorCode?: string): Promise<boolean> {
+      return updateStatusOne({ providerId, status, ...(errorCode && { errorCode }) });
     },
 
     /** Recorded once per key: the person chose not to get this, or cannot be reached on this channel. */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { BookingEvent, TravelDisruptionEvent } from '../events/index.js';
+import { createBatchLoader } from '../db/batch-loader.js';
 import { PROFILE_COLUMNS, profileFromRow, type ProfileRow, type UserProfile } from '../preferences/profile.js';
 
 export type VehicleKind = 'train' | 'flight';
@@ -14,24 +15,16 @@ export interface ItineraryInput {
 
 /** Who travels on what. Written by the projection and `POST /users/:id/itineraries`; read to find disruption recipients. */
 export function createItinerariesRepository(pool: pg.Pool) {
+  const recordOne = createBatchLoader((events: readonly BookingEvent[]) => recordBookings(pool, events));
   return {
     /**
      * A confirmed booking: the user exists with the booking's contact details (details the user already has are
      * kept, so a booking never overwrites what they chose), and the booking is an active itinerary. A user who was
-     * erased is skipped altogether: a later booking must not bring their contact details back.
+     * erased is skipped altogether: a later booking must not bring their contact details back. Bookings projected at
+     * the same time are written in one statement.
      */
-    async recordBooking(event: BookingEvent): Promise<void> {
-      const { rowCount } = await pool.query(
-        `INSERT INTO users (user_id, name, email, phone) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (user_id) DO UPDATE SET name = COALESCE(users.name, EXCLUDED.name),
-           email = COALESCE(users.email, EXCLUDED.email), phone = COALESCE(users.phone, EXCLUDED.phone), updated_at = now()
-         WHERE users.erased_at IS NULL`,
-        [event.userId, event.userName ?? null, event.userEmail ?? null, event.userPhone ?? null],
-      );
-      if (rowCount === 0) return;
-      const vehicle = event.flightNumber ? ['flight', event.flightNumber] : event.trainNumber ? ['train', event.trainNumber] : undefined;
-      if (!vehicle) return;
-      await this.add({ userId: event.userId, vehicleKind: vehicle[0] as VehicleKind, vehicleNumber: vehicle[1]!, journeyDate: event.journeyDate, pnrNumber: event.pnrNumber });
+    recordBooking(event: BookingEvent): Promise<void> {
+      return recordOne(event);
     },
 
     async cancelBooking(event: BookingEvent): Promise<void> {
@@ -88,3 +81,32 @@ export function createItinerariesRepository(pool: pg.Pool) {
 }
 
 export type ItinerariesRepository = ReturnType<typeof createItinerariesRepository>;
+
+// Users first (one row per user, the earliest booking's details where none are on file), then the itineraries of the
+// users that are not erased (one row per PNR, the latest booking's vehicle).
+const RECORD_BOOKINGS = `
+  WITH v AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[])
+      WITH ORDINALITY AS v(user_id, name, email, phone, kind, number, journey_date, pnr, n)),
+  known AS (
+    INSERT INTO users (user_id, name, email, phone)
+    SELECT DISTINCT ON (user_id) user_id, name, email, phone FROM v ORDER BY user_id, n
+    ON CONFLICT (user_id) DO UPDATE SET name = COALESCE(users.name, EXCLUDED.name),
+      email = COALESCE(users.email, EXCLUDED.email), phone = COALESCE(users.phone, EXCLUDED.phone), updated_at = now()
+    WHERE users.erased_at IS NULL
+    RETURNING user_id)
+  INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date)
+  SELECT DISTINCT ON (v.user_id, v.pnr) v.user_id, v.pnr, v.kind, v.number, v.journey_date
+    FROM v JOIN known USING (user_id) WHERE v.kind IS NOT NULL ORDER BY v.user_id, v.pnr, v.n DESC
+  ON CONFLICT (user_id, pnr_number) WHERE pnr_number IS NOT NULL DO UPDATE SET vehicle_kind = EXCLUDED.vehicle_kind,
+    vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date, status = 'active', updated_at = now()`;
+
+async function recordBookings(pool: pg.Pool, events: readonly BookingEvent[]): Promise<void[]> {
+  const vehicle = (e: BookingEvent) => (e.flightNumber ? ['flight', e.flightNumber] : e.trainNumber ? ['train', e.trainNumber] : [null, null]);
+  await pool.query(RECORD_BOOKINGS, [
+    events.map((e) => e.userId), events.map((e) => e.userName ?? null), events.map((e) => e.userEmail ?? null),
+    events.map((e) => e.userPhone ?? null), events.map((e) => vehicle(e)[0]), events.map((e) => vehicle(e)[1]),
+    events.map((e) => e.journeyDate ?? null), events.map((e) => e.pnrNumber),
+  ]);
+  return events.map(() => undefined);
+}

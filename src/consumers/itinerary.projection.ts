@@ -2,7 +2,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import { parseEvent, topicName } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { PreferencesRepository } from '../preferences/preferences.repository.js';
-import { ITINERARY_PROJECTION_GROUP } from './consumer-groups.js';
+import { FETCH_SIZES, ITINERARY_PROJECTION_GROUP } from './consumer-groups.js';
 import { CONTINUE, runPaced } from './paced-runner.js';
 import type { ItinerariesRepository } from './itineraries.repository.js';
 
@@ -23,7 +23,7 @@ export function createItineraryProjection({ kafka, itineraries, preferences, log
   let consumer: Consumer | undefined;
   return {
     async start(): Promise<void> {
-      consumer = kafka.consumer({ groupId: `${prefix}${ITINERARY_PROJECTION_GROUP}`, sessionTimeout: 10_000, heartbeatInterval: 2_000 });
+      consumer = kafka.consumer({ groupId: `${prefix}${ITINERARY_PROJECTION_GROUP}`, sessionTimeout: 10_000, heartbeatInterval: 2_000, ...FETCH_SIZES });
       await consumer.connect();
       const topics = [topicName('booking-confirmed', prefix), topicName('booking-cancelled', prefix)];
       await consumer.subscribe({ topics, fromBeginning: true });
