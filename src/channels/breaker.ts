@@ -1,7 +1,7 @@
 import CircuitBreaker from 'opossum';
 import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
-import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
+import { asLookupFailure, DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
 
 /** The provider behind each channel; SMS and WhatsApp share Twilio, so one outage opens one breaker for both. */
 export const PROVIDER_OF: Record<Channel, string> = { email: 'smtp', sms: 'twilio', whatsapp: 'twilio', websocket: 'realtime' };
@@ -30,14 +30,15 @@ export interface BreakerOptions {
  * Twilio's health. `onStateChange` lets consumers pause and resume, and health and metrics report the state.
  */
 export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
-  const breakers = new Map<string, CircuitBreaker<[ChannelAdapter, OutboundMessage], SendResult>>();
+  // One action for every call to the provider (a send, or asking whether it has a message): the call itself.
+  const breakers = new Map<string, CircuitBreaker<[() => Promise<unknown>], unknown>>();
   const listeners = new Set<(provider: string, state: BreakerState) => void>();
   const log = logger.child({ component: 'breaker' });
 
   function breakerFor(provider: string) {
     let breaker = breakers.get(provider);
     if (breaker) return breaker;
-    breaker = new CircuitBreaker((adapter: ChannelAdapter, message: OutboundMessage) => adapter.send(message), {
+    breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       name: provider,
       timeout: false, // adapters time out on their own, with the provider's own error
       resetTimeout: options.resetTimeoutMs ?? 5_000,
@@ -58,18 +59,23 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
   }
 
   return {
-    /** The adapter with every send going through its provider's breaker. */
+    /**
+     * The adapter with every call to its provider going through the provider's breaker: sends, and the questions
+     * asked before a send is repeated (while the provider is down, they fail as fast as the sends, and count too).
+     */
     guard(adapter: ChannelAdapter): ChannelAdapter {
       const provider = PROVIDER_OF[adapter.channel];
       const breaker = breakerFor(provider);
+      const fire = <T>(call: () => Promise<T>): Promise<T> =>
+        (breaker.fire(call) as Promise<T>).catch((error: { code?: string }) => {
+          throw error?.code === 'EOPENBREAKER' ? new CircuitOpenError(provider) : error;
+        });
+      const findSent = adapter.findSent?.bind(adapter);
       return {
         channel: adapter.channel,
         close: () => adapter.close(),
-        ...(adapter.findSent && { findSent: adapter.findSent.bind(adapter) }),
-        send: (message) =>
-          breaker.fire(adapter, message).catch((error: { code?: string }) => {
-            throw error?.code === 'EOPENBREAKER' ? new CircuitOpenError(provider) : error;
-          }),
+        ...(findSent && { findSent: (message: OutboundMessage, since: Date) => fire(() => findSent(message, since).catch((e: unknown) => Promise.reject(asLookupFailure(e)))) }),
+        send: (message) => fire(() => adapter.send(message)),
       };
     },
     state(provider: string): BreakerState {

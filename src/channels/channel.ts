@@ -60,6 +60,15 @@ export interface ChannelAdapter {
 export async function findAtProvider(adapter: ChannelAdapter, message: OutboundMessage, windowMs: number): Promise<SendResult | undefined> {
   if (!adapter.findSent) return undefined;
   return adapter.findSent(message, new Date(Date.now() - windowMs)).catch((error: unknown) => {
-    throw new DeliveryError(`could not ask the provider whether it has the message: ${(error as Error)?.message ?? String(error)}`, 'PROVIDER_LOOKUP_FAILED', true, { cause: error });
+    throw asLookupFailure(error);
   });
+}
+
+/**
+ * A failed question to the provider, as a transient failure; one already classified (an open breaker) as it is.
+ * Raised inside the breaker too, so a provider that cannot be asked counts towards opening it.
+ */
+export function asLookupFailure(error: unknown): DeliveryError {
+  if (error instanceof DeliveryError) return error;
+  return new DeliveryError(`could not ask the provider whether it has the message: ${(error as Error)?.message ?? String(error)}`, 'PROVIDER_LOOKUP_FAILED', true, { cause: error });
 }

@@ -49,13 +49,14 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
   async function send(message: Parameters<ChannelAdapter['send']>[0], askFirst: boolean): Promise<SendResult> {
     return pRetry(
       async (attemptNumber) => {
-        const found = askFirst || attemptNumber > 1 ? await findAtProvider(adapter, message, recoveryWindowMs) : undefined;
-        if (found) return found;
-        return adapter.send(message).catch((error: unknown) => {
+        try {
+          const found = askFirst || attemptNumber > 1 ? await findAtProvider(adapter, message, recoveryWindowMs) : undefined;
+          return found ?? (await adapter.send(message));
+        } catch (error) {
           // Permanent failures and an open breaker are not retried here: the first is final, the second pauses.
           if (error instanceof CircuitOpenError || !classifyFailure(error).retriable) throw new AbortError(error as Error);
           throw error;
-        });
+        }
       },
       { retries: inPlaceRetries, minTimeout: 200, maxTimeout: 2_000, factor: 3, randomize: true },
     );
