@@ -2,9 +2,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 
 /**
- * A TCP connection with Nagle's algorithm off. Request/response protocols that write a command in several small
- * pieces (SMTP's DATA, Kafka's framed requests) otherwise wait on the peer's delayed ACK, ~40 ms a message on
- * Linux: that, not CPU, bounded each connection at about 25 messages a second.
+ * A TCP connection with Nagle's algorithm off, for kafkajs' socketFactory. A request written in small pieces while an
+ * earlier one is unacknowledged otherwise waits on the broker's delayed ACK, ~40 ms on Linux. (SMTP has its own
+ * factory, src/channels/smtp-socket.ts, shaped to nodemailer's pool.)
  */
 export function connectNoDelay(options: { host: string; port: number; tls?: tls.ConnectionOptions | boolean }, onConnect?: () => void): net.Socket {
   const socket = options.tls
