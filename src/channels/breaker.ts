@@ -1,7 +1,7 @@
 import CircuitBreaker from 'opossum';
 import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
-import { asLookupFailure, DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
+import { asLookupFailure, DeliveryError, type ChannelAdapter, type OutboundMessage } from './channel.js';
 
 /** The provider behind each channel; SMS and WhatsApp share Twilio, so one outage opens one breaker for both. */
 export const PROVIDER_OF: Record<Channel, string> = { email: 'smtp', sms: 'twilio', whatsapp: 'twilio', websocket: 'realtime' };
