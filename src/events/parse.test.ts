@@ -53,6 +53,17 @@ describe('valid events', () => {
     expect(topicOf(result.event)).toBe('travel-disruption');
   });
 
+  it("accepts a disruption's known payload fields, keeping a numeric platform as text", () => {
+    const result = parseEvent(flightDelay({ payload: { minutes: 90, reason: 'fog', platform: 5, gate: '42B', newDepartureTime: '2026-12-01T21:30:00+05:30' } }));
+    expect(result.ok && result.event.eventType === 'TRAVEL_DISRUPTION' && result.event.payload).toEqual({
+      minutes: 90, reason: 'fog', platform: '5', gate: '42B', newDepartureTime: '2026-12-01T21:30:00+05:30',
+    });
+  });
+
+  it('accepts text in any script, emoji included (a well-formed surrogate pair)', () => {
+    expect(parseEvent(bookingConfirmed({ userName: 'आशा राव 😀' })).ok).toBe(true);
+  });
+
   it('keys a train disruption on its train number', () => {
     const result = parseEvent({ type: 'TRAIN_DELAY', trainNumber: '12951', journeyDate: '2026-12-01' });
     expect(result.ok && partitionKeyOf(result.event)).toBe('12951');
@@ -85,6 +96,24 @@ describe('invalid events are rejected naming the field', () => {
     ['unknown disruption type', flightDelay({ disruptionType: 'VOLCANO' }), 'disruptionType'],
     ['payload not an object', flightDelay({ payload: 'late' }), 'payload'],
     ['bad flight number', flightDelay({ flightNumber: 'W2 121!' }), 'flightNumber'],
+    // PostgreSQL stores neither NUL nor a lone surrogate, in text or jsonb: refused here, not at the first INSERT.
+    ['NUL in a named field', bookingConfirmed({ userName: 'A\u0000B' }), 'userName'],
+    ['NUL in a field the contract does not name', bookingConfirmed({ remarks: { note: 'x\u0000' } }), 'remarks.note'],
+    ['NUL in an array item', bookingConfirmed({ tags: ['ok', 'no\u0000'] }), 'tags.1'],
+    ['NUL in a field name', bookingConfirmed({ extra: { 'bad\u0000key': 1 } }), 'extra'],
+    ['lone surrogate', bookingConfirmed({ userName: 'Asha \ud800' }), 'userName'],
+    ['NUL in a disruption reason', flightDelay({ payload: { reason: 'fog\u0000' } }), 'payload.reason'],
+    ['nesting past the bound', bookingConfirmed({ deep: JSON.parse('['.repeat(50) + ']'.repeat(50)) }), 'deep.0.0.0.0.0.0.0'],
+    ['minutes as words', flightDelay({ payload: { minutes: 'ninety' } }), 'payload.minutes'],
+    ['minutes as a fraction', flightDelay({ payload: { minutes: 1.5 } }), 'payload.minutes'],
+    ['minutes negative', flightDelay({ payload: { minutes: -5 } }), 'payload.minutes'],
+    ['minutes past a week', flightDelay({ payload: { minutes: 20_000 } }), 'payload.minutes'],
+    ['reason too long', flightDelay({ payload: { reason: 'x'.repeat(201) } }), 'payload.reason'],
+    ['reason not text', flightDelay({ payload: { reason: { why: 'fog' } } }), 'payload.reason'],
+    ['platform with symbols', flightDelay({ payload: { platform: '<b>5</b>' } }), 'payload.platform'],
+    ['gate too long', flightDelay({ payload: { gate: 'G'.repeat(11) } }), 'payload.gate'],
+    ['new departure time not a time', flightDelay({ payload: { newDepartureTime: 'soon' } }), 'payload.newDepartureTime'],
+    ['unknown payload field', flightDelay({ payload: { minutes: 5, colour: 'red' } }), 'payload.colour'],
   ];
 
   it.each(cases)('%s', (_name, input, field) => {

@@ -26,8 +26,13 @@ export function normaliseEvent(input: unknown): unknown {
   return { ...rest, eventType: type };
 }
 
+/** One issue per problem, an unknown key under its own path (`payload.colour`) like any other field. */
 function toIssues(error: z.ZodError): EventIssue[] {
-  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message }));
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    if (issue.code !== 'unrecognized_keys') return [{ path: path.join('.'), message: issue.message }];
+    return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: issue.message }));
+  });
 }
 
 /**

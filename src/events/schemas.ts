@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { DISRUPTION_TYPES } from './event-types.js';
 import { toE164 } from './phone.js';
+import { checkStorable } from './storable.js';
 
 /**
  * Zod contracts for the four events, shared by HTTP ingestion, the bridge, the producer and the consumers.
- * Objects are loose: fields the operator adds later travel through untouched instead of being dropped.
+ * Objects are loose: fields the operator adds later travel through untouched instead of being dropped. Every string in
+ * an event, named or not, must be one PostgreSQL can store (see storable.ts), and a disruption's payload is typed.
  */
 
 const text = (max = 200) => z.string().trim().min(1).max(max);
+const clockTime = z.iso.time({ error: 'must be a time HH:MM or HH:MM:SS' });
 const money = z.number().nonnegative();
 
 const envelope = {
@@ -80,7 +83,8 @@ function requireContact(value: { userEmail?: string | undefined; userPhone?: str
 
 export const bookingConfirmedSchema = z
   .looseObject({ eventType: z.literal('BOOKING_CONFIRMED'), ...booking })
-  .superRefine(requireContact);
+  .superRefine(requireContact)
+  .superRefine(checkStorable);
 
 export const bookingCancelledSchema = z
   .looseObject({
@@ -89,7 +93,8 @@ export const bookingCancelledSchema = z
     cancellationReason: text(500).optional(),
     refundAmount: money.optional(),
   })
-  .superRefine(requireContact);
+  .superRefine(requireContact)
+  .superRefine(checkStorable);
 
 export const paymentCompletedSchema = z
   .looseObject({
@@ -99,7 +104,38 @@ export const paymentCompletedSchema = z
     paymentMethod: text(40).optional(),
     amountPaid: money.optional(),
   })
-  .superRefine(requireContact);
+  .superRefine(requireContact)
+  .superRefine(checkStorable);
+
+/** A platform or gate as shown on a board: "5", "12A", "B 7". A number is kept as its decimal string. */
+const boardLabel = z
+  .union([z.string().trim(), z.number().int().nonnegative().transform(String)], { error: 'must be a string or a whole number' })
+  .pipe(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 -]{0,9}$/, 'must be 1 to 10 letters, digits, spaces or hyphens'));
+
+/** The longest delay an alert can announce: a week. Beyond that it is a cancellation, or a typo. */
+export const MAX_DELAY_MINUTES = 10_080;
+
+/**
+ * What a disruption says beyond its type, as the templates use it. Typed and bounded because it is rendered into
+ * every channel: a reason is one short sentence (an SMS has 1,600 characters in all), a delay a whole number of minutes.
+ */
+export const disruptionPayloadSchema = z.strictObject(
+  {
+    minutes: z
+      .number({ error: 'must be a whole number of minutes' })
+      .int('must be a whole number of minutes')
+      .min(1, `must be from 1 to ${MAX_DELAY_MINUTES} minutes`)
+      .max(MAX_DELAY_MINUTES, `must be from 1 to ${MAX_DELAY_MINUTES} minutes`)
+      .optional(),
+    reason: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+    platform: boardLabel.optional(),
+    gate: boardLabel.optional(),
+    newDepartureTime: z.union([z.iso.datetime({ offset: true, local: true }), clockTime], {
+      error: 'must be an ISO-8601 date-time or a time HH:MM[:SS]',
+    }).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown field; a payload takes minutes, reason, platform, gate, newDepartureTime' : undefined) },
+);
 
 export const travelDisruptionSchema = z
   .looseObject({
@@ -110,13 +146,14 @@ export const travelDisruptionSchema = z
     trainNumber: vehicleNumber.optional(),
     journeyDate: z.iso.date().optional(),
     destination: text().optional(),
-    payload: z.record(z.string(), z.unknown()).default({}),
+    payload: disruptionPayloadSchema.default({}),
   })
   .superRefine((value, ctx) => {
     if (!value.flightNumber && !value.trainNumber) {
       ctx.addIssue({ code: 'custom', path: ['flightNumber'], message: 'flightNumber or trainNumber is required' });
     }
-  });
+  })
+  .superRefine(checkStorable);
 
 export const eventSchema = z.discriminatedUnion('eventType', [
   bookingConfirmedSchema,
