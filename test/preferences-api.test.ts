@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS, DEFAULT_ROUTING, EVENT_TYPES } from '../src/events/index.js';
 import { signUserToken } from '../src/http/jwt.js';
@@ -206,28 +206,17 @@ describe('the preferences API and erasure', () => {
       && gateway.sandbox.store.list((m) => m.to === `whatsapp:${person.phone}`).length === 1 && socket.alerts.length === 1);
     await waitFor('the itinerary from the booking', async () => (await gateway.pool.query(`SELECT 1 FROM itineraries WHERE user_id = $1`, [person.userId])).rowCount === 1);
 
-    // Dead letters: a booking without a PNR (poison, still naming them), a record that is not even JSON, and a booking
-    // someone else made for them; plus a delivery to their address on someone else's account.
+    // A dead letter: a booking without a PNR (poison, still naming them). Rows on other accounts that merely hold
+    // the same email or phone are not theirs, and erasure leaves them alone (test/erasure-scope.test.ts).
     const kafka = createKafka({ brokers: gateway.config.KAFKA_BROKERS, clientId: 'test-poison', logger: testLogger });
     const raw = kafka.producer();
     await raw.connect();
     await raw.send({ topic: `${gateway.config.KAFKA_TOPIC_PREFIX}booking-confirmed`, messages: [
       { key: booking, value: JSON.stringify({ eventType: 'BOOKING_CONFIRMED', userId: person.userId, userEmail: person.email, userPhone: national }) },
-      { key: booking, value: `call +91 ${national.slice(0, 5)} ${national.slice(5)} or write to ${person.email.toUpperCase()}` },
     ] });
     await raw.disconnect();
-    await gateway.pool.query(
-      `INSERT INTO dead_letters (channel, user_id, original_topic, error_class, error_code, payload)
-       VALUES ('email', 'booker-1', 'booking-confirmed', 'permanent', 'SMTP_550', $1)`,
-      [JSON.stringify({ eventId: randomUUID(), eventType: 'BOOKING_CONFIRMED', userId: 'booker-1', userEmail: person.email, passengerName: 'Erin' })],
-    );
-    await gateway.pool.query(
-      `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, recipient, subject, body)
-       VALUES ($1, $2, 'BOOKING_CONFIRMED', 'email', 'booker-1', 'sent', $3, 'Your booking', 'Dear Erin')`,
-      [`${randomUUID()}:email:booker-1`, randomUUID(), person.email],
-    );
-    await waitFor('8 dead letters from the two poison records', async () =>
-      Number((await gateway.pool.query(`SELECT count(*) FROM dead_letters WHERE original_key = $1`, [booking])).rows[0].count) === 8);
+    await waitFor('4 dead letters from the poison record', async () =>
+      Number((await gateway.pool.query(`SELECT count(*) FROM dead_letters WHERE original_key = $1`, [booking])).rows[0].count) === 4);
 
     // The scan finds them before: it is able to.
     expect(await columnsHolding(person.email)).toEqual(expect.arrayContaining(['users.email', 'deliveries.recipient', 'dead_letters.payload']));
@@ -235,7 +224,7 @@ describe('the preferences API and erasure', () => {
 
     const erased = await call('DELETE', `/users/${person.userId}`, { token });
     expect(erased.status).toBe(202);
-    expect(erased.body).toEqual({ userId: person.userId, erased: true, counts: { deliveries: 5, inbox: 1, deadLetters: 9, itineraries: 1 } });
+    expect(erased.body).toEqual({ userId: person.userId, erased: true, counts: { deliveries: 4, inbox: 1, deadLetters: 4, itineraries: 1 } });
 
     expect(await columnsHolding(person.email)).toEqual([]);
     expect(await columnsHolding(national)).toEqual([]);
@@ -245,7 +234,7 @@ describe('the preferences API and erasure', () => {
     const { rows: deliveries } = await gateway.pool.query(`SELECT status, recipient, body FROM deliveries WHERE user_id = $1`, [person.userId]);
     expect(deliveries).toHaveLength(4); // ids, status and counts stay for the operator's statistics
     expect(deliveries.every((d) => d.status && d.recipient === null && d.body === null)).toBe(true);
-    const { rows: letters } = await gateway.pool.query(`SELECT payload FROM dead_letters WHERE original_key = $1 OR user_id = 'booker-1'`, [booking]);
+    const { rows: letters } = await gateway.pool.query(`SELECT payload FROM dead_letters WHERE original_key = $1`, [booking]);
     expect(letters.every((l) => l.payload.erased === true)).toBe(true);
 
     await waitFor('their socket to be closed', () => !socket.socket.connected);

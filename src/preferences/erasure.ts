@@ -13,7 +13,11 @@ export interface ErasureCounts {
   itineraries: number;
 }
 
-/** Where the person was reached: emails (lower case) and phones (E.164), from their profile, deliveries and events. */
+/**
+ * Where the person was reached: emails (lower case) and phones (E.164), from their profile and their own deliveries and
+ * events. Used only to scrub provider errors in rows that are already theirs: contact details are typed in by the user
+ * and never verified, so they must never decide which rows an erasure touches.
+ */
 interface Contacts {
   emails: string[];
   phones: string[];
@@ -22,9 +26,10 @@ interface Contacts {
 /**
  * The right to erasure. In one transaction: the users row stays as a tombstone (`erased_at`, no name, email or
  * phone), preferences, inbox and itineraries go, deliveries keep their ids, status and counts but lose recipient,
- * subject and body, dead letters keep their ids but lose the record. Rows about someone else that still carry this
- * person's email or phone (a booking made for them, a poison record) are masked too. The users row is locked first,
- * so a booking arriving meanwhile waits and then finds the tombstone.
+ * subject and body, dead letters keep their ids but lose the record. Only rows that belong to this user id are
+ * touched: rows on someone else's account stay as they are even when they hold the same email or phone, since anyone
+ * can set their own contact details to another person's. The users row is locked first, so a booking arriving
+ * meanwhile waits and then finds the tombstone.
  */
 export function createErasure({ pool, preferences }: { pool: pg.Pool; preferences: PreferencesRepository }) {
   return {
@@ -78,11 +83,9 @@ async function contactsOf(client: pg.PoolClient, userId: string): Promise<Contac
 }
 
 async function maskDeliveries(client: pg.PoolClient, userId: string, contacts: Contacts): Promise<number> {
-  const addresses = [...contacts.emails, ...contacts.phones, ...contacts.phones.map((p) => `whatsapp:${p}`)];
   const { rows } = await client.query<{ id: string }>(
-    `UPDATE deliveries SET recipient = NULL, subject = NULL, body = NULL, updated_at = now()
-      WHERE user_id = $1 OR lower(recipient) = ANY($2::text[]) RETURNING id`,
-    [userId, addresses],
+    `UPDATE deliveries SET recipient = NULL, subject = NULL, body = NULL, updated_at = now() WHERE user_id = $1 RETURNING id`,
+    [userId],
   );
   const pattern = contactPattern(contacts);
   if (pattern && rows.length > 0) {
@@ -95,25 +98,20 @@ async function maskDeliveries(client: pg.PoolClient, userId: string, contacts: C
 }
 
 /**
- * A dead letter is about this person when it names them, or when anything in its record holds one of their emails or
- * phone numbers in any spelling (a partner writes `9876543210`, `+91 98765 43210` or `+919876543210`).
+ * A dead letter is this person's when it was theirs to deliver (its user_id) or the event it holds names them (a poison
+ * booking of theirs that never got as far as a user_id). A record that merely quotes their email or phone is not.
  */
 async function maskDeadLetters(client: pg.PoolClient, userId: string, contacts: Contacts): Promise<number> {
-  const emailPatterns = contacts.emails.map((e) => `%${e.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-  // Short numbers would match digits that happen to sit in a PNR or a fare; national mobile numbers are longer.
-  const phoneDigits = contacts.phones.map(nationalDigits).filter((d) => d.length >= 7).map((d) => `%${d}%`);
   const { rowCount } = await client.query(
     `UPDATE dead_letters d SET
        payload = jsonb_build_object('erased', true,
          'eventId', COALESCE(d.event_id::text, CASE WHEN d.payload->>'eventId' ~* '^[0-9a-f-]{36}$' THEN d.payload->>'eventId' END),
-         'eventType', COALESCE(d.event_type, CASE WHEN d.payload->>'eventType' = ANY($4::text[]) THEN d.payload->>'eventType' END)),
+         'eventType', COALESCE(d.event_type, CASE WHEN d.payload->>'eventType' = ANY($2::text[]) THEN d.payload->>'eventType' END)),
        -- A record that is gone cannot be replayed.
        status = CASE WHEN d.status = 'pending' THEN 'discarded' ELSE d.status END,
-       error_message = CASE WHEN $5::text IS NULL THEN d.error_message ELSE regexp_replace(d.error_message, $5, '[erased]', 'gi') END
-     WHERE d.user_id = $1 OR d.payload->>'userId' = $1 OR d.payload::text ILIKE ANY($2::text[])
-        OR EXISTS (SELECT 1 FROM jsonb_path_query(d.payload, 'strict $.**') v
-                    WHERE jsonb_typeof(v) IN ('string', 'number') AND regexp_replace(v #>> '{}', '[^0-9]', '', 'g') LIKE ANY($3::text[]))`,
-    [userId, emailPatterns, phoneDigits, [...EVENT_TYPES], contactPattern(contacts) ?? null],
+       error_message = CASE WHEN $3::text IS NULL THEN d.error_message ELSE regexp_replace(d.error_message, $3, '[erased]', 'gi') END
+     WHERE d.user_id = $1 OR d.payload->>'userId' = $1`,
+    [userId, [...EVENT_TYPES], contactPattern(contacts) ?? null],
   );
   return rowCount ?? 0;
 }
