@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
-import pRetry from 'p-retry';
 import twilio from 'twilio';
 import type { DeliveriesRepository } from '../consumers/deliveries.repository.js';
+import { toE164 } from '../events/phone.js';
+import { createOptOutsRepository, type OptOutsRepository } from '../preferences/opt-outs.repository.js';
 import type { PreferencesRepository } from '../preferences/preferences.repository.js';
 import { HttpError } from './errors.js';
+import { recordProviderStatus } from './twilio-status.js';
 
 /** Twilio's standard opt-out and opt-in keywords, which carriers also honour. */
 const STOP_WORDS = new Set(['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT']);
@@ -19,6 +21,8 @@ export interface TwilioWebhookDeps {
   pool: pg.Pool;
   deliveries: DeliveriesRepository;
   preferences: PreferencesRepository;
+  /** Numbers that replied STOP; made from the pool when not given. */
+  optOuts?: OptOutsRepository;
 }
 
 /**
@@ -26,6 +30,7 @@ export interface TwilioWebhookDeps {
  * X-Twilio-Signature made with our auth token over the URL and the form: missing → 400, wrong → 403.
  */
 export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebhookDeps): Promise<void> {
+  const optOuts = deps.optOuts ?? createOptOutsRepository(deps.pool);
   // Twilio posts forms; scoped to these routes by Fastify's encapsulation.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -50,14 +55,14 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
       throw new HttpError(400, 'bad_request', 'not a status callback', [{ path: 'MessageStatus', message: `one of ${[...STATUSES].join(', ')}` }]);
     }
     const errorCode = params.ErrorCode ? `TWILIO_${params.ErrorCode}` : undefined;
-    // A callback can overtake the worker's record of the send (it is written in batches, just after Twilio answered):
-    // an unknown sid is looked for again for a moment before it is taken to be someone else's.
-    const known = await pRetry(async () => {
-      if (!(await deps.deliveries.updateProviderStatus(params.MessageSid!, status as 'sent', errorCode))) throw new Error('unknown sid');
-      return true;
-    }, { retries: 5, minTimeout: 100, factor: 2 }).catch(() => false);
-    // Unknown sids are acknowledged too: Twilio would otherwise retry a message we never sent.
-    if (!known) request.log.info({ sid: params.MessageSid }, 'status callback for an unknown message');
+    const outcome = await recordProviderStatus(deps, params.MessageSid, status, errorCode);
+    if (outcome === 'not-yet') {
+      // Twilio retries a callback answered with a 5xx: by then the ledger holds the sid.
+      request.log.info({ sid: params.MessageSid }, 'status callback before its send was recorded; asking Twilio to retry');
+      throw new HttpError(503, 'unavailable', 'this message is not recorded yet; retry later', undefined, { 'retry-after': '5' });
+    }
+    // Unknown sids are acknowledged: Twilio would otherwise retry a message we never sent.
+    if (outcome === 'unknown') request.log.info({ sid: params.MessageSid }, 'status callback for an unknown message');
     return reply.code(204).send();
   });
 
@@ -68,7 +73,10 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
     const channel = from.startsWith('whatsapp:') ? 'whatsapp' : 'sms';
     const enabled = STOP_WORDS.has(keyword) ? false : START_WORDS.has(keyword) ? true : undefined;
     if (enabled !== undefined) {
-      const phone = from.replace(/^whatsapp:/, '');
+      const phone = toE164(from.replace(/^whatsapp:/, '')) ?? from.replace(/^whatsapp:/, '');
+      // The number itself is what opted out: no SMS goes to it, whoever's booking carries it.
+      await (enabled ? optOuts.optIn(phone, channel) : optOuts.optOut(phone, channel));
+      // And its owners' switch follows, so their preferences page shows what they asked for.
       const { rows } = await deps.pool.query<{ user_id: string }>('SELECT user_id FROM users WHERE phone = $1 AND erased_at IS NULL', [phone]);
       for (const { user_id } of rows) await deps.preferences.update(user_id, { channels: { [channel]: enabled } });
       request.log.info({ channel, enabled, users: rows.length }, 'opt-out keyword applied');
