@@ -53,6 +53,8 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       const result = parseEvent(request.body);
       if (!result.ok) throw new HttpError(400, 'invalid_event', 'the event does not match its schema', result.issues);
       let event = result.event;
+      const eventIdClaim = await deps.idempotency.claimEventId(request.apiKey!, request.body, event.eventId);
+      if (eventIdClaim.kind === 'conflict') throw new HttpError(409, 'conflict', eventIdClaim.reason, [{ path: 'eventId', message: eventIdClaim.reason }]);
 
       if (idempotencyKey) {
         const reservation = await reserve(request, idempotencyKey, event.eventId);

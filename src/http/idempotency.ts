@@ -18,6 +18,14 @@ export type Reservation =
   | { kind: 'conflict'; reason: string };
 
 const TTL_SECONDS = 24 * 60 * 60;
+/**
+ * How long an eventId a sender chose stays bound to that sender and body. The consumers deduplicate by eventId for
+ * ever; this covers the span in which a reuse is plausible (retries, replays of the same feed), at one small key each.
+ */
+const EVENT_ID_TTL_SECONDS = 30 * 24 * 60 * 60;
+
+/** Whether a sender may publish under the eventId its body carries. */
+export type EventIdClaim = { kind: 'ok' } | { kind: 'conflict'; reason: string };
 /** A reservation whose process died before settling frees itself this soon (longer than any publish confirm). */
 const PENDING_TTL_SECONDS = 30;
 
@@ -29,10 +37,34 @@ export const hashBody = (body: unknown) => createHash('sha256').update(stringify
  * a retry that reaches Kafka twice is still one event for the consumers (they deduplicate by eventId).
  */
 export function createIdempotencyStore(redis: Redis, prefix = 'gateway:idempotency:') {
-  const keyOf = (apiKey: string, key: string) =>
-    `${prefix}${createHash('sha256').update(apiKey).digest('hex').slice(0, 16)}:${key}`;
+  const senderOf = (apiKey: string) => createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
+  const keyOf = (apiKey: string, key: string) => `${prefix}${senderOf(apiKey)}:${key}`;
 
   return {
+    /**
+     * The consumers take an eventId they have seen as already delivered, so an eventId given in the body is bound to
+     * the first sender and body that used it: the same again is a retry (delivered once), anything else is a conflict
+     * the sender must hear of rather than an event silently dropped. An eventId the gateway minted needs no check.
+     * Should Redis be away, the event is let through unbound: a clash of eventIds is rare, refusing events whenever
+     * Redis hiccups would not be (without an Idempotency-Key, ingestion does not depend on Redis).
+     */
+    async claimEventId(apiKey: string, body: unknown, eventId: string): Promise<EventIdClaim> {
+      const given = typeof body === 'object' && body !== null ? (body as { eventId?: unknown }).eventId : undefined;
+      if (typeof given !== 'string' || given.trim() === '') return { kind: 'ok' };
+      const owner = `${senderOf(apiKey)}:${hashBody(body)}`;
+      const redisKey = `${prefix}event:${eventId.toLowerCase()}`;
+      try {
+        const previous = await redis.set(redisKey, owner, 'EX', EVENT_ID_TTL_SECONDS, 'NX', 'GET');
+        if (previous === null || previous === owner) return { kind: 'ok' };
+        const reason = previous.startsWith(`${senderOf(apiKey)}:`)
+          ? `eventId ${eventId} was already used for a different event; give each event its own eventId`
+          : `eventId ${eventId} was already used by another sender; give each event its own eventId, or leave it out`;
+        return { kind: 'conflict', reason };
+      } catch {
+        return { kind: 'ok' };
+      }
+    },
+
     async reserve(apiKey: string, key: string, bodyHash: string, eventId: string): Promise<Reservation> {
       const redisKey = keyOf(apiKey, key);
       const fresh: Record = { bodyHash, eventId, state: 'pending' };
