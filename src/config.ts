@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * Every setting of the gateway, read once from the environment. Defaults work on the local stack
- * (`npm run stack:up`); the development secrets among them are refused when NODE_ENV=production.
+ * (`npm run stack:up`) with NODE_ENV=development, which the npm scripts set. A process started without NODE_ENV is a
+ * production one: it refuses the development secrets, weak secrets and a Twilio API that is the sandbox.
  */
 const DEV_SECRETS = {
   INGEST_API_KEYS: 'dev-ingest-key',
@@ -29,7 +30,8 @@ const csv = z
 const port = z.coerce.number().int().min(1).max(65535);
 
 const schema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  // Fails closed: forgetting NODE_ENV on a server must not open /auth/dev-login or accept the development secrets.
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
@@ -91,6 +93,19 @@ const schema = z.object({
   INGEST_API_KEYS: csv.default([DEV_SECRETS.INGEST_API_KEYS]),
   ADMIN_TOKEN: z.string().min(8).default(DEV_SECRETS.ADMIN_TOKEN),
   JWT_SECRET: z.string().min(8).default(DEV_SECRETS.JWT_SECRET),
+
+  /** The window the rate limits below count in; counters live in Redis, so every api process shares them. */
+  RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** POST /events per API key per window. High: the ingest benchmark sends ~3,000 events/s with one key. */
+  RATE_LIMIT_EVENTS: z.coerce.number().int().min(1).default(1_000_000),
+  /** The user routes (/users/…) per client address per window. */
+  RATE_LIMIT_USERS: z.coerce.number().int().min(1).default(600),
+  /** /auth/… per client address per window. */
+  RATE_LIMIT_AUTH: z.coerce.number().int().min(1).default(60),
+  /** /admin/… per client address per window, counted before the token is checked (so guesses count too). */
+  RATE_LIMIT_ADMIN: z.coerce.number().int().min(1).default(300),
+  /** Live-alert sockets one user may hold on one api process; one more is refused with TOO_MANY_SOCKETS. */
+  SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
 });
 
 export type Config = Readonly<z.infer<typeof schema>>;
@@ -104,14 +119,47 @@ export class ConfigError extends Error {
   }
 }
 
+/** A secret shorter than this (or made of a few characters repeated) can be guessed or brute-forced. */
+export const MIN_SECRET_LENGTH = 32;
+const MIN_DISTINCT_CHARACTERS = 8;
+const SECRETS = ['INGEST_API_KEYS', 'ADMIN_TOKEN', 'JWT_SECRET', 'TWILIO_AUTH_TOKEN'] as const;
+
+function weakness(secret: string): string | undefined {
+  if (secret.length < MIN_SECRET_LENGTH) return `must be at least ${MIN_SECRET_LENGTH} characters in production (e.g. openssl rand -hex 32)`;
+  if (new Set(secret).size < MIN_DISTINCT_CHARACTERS) return `must not repeat a few characters (at least ${MIN_DISTINCT_CHARACTERS} different ones)`;
+  return undefined;
+}
+
+/**
+ * The sandbox only speaks plain HTTP, and real SMS sent to it go nowhere; so in production the Twilio API must be
+ * reached over https and not on this machine.
+ */
+function sandboxProviderProblem(baseUrl: string): string | undefined {
+  const { protocol, hostname } = new URL(baseUrl);
+  const loopback = hostname === 'localhost' || /^127\./.test(hostname) || hostname === '[::1]';
+  if (protocol !== 'https:' || loopback) {
+    return 'TWILIO_API_BASE_URL: must be an https:// address that is not this machine in production (https://api.twilio.com); the sandbox is for development';
+  }
+  return undefined;
+}
+
 function productionProblems(config: z.infer<typeof schema>): string[] {
   if (config.NODE_ENV !== 'production') return [];
-  return Object.entries(DEV_SECRETS)
+  const problems = Object.entries(DEV_SECRETS)
     .filter(([key, devValue]) => {
       const value = config[key as keyof typeof DEV_SECRETS];
       return Array.isArray(value) ? value.includes(devValue) : value === devValue;
     })
     .map(([key]) => `${key}: the development default may not be used when NODE_ENV=production`);
+  const defaulted = new Set(problems.map((p) => p.split(':')[0]));
+  for (const key of SECRETS.filter((name) => !defaulted.has(name))) {
+    const values: readonly string[] = key === 'INGEST_API_KEYS' ? config[key] : [config[key]];
+    const reason = values.map(weakness).find(Boolean);
+    if (reason) problems.push(`${key}: ${reason}`);
+  }
+  const provider = sandboxProviderProblem(config.TWILIO_API_BASE_URL);
+  if (provider) problems.push(provider);
+  return problems;
 }
 
 /** Reads and validates the environment once; throws a ConfigError that names every bad setting. */
@@ -123,6 +171,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   }
   const problems = productionProblems(parsed.data);
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) {
+    if (!present.NODE_ENV) problems.push('NODE_ENV: not set, which means production; on the local stack set NODE_ENV=development (npm start does)');
+    throw new ConfigError(problems);
+  }
   return Object.freeze(parsed.data);
 }

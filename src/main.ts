@@ -1,7 +1,8 @@
 /**
  * Composition root: the only place that reads process.env and starts things.
- *   tsx src/main.ts                    every role
+ *   tsx src/main.ts                    the gateway: worker, bridge and api
  *   tsx src/main.ts --role api,bridge  some of them (one process per role in docker-compose.yml)
+ *   tsx src/main.ts --role sandbox,…   the Twilio sandbox too, in development only (`npm start` asks for it)
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -11,19 +12,17 @@ import { createLogger, type Logger } from './logger.js';
 import { startApi } from './roles/api.role.js';
 import { startBridge } from './roles/bridge.role.js';
 import type { Role } from './roles/role.js';
+import { RoleSelectionError, selectRoles, type RoleName } from './roles/role-selection.js';
 import { startWorker } from './roles/worker.role.js';
 import { startSandbox } from './sandbox/sandbox.role.js';
 
-/** In start order: the sandbox answers before workers send to it, workers are up before the api takes events. */
-const ROLES = { sandbox: startSandbox, worker: startWorker, bridge: startBridge, api: startApi } as const;
-type RoleName = keyof typeof ROLES;
+const ROLES: Record<RoleName, (config: Config, logger: Logger) => Promise<Role>> = {
+  sandbox: startSandbox, worker: startWorker, bridge: startBridge, api: startApi,
+};
 
-function chosenRoles(): RoleName[] {
+function chosenRoles(config: Config): RoleName[] {
   const { values } = parseArgs({ options: { role: { type: 'string' } } });
-  const names = (values.role ?? Object.keys(ROLES).join(',')).split(',').map((n) => n.trim()).filter(Boolean);
-  const unknown = names.filter((name) => !(name in ROLES));
-  if (unknown.length) throw new Error(`unknown role ${unknown.join(', ')}; roles: ${Object.keys(ROLES).join(', ')}`);
-  return names as RoleName[];
+  return selectRoles(values.role, config.NODE_ENV);
 }
 
 function printWelcome(config: Config, roles: Role[]): void {
@@ -50,15 +49,14 @@ Trigger each event (from this folder):
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const names = chosenRoles();
+  const names = chosenRoles(config);
 
   await ensureDatabase(config.DATABASE_URL);
   await migrate({ databaseUrl: config.DATABASE_URL, logger });
   if (config.NODE_ENV !== 'production') await seedDemoData(config.DATABASE_URL);
 
   const roles: Role[] = [];
-  const ordered = (Object.keys(ROLES) as RoleName[]).filter((name) => names.includes(name));
-  for (const name of ordered) roles.push(await ROLES[name](config, logger));
+  for (const name of names) roles.push(await ROLES[name](config, logger));
   printWelcome(config, roles);
   handleShutdown(roles, logger);
 }
@@ -77,6 +75,6 @@ function handleShutdown(roles: Role[], logger: Logger): void {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
+  console.error(error instanceof ConfigError || error instanceof RoleSelectionError ? error.message : error);
   process.exit(1);
 });

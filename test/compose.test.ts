@@ -16,7 +16,7 @@ const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.
   services: Record<string, Service>;
 };
 const services = compose.services;
-const defaults = loadConfig({});
+const defaults = loadConfig({ NODE_ENV: 'development' });
 const gatewayRoles = ['api', 'worker', 'sandbox'] as const;
 
 function service(name: string): Service {
