@@ -11,6 +11,11 @@ import { backoffDelay } from '../util/backoff.js';
 interface Delivery {
   channel: ConfirmChannel;
   message: ConsumeMessage;
+  /**
+   * Set once it is acked or requeued. RabbitMQ closes the whole channel on a second settlement of a tag
+   * (PRECONDITION_FAILED - unknown delivery tag), dropping every other message in flight with it.
+   */
+  settled?: boolean;
 }
 
 export interface EventBridgeOptions {
@@ -74,7 +79,8 @@ export function createEventBridge(options: EventBridgeOptions): EventBridge {
       const delay = backoffDelay(failures++, { baseMs: 250, maxMs: 15_000 });
       logger.warn({ delayMs: delay, messages: batch.length }, 'kafka unavailable; requeueing after a delay');
       await sleep(delay);
-      // Whatever arrived meanwhile goes back too, after the failed batch, so no event overtakes an earlier one.
+      // Whatever arrived meanwhile goes back too, after the failed batch, so no event overtakes an earlier one. A
+      // message of the batch that was already dead-lettered (and acked) is not settled again.
       for (const delivery of [...batch, ...buffer.splice(0)]) settle(delivery, 'requeue');
     }
   }
@@ -117,8 +123,14 @@ export function createEventBridge(options: EventBridgeOptions): EventBridge {
     logger.warn({ code, reason, messageId: message.properties.messageId }, 'event dead-lettered');
   }
 
-  /** Acks or requeues on the channel that delivered; after a reconnect that channel is gone and RabbitMQ redelivers. */
-  function settle({ channel: ch, message }: Delivery, how: 'ack' | 'requeue') {
+  /**
+   * Acks or requeues on the channel that delivered, once per message whatever path gets there first; after a
+   * reconnect that channel is gone and RabbitMQ redelivers.
+   */
+  function settle(delivery: Delivery, how: 'ack' | 'requeue') {
+    if (delivery.settled) return;
+    delivery.settled = true;
+    const { channel: ch, message } = delivery;
     try {
       if (how === 'ack') ch.ack(message);
       else ch.nack(message, false, true);
