@@ -8,9 +8,10 @@ import type { Logger } from '../logger.js';
 import { adminGuard } from './admin-auth.js';
 import { bulkReplayBody, idParam, listQuery, parseOr400 } from './admin.schemas.js';
 import { HttpError } from './errors.js';
+import { adminRateLimit } from './rate-limits.js';
 
 export interface AdminRoutesOptions {
-  config: Pick<Config, 'ADMIN_TOKEN' | 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_TOPIC_PREFIX' | 'KAFKA_TOPIC_PARTITIONS'>;
+  config: Pick<Config, 'ADMIN_TOKEN' | 'RATE_LIMIT_ADMIN' | 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_TOPIC_PREFIX' | 'KAFKA_TOPIC_PARTITIONS'>;
   pool: pg.Pool;
   logger: Logger;
 }
@@ -31,6 +32,8 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
   const kafka = createReplayProducer({ config, logger: logger.child({ component: 'dlq-replay' }) });
   const replayer = createReplayer({ producer: kafka.producer, prefix: kafka.prefix, ready: kafka.ready });
   app.addHook('onClose', () => kafka.close());
+  // Counted before the token is checked, so that guessing the token is limited too (registerRateLimits in app.ts).
+  app.addHook('onRequest', app.rateLimit(adminRateLimit(config.RATE_LIMIT_ADMIN)));
   app.addHook('onRequest', adminGuard(config.ADMIN_TOKEN));
 
   async function found(rawId: string): Promise<DeadLetterEntry> {

@@ -22,7 +22,9 @@ import { itinerariesRoutes } from './itineraries.routes.js';
 import { pagesRoutes } from './pages.routes.js';
 import { preferencesRoutes } from './preferences.routes.js';
 import { previewsRoutes } from './previews.routes.js';
+import { registerRateLimits } from './rate-limits.js';
 import { attachRealtime, type RealtimeServer } from './realtime.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { templatesRoutes } from './templates.routes.js';
 import { twilioWebhookRoutes } from './twilio-webhooks.routes.js';
 import { userGuard } from './user-auth.js';
@@ -38,6 +40,8 @@ export interface AppDeps {
 
 /** Partners' events are small; anything larger is a mistake or an attack, refused before it is read whole. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
+
+const PAGES = ['alerts.html', 'previews.html', 'preferences.html', 'preferences.js'] as const;
 
 /**
  * Builds the HTTP app (and the Socket.IO server on its HTTP server) without listening: tests call `inject` or
@@ -57,7 +61,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Events are JSON; a text/plain body is refused as an unsupported type (415) rather than read as a string.
   app.removeContentTypeParser('text/plain');
 
-  const io = attachRealtime({ server: app.server, jwtSecret: config.JWT_SECRET, redis, pool, logger });
+  await registerSecurityHeaders(app, { pages: PAGES });
+  await registerRateLimits(app, { redis, limits: config, namespace: config.KAFKA_TOPIC_PREFIX });
+
+  // Built once and shared: the user routes, the sockets and the Twilio webhooks read and write the same cached profiles.
+  const preferences = createPreferencesRepository({ pool, redis });
+  const io = attachRealtime({
+    server: app.server, jwtSecret: config.JWT_SECRET, redis, pool, logger,
+    socketsPerUser: config.SOCKETS_PER_USER, isErased: async (userId) => (await preferences.get(userId))?.erased === true,
+  });
   app.decorate('io', io);
   app.addHook('preClose', async () => {
     await io.close();
@@ -81,8 +93,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(eventsRoutes, { apiKeys: config.INGEST_API_KEYS, eventQueue, idempotency: createIdempotencyStore(redis) });
   await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
-  // Built once and shared: the user routes and the Twilio webhooks read and write the same cached profiles.
-  const preferences = createPreferencesRepository({ pool, redis });
   const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });
   await app.register(itinerariesRoutes, { itineraries: createItinerariesRepository(pool), authorize });
   await app.register(preferencesRoutes, { preferences, authorize });
@@ -97,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(adminRoutes, { config, pool, logger });
   await app.register(templatesRoutes, { renderer: createTemplateRenderer() });
   await app.register(previewsRoutes, { config, pool });
-  await app.register(pagesRoutes, { pages: ['alerts.html', 'previews.html', 'preferences.html', 'preferences.js'] });
+  await app.register(pagesRoutes, { pages: PAGES });
   return app;
 }
 

@@ -1,20 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { HttpError } from './errors.js';
-import { MAX_USER_ID_LENGTH, signUserToken } from './jwt.js';
+import { signUserToken, userIdProblem } from './jwt.js';
 
 export interface AuthRoutesOptions {
   jwtSecret: string;
   nodeEnv: Config['NODE_ENV'];
 }
 
-/** Reads `{ userId }`: a string of 1..128 characters once trimmed; anything else is a 400 naming the field. */
+/** Reads `{ userId }`: a usable id (see userIdProblem) once trimmed; anything else is a 400 naming the field. */
 function parseUserId(body: unknown): string {
   const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).userId : undefined;
   const userId = typeof value === 'string' ? value.trim() : undefined;
-  if (userId !== undefined && userId.length >= 1 && userId.length <= MAX_USER_ID_LENGTH) return userId;
-  const problem =
-    userId === undefined ? 'must be a string' : userId.length === 0 ? 'must not be empty' : `must be at most ${MAX_USER_ID_LENGTH} characters`;
+  const problem = userId === undefined ? 'must be a string' : userIdProblem(userId);
+  if (problem === undefined) return userId!;
   throw new HttpError(400, 'bad_request', 'the body must be {"userId": "<id>"}', [{ path: 'userId', message: problem }]);
 }
 

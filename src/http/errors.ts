@@ -39,6 +39,13 @@ const ERROR_NAMES: Record<number, string> = {
   503: 'unavailable',
 };
 
+/** Where Fastify's own refusals point: the header at fault, else the body. */
+const FASTIFY_ERROR_PATHS: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'content-type',
+  FST_ERR_CTP_INVALID_TYPE: 'content-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'content-length',
+};
+
 /** Every error leaves as JSON; unexpected ones are logged and answered 500 without internals. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
@@ -53,7 +60,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     // Fastify's own 4xx: bad JSON, wrong content type, body too large, schema validation.
     const body: ErrorBody = { error: ERROR_NAMES[status] ?? 'bad_request', message: error.message };
-    if (error.validation) body.details = error.validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replaceAll('/', '.'), message: v.message ?? 'invalid' }));
+    body.details = error.validation
+      ? error.validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replaceAll('/', '.'), message: v.message ?? 'invalid' }))
+      : [{ path: FASTIFY_ERROR_PATHS[error.code] ?? 'body', message: error.message }];
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>

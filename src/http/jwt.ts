@@ -18,6 +18,17 @@ export class AuthError extends Error {
 /** Longest userId accepted in a token; the same bound as dev-login's. */
 export const MAX_USER_ID_LENGTH = 128;
 
+/** Control characters (NUL among them) and lone surrogates: PostgreSQL refuses some, logs and pages mangle the rest. */
+const UNUSABLE_IN_ID = /[\p{Cc}\p{Cs}]/u;
+
+/** Why a string cannot be a userId (in a token, a URL or dev-login's body), or undefined if it can. */
+export function userIdProblem(userId: string): string | undefined {
+  if (userId.length === 0) return 'must not be empty';
+  if (userId.length > MAX_USER_ID_LENGTH) return `must be at most ${MAX_USER_ID_LENGTH} characters`;
+  if (UNUSABLE_IN_ID.test(userId)) return 'must not contain control characters (such as NUL) or invalid Unicode';
+  return undefined;
+}
+
 const ALGORITHM = 'HS256';
 /** Two api nodes' clocks may disagree by a few seconds; more than that is an expired token. */
 const CLOCK_TOLERANCE_SECONDS = 5;
@@ -46,6 +57,12 @@ export async function signUserToken(
  * confusion gets through), and `exp` and a string `sub` are required: a token that never expires is refused.
  */
 export async function verifyUserToken(secret: string, token: string): Promise<{ userId: string }> {
+  const { userId } = await verifyUserSession(secret, token);
+  return { userId };
+}
+
+/** Like verifyUserToken, with the moment the token stops being valid: a live socket is closed then. */
+export async function verifyUserSession(secret: string, token: string): Promise<{ userId: string; expiresAt: Date }> {
   let payload;
   try {
     ({ payload } = await jwtVerify(token, keyOf(secret), {
@@ -58,8 +75,9 @@ export async function verifyUserToken(secret: string, token: string): Promise<{ 
     throw new AuthError('TOKEN_INVALID', 'token invalid', { cause: error });
   }
   const { sub } = payload;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID_LENGTH) {
+  if (typeof sub !== 'string' || userIdProblem(sub)) {
     throw new AuthError('TOKEN_INVALID', 'token has no usable sub');
   }
-  return { userId: sub };
+  // requiredClaims has made sure exp is there, and jose that it is a number.
+  return { userId: sub, expiresAt: new Date(payload.exp! * 1000) };
 }

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { Server, type Socket } from 'socket.io';
 import { ALERT_EVENT, toAlert, userRoom, type Alert, type InboxRow } from '../channels/websocket.channel.js';
 import type { Logger } from '../logger.js';
-import { AuthError, verifyUserToken } from './jwt.js';
+import { AuthError, verifyUserSession } from './jwt.js';
 
 /** Events the server sends; clients send none that the server listens to (see `onConnection`). */
 export interface ServerToClientEvents {
@@ -28,10 +28,18 @@ export interface RealtimeDeps {
   redis: Redis;
   pool: pg.Pool;
   logger: Logger;
+  /** Sockets one user may hold on this process at once (each one costs memory and a replay query); default 10. */
+  socketsPerUser?: number;
+  /** Whether the user asked to be erased: such a user is refused at the handshake. Default: nobody is. */
+  isErased?: (userId: string) => Promise<boolean>;
 }
 
 /** Why a handshake was refused, in `connect_error`'s `err.data.code`. */
-export type HandshakeErrorCode = 'TOKEN_MISSING' | AuthError['code'];
+export type HandshakeErrorCode = 'TOKEN_MISSING' | AuthError['code'] | 'USER_ERASED' | 'TOO_MANY_SOCKETS' | 'UNAVAILABLE';
+
+export const DEFAULT_SOCKETS_PER_USER = 10;
+/** setTimeout's longest delay (about 24.8 days); a token that lives longer is checked again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A browser that was away longer than this gets the oldest 500 missed alerts now and the rest on its next reconnect. */
 export const REPLAY_LIMIT = 500;
@@ -60,26 +68,78 @@ export function attachRealtime(deps: RealtimeDeps): RealtimeServer {
     sub.disconnect();
   });
 
+  const sockets = createSocketCount(deps.socketsPerUser ?? DEFAULT_SOCKETS_PER_USER);
   io.use((socket, next) => {
-    void authenticate(deps.jwtSecret, socket.handshake.auth).then((result) => {
-      if ('code' in result) return next(Object.assign(new Error('unauthorized'), { data: { code: result.code } }));
+    void admit(deps, socket.handshake.auth).then((result) => {
+      // Counted here, synchronously after the checks, so a burst of handshakes cannot all see room for one more.
+      if (!('code' in result) && !sockets.take(result.userId, socket)) result = { code: 'TOO_MANY_SOCKETS' };
+      if ('code' in result) return next(Object.assign(new Error(refusals[result.code]), { data: { code: result.code } }));
       socket.data.userId = result.userId;
       next();
+      closeAtExpiry(socket, result.expiresAt);
     });
   });
   io.on('connection', (socket) => void onConnection(socket, deps.pool, logger));
   return io;
 }
 
-/** The userId of a valid token, or the reason code the client gets in `connect_error`. */
-async function authenticate(secret: string, auth: Record<string, unknown> | undefined): Promise<{ userId: string } | { code: HandshakeErrorCode }> {
+/** connect_error's `message`; `data.code` says which case it is. */
+const refusals: Record<HandshakeErrorCode, string> = {
+  TOKEN_MISSING: 'unauthorized',
+  TOKEN_INVALID: 'unauthorized',
+  TOKEN_EXPIRED: 'unauthorized',
+  USER_ERASED: 'forbidden',
+  TOO_MANY_SOCKETS: 'too many connections for this user',
+  UNAVAILABLE: 'unavailable',
+};
+
+/** The user of a valid token who may connect, or the reason code the client gets in `connect_error`. */
+async function admit(deps: RealtimeDeps, auth: Record<string, unknown> | undefined): Promise<{ userId: string; expiresAt: Date } | { code: HandshakeErrorCode }> {
   const token = auth?.token;
   if (typeof token !== 'string' || token.length === 0) return { code: 'TOKEN_MISSING' };
+  let verified;
   try {
-    return await verifyUserToken(secret, token);
+    verified = await verifyUserSession(deps.jwtSecret, token);
   } catch (error) {
     return { code: error instanceof AuthError ? error.code : 'TOKEN_INVALID' };
   }
+  try {
+    // Fails closed: an erased person's old token must not open a socket because the store was briefly away.
+    if (await deps.isErased?.(verified.userId)) return { code: 'USER_ERASED' };
+  } catch {
+    return { code: 'UNAVAILABLE' };
+  }
+  return verified;
+}
+
+/**
+ * Sockets per user on this process, admitted ones included until they connect. A socket whose transport closed
+ * during its handshake never emits 'disconnect', so it stops counting once its connection is no longer open.
+ */
+function createSocketCount(limit: number) {
+  const byUser = new Map<string, Set<AlertSocket>>();
+  return {
+    take(userId: string, socket: AlertSocket): boolean {
+      const held = byUser.get(userId) ?? new Set<AlertSocket>();
+      for (const other of held) if (other.conn.readyState !== 'open') held.delete(other);
+      if (held.size >= limit) return false;
+      held.add(socket);
+      byUser.set(userId, held);
+      socket.once('disconnect', () => {
+        held.delete(socket);
+        if (held.size === 0 && byUser.get(userId) === held) byUser.delete(userId);
+      });
+      return true;
+    },
+  };
+}
+
+/** A socket lives no longer than the token it was opened with; the client reconnects with a fresh one. */
+function closeAtExpiry(socket: AlertSocket, expiresAt: Date): void {
+  const wait = expiresAt.getTime() - Date.now();
+  const timer = setTimeout(() => (wait > MAX_TIMER_MS ? closeAtExpiry(socket, expiresAt) : socket.disconnect(true)), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+  timer.unref();
+  socket.once('disconnect', () => clearTimeout(timer));
 }
 
 async function onConnection(socket: AlertSocket, pool: pg.Pool, logger: Logger): Promise<void> {

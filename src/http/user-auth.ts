@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from './errors.js';
-import { AuthError, verifyUserToken } from './jwt.js';
+import { AuthError, userIdProblem, verifyUserToken } from './jwt.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -12,6 +12,9 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export function userGuard({ jwtSecret, adminToken }: { jwtSecret: string; adminToken: string }) {
   const admin = digest(adminToken);
   return async (request: FastifyRequest, userId: string): Promise<{ admin: boolean }> => {
+    // Checked first: an id no token can hold (NUL, too long) is a bad request, whoever asks.
+    const idProblem = userIdProblem(userId);
+    if (idProblem) throw new HttpError(400, 'bad_request', 'invalid userId in the path', [{ path: 'userId', message: idProblem }]);
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!token) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer token', [{ path: 'authorization', message: 'required' }]);
