@@ -19,6 +19,7 @@ import { healthRoutes } from './health.routes.js';
 import { metricsRoutes } from './metrics.routes.js';
 import { createIdempotencyStore } from './idempotency.js';
 import { itinerariesRoutes } from './itineraries.routes.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { pagesRoutes } from './pages.routes.js';
 import { preferencesRoutes } from './preferences.routes.js';
 import { previewsRoutes } from './previews.routes.js';
@@ -60,6 +61,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerErrorHandling(app);
   // Events are JSON; a text/plain body is refused as an unsupported type (415) rather than read as a string.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app);
 
   await registerSecurityHeaders(app, { pages: PAGES });
   await registerRateLimits(app, { redis, limits: config, namespace: config.KAFKA_TOPIC_PREFIX });
