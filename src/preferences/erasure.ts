@@ -34,7 +34,8 @@ interface Contacts {
 export function createErasure({ pool, preferences }: { pool: pg.Pool; preferences: PreferencesRepository }) {
   return {
     async erase(userId: string): Promise<ErasureCounts> {
-      const counts = await withTransaction(pool, async (client): Promise<ErasureCounts> => {
+      // Through the profile cache's write path: no reader is served the profile from before the erasure.
+      return preferences.writing(userId, () => withTransaction(pool, async (client): Promise<ErasureCounts> => {
         await client.query(`INSERT INTO users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, [userId]);
         const contacts = await contactsOf(client, userId);
         const result = {
@@ -50,9 +51,7 @@ export function createErasure({ pool, preferences }: { pool: pg.Pool; preference
           [userId],
         );
         return result;
-      });
-      await preferences.invalidate(userId);
-      return counts;
+      }));
     },
   };
 }

@@ -1,11 +1,21 @@
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { Logger } from '../logger.js';
 import { createBatchLoader } from '../db/batch-loader.js';
 import { withTransaction } from '../db/transaction.js';
 import type { Channel, EventType } from '../events/index.js';
 import { erasedProfile, PROFILE_COLUMNS, profileFromRow, type ProfileRow, type QuietHours, type UserProfile } from './profile.js';
 
 const CACHE_TTL_SECONDS = 300;
+/**
+ * Put in a profile's cache key before its rows are written, and replaced by the new profile once they are committed:
+ * while it stands readers go to PostgreSQL and do not fill the key. Should the replacement fail, it lapses on its
+ * own, so a failed cache write after a commit costs some reads, never a stale profile.
+ */
+const WRITING_MARK = JSON.stringify({ writing: true });
+const WRITING_MARK_TTL_SECONDS = 30;
+/** How long a committed write waits for the cache: past this the mark covers it and the caller gets its answer. */
+const CACHE_WRITE_TIMEOUT_MS = 1000;
 
 /** A change to someone's preferences and contact details. Absent fields are left as they are (merge) or reset (replace). */
 export interface PreferencesPatch {
@@ -59,10 +69,17 @@ const REPLACE_PREFERENCES = `
     quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end, quiet_time_zone = EXCLUDED.quiet_time_zone, updated_at = now()`;
 
 /**
- * Profiles and preferences in PostgreSQL, read through a Redis cache. Every write puts the new profile in the cache
- * before it returns, so the very next event sees the change; an erased person is cached as a tombstone.
+ * Profiles and preferences in PostgreSQL, read through a Redis cache. A write marks the cached profile as being
+ * written before it commits and puts the new profile in the cache after, so the very next event sees the change even
+ * when that last step fails; an erased person is cached as a tombstone.
  */
-export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:profile:' }: { pool: pg.Pool; redis: Redis; keyPrefix?: string }) {
+export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:profile:', logger }: {
+  pool: pg.Pool;
+  redis: Redis;
+  keyPrefix?: string;
+  /** Where a cache write that failed after a commit is reported (the write itself stands). */
+  logger?: Pick<Logger, 'warn'>;
+}) {
   const cacheKey = (userId: string) => `${keyPrefix}${userId}`;
 
   // Profiles read at once (the recipients of deliveries in flight) come in one query.
@@ -78,7 +95,7 @@ export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:
 
   /**
    * Reloads after a write and overwrites the cache. Readers only fill an empty key (NX), so a read that began before
-   * the write cannot put the older profile back. Fails when Redis does: the write is then not acknowledged.
+   * the write cannot put the older profile back. Fails when Redis does.
    */
   async function refresh(userId: string): Promise<UserProfile | undefined> {
     const profile = await load(userId);
@@ -86,9 +103,27 @@ export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:
     return profile;
   }
 
+  /**
+   * Runs a commit that changes someone's rows. Marking the cache first is the one Redis step that may fail the call
+   * (then nothing was committed); after the commit, the cache is refreshed as best it can be, within a bound.
+   */
+  async function writeThrough<T>(userId: string, commit: () => Promise<T>): Promise<{ result: T; profile: UserProfile | undefined }> {
+    await redis.set(cacheKey(userId), WRITING_MARK, 'EX', WRITING_MARK_TTL_SECONDS);
+    const result = await commit();
+    const profile = await load(userId);
+    const cached = redis.set(cacheKey(userId), JSON.stringify({ profile }), 'EX', CACHE_TTL_SECONDS);
+    try {
+      await withTimeout(cached, CACHE_WRITE_TIMEOUT_MS);
+    } catch (error) {
+      cached.catch(() => {}); // may still settle, late, after the bound
+      logger?.warn({ err: error, userId }, 'profile cache not refreshed after a committed write; readers use PostgreSQL until its mark lapses');
+    }
+    return { result, profile };
+  }
+
   async function write(userId: string, patch: PreferencesPatch, mode: 'merge' | 'replace'): Promise<UserProfile> {
     const quiet = patch.quietHours ?? undefined;
-    await withTransaction(pool, async (client) => {
+    const { profile } = await writeThrough(userId, () => withTransaction(pool, async (client) => {
       const locale = mode === 'replace' ? (patch.locale ?? 'en') : (patch.locale ?? null);
       const { rowCount } = await client.query(UPSERT_USER, [userId, patch.email ?? null, patch.phone ?? null, locale,
         patch.whatsappOptIn ?? null, patch.email !== undefined, patch.phone !== undefined]);
@@ -99,14 +134,15 @@ export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:
       await (mode === 'merge'
         ? client.query(MERGE_PREFERENCES, [userId, channels, events, patch.quietHours !== undefined, ...window])
         : client.query(REPLACE_PREFERENCES, [userId, channels, events, ...window]));
-    });
-    return (await refresh(userId))!;
+    }));
+    return profile!;
   }
 
   return {
     /** The profile, or undefined for someone the gateway does not know yet (a first booking); a tombstone if erased. */
     async get(userId: string): Promise<UserProfile | undefined> {
       const cached = await redis.get(cacheKey(userId)).catch(() => null);
+      if (cached === WRITING_MARK) return load(userId);
       if (cached) return (JSON.parse(cached) as { profile?: UserProfile }).profile;
       const profile = await load(userId);
       // Unknown users are cached too: a burst of events for a new user costs one query, not one each.
@@ -117,6 +153,14 @@ export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:
     /** After someone else wrote the user's rows (the booking projection, erasure): the cache gets the stored profile. */
     async invalidate(userId: string): Promise<void> {
       await refresh(userId);
+    },
+
+    /**
+     * For a writer of the user's rows other than this repository (erasure): runs its commit so that no reader is
+     * served the cached profile from before it, even if refreshing the cache afterwards fails.
+     */
+    async writing<T>(userId: string, commit: () => Promise<T>): Promise<T> {
+      return (await writeThrough(userId, commit)).result;
     },
 
     /** Merges a change into the stored preferences (creating the user if needed). Throws ErasedUserError if erased. */
@@ -135,3 +179,11 @@ export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:
 }
 
 export type PreferencesRepository = ReturnType<typeof createPreferencesRepository>;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
