@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelAdapter, OutboundMessage } from '../src/channels/channel.js';
@@ -10,6 +11,7 @@ import { createDeferredSender } from '../src/consumers/deferred.sender.js';
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { createPool } from '../src/db/pool.js';
 import { parseEvent, type Channel, type GatewayEvent } from '../src/events/index.js';
+import { createPreferencesRepository } from '../src/preferences/preferences.repository.js';
 import type { UserProfile } from '../src/preferences/profile.js';
 import { buildSandboxApp, type SandboxHandle } from '../src/sandbox/sandbox.app.js';
 import { createTemplateRenderer } from '../src/templates/renderer.js';
@@ -32,6 +34,7 @@ const renderer = createTemplateRenderer();
 describe('a delivery taken over from a process that died mid-send', () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;
   let pool: pg.Pool;
+  let redis: Redis;
   let sandbox: SandboxHandle;
   let sandboxUrl: string;
   const adapters: ChannelAdapter[] = [];
@@ -39,12 +42,14 @@ describe('a delivery taken over from a process that died mid-send', () => {
   beforeAll(async () => {
     database = await freshDatabase(config.DATABASE_URL);
     pool = createPool(database.url, testLogger);
+    redis = new Redis(config.REDIS_URL);
     sandbox = await buildSandboxApp({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, logger: testLogger });
     sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {
     await Promise.all(adapters.map((a) => a.close()));
     await sandbox?.app.close();
+    redis?.disconnect();
     await pool?.end();
     await database?.drop();
   });
@@ -172,7 +177,8 @@ describe('a delivery taken over from a process that died mid-send', () => {
     await sleep(LEASE_MS + 200);
 
     const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
-    const sender = createDeferredSender({ adapters: [adapter], deliveries, logger: testLogger, intervalMs: 100 });
+    const preferences = createPreferencesRepository({ pool, redis, keyPrefix: `${config.KAFKA_TOPIC_PREFIX}profile:` });
+    const sender = createDeferredSender({ adapters: [adapter], deliveries, preferences, logger: testLogger, intervalMs: 100 });
     sender.start();
     try {
       const row = await waitFor('the survivor to settle it', async () => {

@@ -52,14 +52,15 @@ export interface ChannelAdapter {
 }
 
 /**
- * Whether the provider already has this message, sent within the last `windowMs`. Asking costs less than a duplicate.
+ * Whether the provider already has this message, sent since `since` (the delivery's first claim). Asking costs less
+ * than a duplicate.
  * An adapter that cannot be asked means unknown, and the caller sends. A question that fails (the provider's list
  * timed out under load, say) is a transient failure: the delivery is tried again later, and asks again first, rather
  * than sending what may already be out.
  */
-export async function findAtProvider(adapter: ChannelAdapter, message: OutboundMessage, windowMs: number): Promise<SendResult | undefined> {
+export async function findAtProvider(adapter: ChannelAdapter, message: OutboundMessage, since: Date): Promise<SendResult | undefined> {
   if (!adapter.findSent) return undefined;
-  return adapter.findSent(message, new Date(Date.now() - windowMs)).catch((error: unknown) => {
+  return adapter.findSent(message, since).catch((error: unknown) => {
     throw asLookupFailure(error);
   });
 }

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { PreferencesRepository } from '../preferences/preferences.repository.js';
 import type { UserProfile } from '../preferences/profile.js';
 import type { FailedRecord } from './dead-letters.js';
+import type { DeliveriesRepository } from './deliveries.repository.js';
 import type { DeliverTo, Outcome } from './delivery.pipeline.js';
 import type { FailureRouter } from './failure.router.js';
 import type { ItinerariesRepository } from './itineraries.repository.js';
@@ -14,6 +15,7 @@ import { FETCH_SIZES } from './consumer-groups.js';
 import { CONTINUE, runPaced, type Step } from './paced-runner.js';
 import { recipientById, recipientsOf } from './recipients.js';
 import { readRetryEnvelope } from './retry-record.js';
+import { describeError } from './record-faults.js';
 
 export interface ChannelConsumerOptions {
   kafka: Kafka;
@@ -22,6 +24,7 @@ export interface ChannelConsumerOptions {
   groupId: string;
   topics: string[];
   deliverTo: DeliverTo;
+  deliveries: Pick<DeliveriesRepository, 'markFailed'>;
   router: FailureRouter;
   preferences: PreferencesRepository;
   itineraries: ItinerariesRepository;
@@ -45,7 +48,7 @@ export interface ChannelConsumerOptions {
  * wait (their partition paused) until they are due.
  */
 export function createChannelConsumer(options: ChannelConsumerOptions) {
-  const { kafka, channel, groupId, topics, deliverTo, router, breakers, levelOf, fallback, concurrency = 64, fanOutConcurrency = concurrency } = options;
+  const { kafka, channel, groupId, topics, deliverTo, deliveries, router, breakers, levelOf, fallback, concurrency = 64, fanOutConcurrency = concurrency } = options;
   const logger = options.logger.child({ component: 'channel-consumer', channel, groupId });
   let consumer: Consumer | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -58,10 +61,16 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       return router.transient({ ...base, failure }, ctx.level, outcome.until);
     }
     const failed = { ...base, failure: outcome.failure };
-    if (outcome.kind === 'transient') return router.transient(failed, ctx.level);
-    await router.permanent(failed);
+    const routed = outcome.kind === 'transient' ? await router.transient(failed, ctx.level) : await router.permanent(failed);
+    // Only now that the dead letter is written does the ledger say so: had the write failed, the re-read record would
+    // have found a settled row, and the dead letter would be gone.
+    if (routed === 'dead-lettered' && outcome.claimId) await deliveries.markFailed(outcome.claimId, outcome.failure, 'dead_lettered');
+    if (outcome.kind === 'transient') return;
     logger.warn({ code: outcome.failure.code, eventId: ctx.event.eventId, userId: ctx.profile.userId }, 'delivery failed permanently; dead-lettered');
-    if (fallback?.codes.has(outcome.failure.code)) await fallback.deliverTo(ctx.event, ctx.profile);
+    if (!fallback?.codes.has(outcome.failure.code)) return;
+    const second = await fallback.deliverTo(ctx.event, ctx.profile);
+    // The SMS that failed for good has no dead letter of its own (the WhatsApp one stands for the record).
+    if (second.kind === 'permanent' && second.claimId) await deliveries.markFailed(second.claimId, second.failure, 'failed');
   }
 
   async function handle(record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Step> {
@@ -109,6 +118,20 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
       await runPaced(consumer, topics, handle, {
         concurrency,
+        onPoison: async (record, message, error) => {
+          const envelope = levelOf(record.topic) > 0 ? safeEnvelope(message, record) : undefined;
+          const failure = { code: 'UNHANDLED', message: `record could not be handled: ${describeError(error)}`, retriable: false };
+          const parsed = parseRecord(message);
+          await router.permanent({
+            record: envelope ? { ...record, ...envelope.original } : record, failure, attempts: (envelope?.attempts ?? 0) + 1,
+            firstFailedAt: envelope?.firstFailedAt ?? new Date(), ...(parsed.ok && { event: parsed.event }), ...(envelope?.userId && { userId: envelope.userId }),
+          });
+          // The error's code and message only: a database error's detail quotes the row, personal data included.
+          logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) }, 'a record that kept failing was dead-lettered');
+        },
+        onUnwritable: (record, error) => {
+          logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) }, 'a record that could not even be dead-lettered was passed over; it is still in Kafka at this offset');
+        },
         // The breaker may have half-opened or closed while the batch that paused was finishing its records.
         afterPauseAll: () => {
           if (breakers.state(PROVIDER_OF[channel]) !== 'open') resumeAll();
@@ -125,6 +148,15 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
 
 export type ChannelConsumer = ReturnType<typeof createChannelConsumer>;
 
+
+/** The retry envelope, when its headers can be read at all: a record that failed may have broken ones. */
+function safeEnvelope(message: KafkaMessage, record: FailedRecord) {
+  try {
+    return readRetryEnvelope(message, record.topic, record.partition);
+  } catch {
+    return undefined;
+  }
+}
 
 async function* single(profile: Promise<UserProfile | undefined>): AsyncGenerator<UserProfile[]> {
   const found = await profile;

@@ -1,8 +1,29 @@
 import type { Producer } from 'kafkajs';
 import type pg from 'pg';
+import { storableJson, storableText } from '../db/storable.js';
 import type { Channel } from '../events/index.js';
 
 export const dlqTopic = (channel: Channel, prefix = '') => `${prefix}notifications.${channel}.dlq`;
+
+/** Where the itinerary projection puts a booking record it could not store (it has no channel, so no ledger row). */
+export const projectionDlqTopic = (prefix = '') => `${prefix}itinerary-projection.dlq`;
+
+/** The headers every dead letter carries: where the record came from, and why it failed. */
+export function deadLetterHeaders(entry: Pick<DeadLetter, 'record' | 'consumerGroup' | 'attempts' | 'firstFailedAt' | 'errorClass' | 'code' | 'message'>): Record<string, string> {
+  return {
+    'x-original-topic': entry.record.topic,
+    'x-original-partition': String(entry.record.partition),
+    'x-original-offset': entry.record.offset,
+    'x-original-key': entry.record.key ?? '',
+    'x-consumer-group': entry.consumerGroup,
+    'x-attempts': String(entry.attempts),
+    'x-first-failed-at': entry.firstFailedAt.toISOString(),
+    'x-last-failed-at': new Date().toISOString(),
+    'x-error-class': entry.errorClass,
+    'x-error-code': entry.code,
+    'x-error-message': entry.message.slice(0, 500),
+  };
+}
 
 /** A Kafka record that could not be delivered, with where it came from. */
 export interface FailedRecord {
@@ -38,17 +59,7 @@ export function createDeadLetterWriter({ producer, pool, topicPrefix = '' }: { p
   return async function deadLetter(entry: DeadLetter): Promise<void> {
     const now = new Date().toISOString();
     const headers: Record<string, string> = {
-      'x-original-topic': entry.record.topic,
-      'x-original-partition': String(entry.record.partition),
-      'x-original-offset': entry.record.offset,
-      'x-original-key': entry.record.key ?? '',
-      'x-consumer-group': entry.consumerGroup,
-      'x-attempts': String(entry.attempts),
-      'x-first-failed-at': entry.firstFailedAt.toISOString(),
-      'x-last-failed-at': now,
-      'x-error-class': entry.errorClass,
-      'x-error-code': entry.code,
-      'x-error-message': entry.message.slice(0, 500),
+      ...deadLetterHeaders(entry),
       ...(entry.idempotencyKey && { 'x-idempotency-key': entry.idempotencyKey }),
       ...(entry.userId && { 'x-user-id': entry.userId }),
     };
@@ -63,10 +74,11 @@ export function createDeadLetterWriter({ producer, pool, topicPrefix = '' }: { p
          original_offset, original_key, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code,
          error_message, payload)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-      [entry.channel, isUuid(entry.eventId) ? entry.eventId : null, entry.eventType ?? null, entry.userId ?? null,
-        entry.idempotencyKey ?? null, entry.record.topic, entry.record.partition, entry.record.offset, entry.record.key,
-        entry.consumerGroup, entry.attempts, entry.firstFailedAt, now, entry.errorClass, entry.code, entry.message.slice(0, 500),
-        payload === null ? null : JSON.stringify(payload)],
+      // A poison record may carry anything (a NUL in its key or its text): the entry must go in all the same.
+      [entry.channel, isUuid(entry.eventId) ? entry.eventId : null, storableText(entry.eventType), storableText(entry.userId),
+        storableText(entry.idempotencyKey), entry.record.topic, entry.record.partition, entry.record.offset, storableText(entry.record.key),
+        entry.consumerGroup, entry.attempts, entry.firstFailedAt, now, entry.errorClass, storableText(entry.code), storableText(entry.message.slice(0, 500)),
+        payload === null ? null : JSON.stringify(storableJson(payload))],
     );
   };
 }

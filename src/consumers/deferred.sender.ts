@@ -1,48 +1,92 @@
-import { findAtProvider, type ChannelAdapter } from '../channels/channel.js';
+import pMap from 'p-map';
+import pRetry from 'p-retry';
+import { findAtProvider, type ChannelAdapter, type SendResult } from '../channels/channel.js';
+import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
+import type { PreferencesRepository } from '../preferences/preferences.repository.js';
+import { channelEnabled } from '../preferences/profile.js';
 import { backoffDelay } from '../util/backoff.js';
 import { classifyFailure } from './failures.js';
-import { idempotencyKeyOf, type DeliveriesRepository } from './deliveries.repository.js';
+import { idempotencyKeyOf, type DeliveriesRepository, type DueDelivery } from './deliveries.repository.js';
+import { lookBackFrom } from './delivery.pipeline.js';
+import type { OptOuts } from './opt-outs.js';
+
+/** Why a held message is no longer sent, looked at again when its time comes: a night is long. */
+type Withdrawn = { code: string; message: string; status: 'failed' | 'skipped' };
 
 /**
  * Sends the messages quiet hours held back, once their time has come. Polls (each worker, for its own channels);
- * claims are shared safely between workers, and a message is sent under the same ledger rules as any other.
+ * claims are shared safely between workers, and a message is sent under the same ledger rules as any other. Each
+ * message is claimed on its own, as it is sent, so its lease runs only while it is in hand.
  */
-export function createDeferredSender({ adapters, deliveries, logger, intervalMs = 1000, recoveryWindowMs = 120_000 }: {
+export function createDeferredSender({ adapters, deliveries, preferences, optOutsFor, logger, intervalMs = 1000, concurrency = 8 }: {
   adapters: ChannelAdapter[];
   deliveries: DeliveriesRepository;
+  /** What the person wants now: a message held overnight is not sent if they turned the channel off meanwhile. */
+  preferences: Pick<PreferencesRepository, 'get'>;
+  /** Numbers that sent STOP on a channel, looked at again when the message's time comes. */
+  optOutsFor?: (channel: Channel) => OptOuts | undefined;
   logger: Logger;
   intervalMs?: number;
-  /** How far back to look for a message a dead sender may have handed over (a little over two leases). */
-  recoveryWindowMs?: number;
+  /** Messages of one channel in flight at once. */
+  concurrency?: number;
 }) {
   const log = logger.child({ component: 'deferred-sender' });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let stopping = false;
 
-  async function sendDue(adapter: ChannelAdapter): Promise<void> {
-    for (const due of await deliveries.claimDue(adapter.channel)) {
-      if (!due.recipient || due.body === null) {
-        // Erased while it waited: there is no one to send it to any more.
-        await deliveries.markFailed(due.id, { code: 'ERASED', message: 'recipient erased before delivery' }, 'failed');
-        continue;
-      }
-      const message = {
-        channel: adapter.channel, to: due.recipient, userId: due.key.userId, eventId: due.key.eventId, eventType: due.key.eventType,
-        idempotencyKey: idempotencyKeyOf(due.key), text: due.body, ...(due.subject && { subject: due.subject }),
-      };
-      try {
-        // Taken over from a sender that died mid-send: the provider may have it already, and is asked first.
-        const found = due.recovered ? await findAtProvider(adapter, message, recoveryWindowMs) : undefined;
-        const result = found ?? (await adapter.send(message));
-        await deliveries.markSent(due.id, { ...result, recipient: due.recipient, body: due.body, ...(due.subject && { subject: due.subject }) });
-      } catch (error) {
-        const failure = classifyFailure(error);
-        if (failure.retriable) await deliveries.redefer(due.id, new Date(Date.now() + backoffDelay(due.attempt, { baseMs: 5_000, maxMs: 300_000 })), failure);
-        else await deliveries.markFailed(due.id, failure, 'failed');
-        log.warn({ code: failure.code, retriable: failure.retriable, eventId: due.key.eventId }, 'deferred delivery failed');
-      }
+  async function withdrawn(due: DueDelivery): Promise<Withdrawn | undefined> {
+    // Erased while it waited: there is no one to send it to any more.
+    if (!due.recipient || due.body === null) return { code: 'ERASED', message: 'recipient erased before delivery', status: 'failed' };
+    const profile = await preferences.get(due.key.userId);
+    if (profile?.erased) return { code: 'ERASED', message: 'recipient erased before delivery', status: 'failed' };
+    if (!channelEnabled(profile, due.key.eventType, due.key.channel)) {
+      return { code: 'PREFERENCE_OFF', message: `${due.key.channel} was turned off while the message waited`, status: 'skipped' };
     }
+    const optOuts = optOutsFor?.(due.key.channel);
+    if (optOuts && (await optOuts.has(due.recipient.replace(/^whatsapp:/, '')))) {
+      return { code: 'OPTED_OUT', message: 'the number sent STOP while the message waited', status: 'skipped' };
+    }
+    return undefined;
+  }
+
+  async function sendOne(adapter: ChannelAdapter, due: DueDelivery): Promise<void> {
+    const stop = await withdrawn(due);
+    if (stop) return deliveries.markFailed(due.id, stop, stop.status);
+    const message = {
+      channel: adapter.channel, to: due.recipient!, userId: due.key.userId, eventId: due.key.eventId, eventType: due.key.eventType,
+      idempotencyKey: idempotencyKeyOf(due.key), text: due.body!, ...(due.subject && { subject: due.subject }),
+    };
+    let result: SendResult;
+    try {
+      // Tried before (taken over from a sender that died mid-send, or a failure that may have reached the provider,
+      // such as a timeout): the provider may have it already, and is asked first, back to the delivery's first claim.
+      const found = due.triedBefore ? await findAtProvider(adapter, message, lookBackFrom(due.firstClaimedAt)) : undefined;
+      result = found ?? (await deliveries.holdWhile(due.id, () => adapter.send(message)));
+    } catch (error) {
+      const failure = classifyFailure(error);
+      if (failure.retriable) await deliveries.redefer(due.id, new Date(Date.now() + backoffDelay(due.attempt, { baseMs: 5_000, maxMs: 300_000 })), failure);
+      else await deliveries.markFailed(due.id, failure, 'failed');
+      log.warn({ code: failure.code, retriable: failure.retriable, eventId: due.key.eventId }, 'deferred delivery failed');
+      return;
+    }
+    // The provider has it: a failure to record that is not a failed send. Recording is retried; should it still fail,
+    // the row stays 'sending' until its lease ends and the next taker asks the provider before sending.
+    const sent = { ...result, recipient: due.recipient!, body: due.body!, ...(due.subject && { subject: due.subject }) };
+    await pRetry(() => deliveries.markSent(due.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
+  }
+
+  /** Parallel lanes, each claiming its next message only when it is ready to send it. */
+  async function sendDue(adapter: ChannelAdapter): Promise<void> {
+    await pMap(Array.from({ length: concurrency }), async () => {
+      for (;;) {
+        if (stopping) return;
+        const [due] = await deliveries.claimDue(adapter.channel, 1);
+        if (!due) return;
+        await sendOne(adapter, due);
+      }
+    });
   }
 
   const tick = () => {
@@ -53,9 +97,11 @@ export function createDeferredSender({ adapters, deliveries, logger, intervalMs 
 
   return {
     start() {
+      stopping = false;
       timer = setInterval(tick, intervalMs);
     },
     async stop() {
+      stopping = true;
       clearInterval(timer);
       await running;
     },

@@ -27,7 +27,7 @@ const CLAIM_MANY = `
                       THEN 'TAKEN_OVER' END
     WHERE (deliveries.status = 'sending' AND deliveries.lease_until < now())
        OR (deliveries.idempotency_key = ANY($7::text[]) AND deliveries.status IN ('dead_lettered', 'failed'))
-  RETURNING idempotency_key, id, attempts, error_code = 'TAKEN_OVER' AS recovered`;
+  RETURNING idempotency_key, id, attempts, error_code = 'TAKEN_OVER' AS recovered, created_at`;
 
 const HELD = `SELECT idempotency_key, lease_until FROM deliveries
   WHERE idempotency_key = ANY($1::text[]) AND status = 'sending' AND lease_until >= now()`;
@@ -36,7 +36,7 @@ export async function claimMany(pool: pg.Pool, requests: readonly ClaimRequest[]
   const keys = requests.map((r) => idempotencyKeyOf(r.key));
   // One statement may not touch a row twice: a key asked for twice at once is claimed once, the other caller finds it held.
   const unique = [...new Map(requests.map((r, i) => [keys[i]!, r])).entries()];
-  const { rows } = await pool.query<{ idempotency_key: string; id: string; attempts: number; recovered: boolean | null }>(CLAIM_MANY, [
+  const { rows } = await pool.query<{ idempotency_key: string; id: string; attempts: number; recovered: boolean | null; created_at: Date }>(CLAIM_MANY, [
     unique.map(([k]) => k), unique.map(([, r]) => r.key.eventId), unique.map(([, r]) => r.key.eventType),
     unique.map(([, r]) => r.key.channel), unique.map(([, r]) => r.key.userId), leaseMs,
     unique.filter(([, r]) => r.replay).map(([k]) => k),
@@ -50,7 +50,7 @@ export async function claimMany(pool: pg.Pool, requests: readonly ClaimRequest[]
     const row = won.get(key);
     if (row) {
       won.delete(key); // the first caller of a duplicated key gets the claim, the next finds it held
-      return { claimed: true, id: row.id, attempt: row.attempts, recovered: row.recovered === true };
+      return { claimed: true, id: row.id, attempt: row.attempts, recovered: row.recovered === true, firstClaimedAt: row.created_at };
     }
     const until = held.get(key) ?? (rows.some((r) => r.idempotency_key === key) ? new Date(Date.now() + leaseMs) : undefined);
     return until ? { claimed: false, heldUntil: until } : { claimed: false };

@@ -7,10 +7,33 @@ export { idempotencyKeyOf, type DeliveryKey };
 import { claimMany, markSentMany, markSkippedMany, updateStatusMany, type ClaimRequest, type ProviderStatus, type SentRow, type SkippedRow, type StatusUpdate } from './deliveries.batches.js';
 
 export type Claim =
-  /** `recovered`: taken over from a process that died holding it, which may already have sent it. */
-  | { claimed: true; id: string; attempt: number; recovered: boolean }
+  /**
+   * `recovered`: taken over from a process that died holding it, which may already have sent it. `firstClaimedAt`:
+   * when the delivery was first taken, the earliest any copy of it can have reached the provider.
+   */
+  | { claimed: true; id: string; attempt: number; recovered: boolean; firstClaimedAt: Date }
   | { claimed: false; heldUntil?: Date };
 
+
+/** A message held for quiet hours, rendered and addressed. */
+export interface HeldMessage {
+  recipient: string;
+  subject?: string;
+  body: string;
+  deliverAfter: Date;
+}
+
+export interface DueDelivery {
+  id: string;
+  attempt: number;
+  recovered: boolean;
+  triedBefore: boolean;
+  firstClaimedAt: Date;
+  key: DeliveryKey;
+  recipient: string | null;
+  subject: string | null;
+  body: string | null;
+}
 
 export interface DeliveryRecord {
   idempotencyKey: string;
@@ -66,17 +89,20 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       return markSentOne({ id, ...result });
     },
 
-    /** A transient failure: the claim is released at once, so the retry (of this or another process) can take it. */
-    async release(id: string, error: { code: string; message: string }) {
+    /**
+     * A failed send: the claim is released at once, so the retry (of this or another process) can take it. A
+     * permanent failure is released too (`attempt` 'failed') until its dead letter is written, then marked.
+     */
+    async release(id: string, error: { code: string; message: string }, attemptStatus: 'retrying' | 'failed' = 'retrying') {
       await pool.query(
         `UPDATE deliveries SET lease_until = now() - interval '1 millisecond', error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
         [id, error.code, error.message],
       );
-      await attempt(id, 'retrying', error);
+      await attempt(id, attemptStatus, error);
     },
 
-    /** A permanent failure: settled, never tried again unless an operator replays it. */
-    async markFailed(id: string, error: { code: string; message: string }, status: 'failed' | 'dead_lettered' = 'dead_lettered') {
+    /** Settled without a send: never tried again unless an operator replays it ('skipped' is never replayed). */
+    async markFailed(id: string, error: { code: string; message: string }, status: 'failed' | 'dead_lettered' | 'skipped' = 'dead_lettered') {
       await pool.query(
         `UPDATE deliveries SET status = $4, lease_until = NULL, error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
         [id, error.code, error.message, status],
@@ -86,9 +112,10 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
 
     /**
      * Holds a rendered message until `deliverAfter` (quiet hours). Takes the key like a claim: a redelivered record
-     * finds it taken and sends nothing. Returns false when the key was already taken.
+     * finds it taken and sends nothing. Returns false when the key was already taken (then the caller claims it and,
+     * if that succeeds, holds it with `deferClaimed`).
      */
-    async defer(key: DeliveryKey, message: { recipient: string; subject?: string; body: string; deliverAfter: Date }): Promise<boolean> {
+    async defer(key: DeliveryKey, message: HeldMessage): Promise<boolean> {
       const { rowCount } = await pool.query(
         `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, recipient, subject, body, deliver_after)
          VALUES ($1, $2, $3, $4, $5, 'deferred', $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING`,
@@ -98,23 +125,56 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     },
 
     /**
-     * Claims deferred deliveries that are due, oldest first; SKIP LOCKED lets several workers share them without
-     * taking the same one twice. Each comes back in 'sending' with a lease, like any claim. A deferred delivery whose
-     * sender died mid-send (still 'sending' after its lease) is taken again, `recovered`: it may have gone out.
+     * Holds a claimed delivery until `deliverAfter`: a retry that lands in the person's quiet hours. Its error code
+     * stays, so the deferred sender knows an earlier attempt may have reached the provider and asks first.
      */
-    async claimDue(channel: Channel, limit = 50): Promise<Array<{ id: string; attempt: number; recovered: boolean; key: DeliveryKey; recipient: string | null; subject: string | null; body: string | null }>> {
+    async deferClaimed(id: string, message: HeldMessage): Promise<void> {
+      await pool.query(
+        `UPDATE deliveries SET status = 'deferred', recipient = $2, subject = $3, body = $4, deliver_after = $5, lease_until = NULL,
+           error_code = COALESCE(error_code, CASE WHEN attempts > 1 THEN 'TAKEN_OVER' END), updated_at = now() WHERE id = $1`,
+        [id, message.recipient, message.subject ?? null, message.body, message.deliverAfter],
+      );
+    },
+
+    /**
+     * Runs `work` (a send) while keeping the claim: a send that takes long renews its lease every third of it, so no
+     * one takes over a delivery still in hand. A failed renewal is left to the next one: the lease is the fallback.
+     */
+    async holdWhile<T>(id: string, work: () => Promise<T>): Promise<T> {
+      const renew = setInterval(() => {
+        pool.query(`UPDATE deliveries SET lease_until = now() + $2 * interval '1 millisecond' WHERE id = $1 AND status = 'sending'`, [id, leaseMs])
+          .catch(() => {});
+      }, Math.max(100, Math.floor(leaseMs / 3)));
+      try {
+        return await work();
+      } finally {
+        clearInterval(renew);
+      }
+    },
+
+    /**
+     * Claims deferred deliveries that are due, oldest first; SKIP LOCKED lets several workers share them without
+     * taking the same one twice. Each comes back in 'sending' with a lease of its own, like any claim: callers take
+     * as many as they send at once, so none waits out its lease behind the others. A deferred delivery whose sender
+     * died mid-send (still 'sending' after its lease) is taken again, `recovered`: it may have gone out. `triedBefore`:
+     * an earlier attempt reached for the provider (recovered, or it failed and waited again), so the provider is
+     * asked before sending.
+     */
+    async claimDue(channel: Channel, limit = 1): Promise<DueDelivery[]> {
       const { rows } = await pool.query(
         `UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
-           FROM (SELECT id, status FROM deliveries
+           FROM (SELECT id, status, error_code FROM deliveries
                   WHERE channel = $1 AND deliver_after <= now()
                     AND (status = 'deferred' OR (status = 'sending' AND deliver_after IS NOT NULL AND lease_until < now()))
                   ORDER BY deliver_after LIMIT $2 FOR UPDATE SKIP LOCKED) due
           WHERE d.id = due.id
-          RETURNING d.id, d.attempts, due.status = 'sending' AS recovered, d.event_id, d.event_type, d.channel, d.user_id, d.recipient, d.subject, d.body`,
+          RETURNING d.id, d.attempts, due.status = 'sending' AS recovered, due.status = 'sending' OR due.error_code IS NOT NULL AS tried_before,
+                    d.created_at, d.event_id, d.event_type, d.channel, d.user_id, d.recipient, d.subject, d.body`,
         [channel, limit, leaseMs],
       );
       return rows.map((r) => ({
-        id: r.id, attempt: r.attempts, recovered: r.recovered, recipient: r.recipient, subject: r.subject, body: r.body,
+        id: r.id, attempt: r.attempts, recovered: r.recovered, triedBefore: r.tried_before, firstClaimedAt: r.created_at,
+        recipient: r.recipient, subject: r.subject, body: r.body,
         key: { eventId: r.event_id, eventType: r.event_type, channel: r.channel, userId: r.user_id },
       }));
     },

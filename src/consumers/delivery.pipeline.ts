@@ -9,14 +9,21 @@ import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
 import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from './deliveries.repository.js';
 import { classifyFailure, type Failure } from './failures.js';
 import { addressOf } from './recipients.js';
+import type { OptOuts } from './opt-outs.js';
 
 /** How one recipient's delivery ended, for the consumer to act on. */
 export type Outcome =
   | { kind: 'done' }
-  /** Worth trying later: the caller moves it to a retry topic. */
-  | { kind: 'transient'; failure: Failure; attempt: number }
-  /** Never going to work: the caller dead-letters it. */
-  | { kind: 'permanent'; failure: Failure; attempt: number }
+  /**
+   * Worth trying later: the caller moves it to a retry topic. `claimId`: the ledger row, released; past the last
+   * retry level the caller records it dead-lettered once the dead letter is written.
+   */
+  | { kind: 'transient'; failure: Failure; attempt: number; claimId?: string }
+  /**
+   * Never going to work: the caller dead-letters it, and only then records the ledger row `dead_lettered`. Until
+   * then the row stays released, so a crash or a failed dead-letter write finds it again on the re-read: never lost.
+   */
+  | { kind: 'permanent'; failure: Failure; attempt: number; claimId?: string }
   /** The provider's breaker is open: the caller pauses and reads this record again later. */
   | { kind: 'paused' }
   /** Another process holds the claim: the caller looks again once its lease has ended. */
@@ -29,8 +36,8 @@ export interface PipelineDeps {
   deliveries: DeliveriesRepository;
   /** Quick retries in place before a transient failure leaves the record. */
   inPlaceRetries?: number;
-  /** How far back to look for a message a dead process may have sent (a little over two leases). */
-  recoveryWindowMs?: number;
+  /** Phone numbers that sent STOP: no SMS or WhatsApp goes to them, whoever's booking carries them. */
+  optOuts?: OptOuts;
 }
 
 /**
@@ -38,7 +45,7 @@ export interface PipelineDeps {
  * breaker, with a few quick retries), and the ledger. The claim is taken before the provider is called and released
  * only when the send certainly failed, so no path sends the same delivery twice.
  */
-export function createDeliveryPipeline({ channel, adapter, renderer, deliveries, inPlaceRetries = 2, recoveryWindowMs = 120_000 }: PipelineDeps) {
+export function createDeliveryPipeline({ channel, adapter, renderer, deliveries, inPlaceRetries = 2, optOuts }: PipelineDeps) {
   const render = (event: GatewayEvent, profile: UserProfile): Rendered =>
     renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
 
@@ -46,11 +53,11 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
    * Sends with quick retries. An attempt after a failure first asks the provider whether the failed one went through
    * after all (a timeout is ambiguous): a retry must never be the second copy.
    */
-  async function send(message: Parameters<ChannelAdapter['send']>[0], askFirst: boolean): Promise<SendResult> {
+  async function send(message: Parameters<ChannelAdapter['send']>[0], askFirst: boolean, since: Date): Promise<SendResult> {
     return pRetry(
       async (attemptNumber) => {
         try {
-          const found = askFirst || attemptNumber > 1 ? await findAtProvider(adapter, message, recoveryWindowMs) : undefined;
+          const found = askFirst || attemptNumber > 1 ? await findAtProvider(adapter, message, since) : undefined;
           return found ?? (await adapter.send(message));
         } catch (error) {
           // Permanent failures and an open breaker are not retried here: the first is final, the second pauses.
@@ -79,9 +86,19 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
       await deliveries.markSkipped(key, { code: address.skip, message: address.reason });
       return { kind: 'done' };
     }
+    if (optOuts && OPT_OUT_CHANNELS.has(channel) && (await optOuts.has(phoneOf(address.to)))) {
+      await deliveries.markSkipped(key, { code: 'OPTED_OUT', message: 'the number sent STOP' });
+      return { kind: 'done' };
+    }
     const holdUntil = quietHoursHold(profile, event, channel);
     if (holdUntil) {
-      await deliveries.defer(key, { recipient: address.to, body: render(event, profile).text, deliverAfter: holdUntil });
+      const rendered = render(event, profile);
+      const held = { recipient: address.to, body: rendered.text, deliverAfter: holdUntil };
+      // A retry may find the row its earlier attempt left: it is held too, never settled as if it had been sent.
+      if (await deliveries.defer(key, held)) return { kind: 'done' };
+      const taken = await deliveries.claim(key, { replay });
+      if (!taken.claimed) return taken.heldUntil ? { kind: 'held', until: taken.heldUntil } : { kind: 'done' };
+      await deliveries.deferClaimed(taken.id, held);
       return { kind: 'done' };
     }
     const claim = await deliveries.claim(key, { replay });
@@ -97,16 +114,16 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
         idempotencyKey: idempotencyKeyOf(key), subject: rendered.subject, text: rendered.text, html: rendered.html, payload: rendered.payload,
       };
       // A delivery tried before (taken over from a dead process, or retried after an ambiguous failure) may be out.
-      result = await send(message, claim.recovered || claim.attempt > 1);
+      result = await deliveries.holdWhile(claim.id, () => send(message, claim.recovered || claim.attempt > 1, lookBackFrom(claim.firstClaimedAt)));
     } catch (error) {
       const cause = error instanceof AbortError ? error.originalError : error;
       const failure = classifyFailure(cause);
       if (cause instanceof CircuitOpenError || failure.retriable) {
         await deliveries.release(claim.id, failure);
-        return cause instanceof CircuitOpenError ? { kind: 'paused' } : { kind: 'transient', failure, attempt: claim.attempt };
+        return cause instanceof CircuitOpenError ? { kind: 'paused' } : { kind: 'transient', failure, attempt: claim.attempt, claimId: claim.id };
       }
-      await deliveries.markFailed(claim.id, failure);
-      return { kind: 'permanent', failure, attempt: claim.attempt };
+      await deliveries.release(claim.id, failure, 'failed');
+      return { kind: 'permanent', failure, attempt: claim.attempt, claimId: claim.id };
     }
     // The provider has it: from here on the claim is never released, or a retry would send it again. Recording is
     // retried instead; should it still fail, the claim stays 'sending' until its lease ends (the one duplicate window).
@@ -124,6 +141,15 @@ function observeLatency(channel: Channel, event: Pick<GatewayEvent, 'eventTimest
   const since = Date.parse(event.eventTimestamp);
   if (Number.isFinite(since)) deliveryLatency.observe({ channel }, Math.max(0, (Date.now() - since) / 1000));
 }
+
+/**
+ * Where to start looking at the provider for an earlier copy: the delivery's first claim (a retry at the 10-minute
+ * level, or after an outage, must still find what the first attempt handed over), less a minute for clocks that differ.
+ */
+export const lookBackFrom = (firstClaimedAt: Date) => new Date(firstClaimedAt.getTime() - 60_000);
+
+const OPT_OUT_CHANNELS = new Set<Channel>(['sms', 'whatsapp']);
+const phoneOf = (to: string) => to.replace(/^whatsapp:/, '');
 
 /** SMS and WhatsApp that are not urgent wait for the end of the person's quiet hours; nothing else waits. */
 function quietHoursHold(profile: UserProfile, event: GatewayEvent, channel: Channel): Date | undefined {

@@ -16,6 +16,9 @@ export interface FailedDelivery {
   firstFailedAt: Date;
 }
 
+/** Where a failure went: the next retry topic, or (written, acked) the dead letters. */
+export type Routed = 'retried' | 'dead-lettered';
+
 /**
  * Where failures go: a transient one to the next retry topic (due after that level's delay), or, past the last level,
  * to the dead-letter topic as 'exhausted'; a permanent one straight to the dead-letter topic.
@@ -28,14 +31,16 @@ export function createFailureRouter({ channel, producer, deadLetter, consumerGro
   delaysMs: readonly number[];
   prefix?: string;
 }) {
-  const toDeadLetters = (failed: FailedDelivery, errorClass: 'permanent' | 'exhausted') =>
-    deadLetter({
+  const toDeadLetters = async (failed: FailedDelivery, errorClass: 'permanent' | 'exhausted'): Promise<Routed> => {
+    await deadLetter({
       channel, consumerGroup, record: failed.record, attempts: failed.attempts, firstFailedAt: failed.firstFailedAt, errorClass,
       code: failed.failure.code, message: failed.failure.message,
       ...(failed.event && { eventId: failed.event.eventId, eventType: failed.event.eventType }),
       ...(failed.userId && { userId: failed.userId }),
       ...(failed.event && failed.userId && { idempotencyKey: idempotencyKeyOf({ eventId: failed.event.eventId, eventType: failed.event.eventType, channel, userId: failed.userId }) }),
     });
+    return 'dead-lettered';
+  };
 
   return {
     permanent: (failed: FailedDelivery) => toDeadLetters(failed, 'permanent'),
@@ -44,7 +49,7 @@ export function createFailureRouter({ channel, producer, deadLetter, consumerGro
      * `level` is the retry topic the failure happened on (0 for the event topics); `notBefore` pushes the due time
      * later (a claim held by another process is looked at again only after its lease).
      */
-    async transient(failed: FailedDelivery, level: number, notBefore?: Date): Promise<void> {
+    async transient(failed: FailedDelivery, level: number, notBefore?: Date): Promise<Routed> {
       if (level >= delaysMs.length) return toDeadLetters(failed, 'exhausted');
       const due = Math.max(Date.now() + delaysMs[level]!, (notBefore?.getTime() ?? 0) + 1_000);
       const envelope: RetryEnvelope = {
@@ -60,6 +65,7 @@ export function createFailureRouter({ channel, producer, deadLetter, consumerGro
         acks: -1,
         messages: [{ key: failed.record.key, value: failed.record.value, headers: retryHeaders(envelope) }],
       });
+      return 'retried';
     },
   };
 }

@@ -1,17 +1,21 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { parseEvent, topicName } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { PreferencesRepository } from '../preferences/preferences.repository.js';
 import { FETCH_SIZES, ITINERARY_PROJECTION_GROUP } from './consumer-groups.js';
 import { CONTINUE, runPaced } from './paced-runner.js';
+import { deadLetterHeaders, projectionDlqTopic } from './dead-letters.js';
+import { FAILURES_BEFORE_DEAD_LETTER, describeError } from './record-faults.js';
 import type { ItinerariesRepository } from './itineraries.repository.js';
 
 /**
  * Who travels on what, kept from the booking topics: a confirmation records the traveller and their itinerary, a
  * cancellation ends it. Disruptions are routed from this table. Writes are idempotent, so redelivery is harmless.
  */
-export function createItineraryProjection({ kafka, itineraries, preferences, logger, prefix = '', concurrency = 64 }: {
+export function createItineraryProjection({ kafka, producer, itineraries, preferences, logger, prefix = '', concurrency = 64 }: {
   kafka: Kafka;
+  /** For the dead letters: a booking that cannot be stored goes to `itinerary-projection.dlq`, and the rest goes on. */
+  producer: Producer;
   itineraries: ItinerariesRepository;
   preferences: PreferencesRepository;
   logger: Logger;
@@ -20,10 +24,11 @@ export function createItineraryProjection({ kafka, itineraries, preferences, log
   concurrency?: number;
 }) {
   const log = logger.child({ component: 'itinerary-projection' });
+  const groupId = `${prefix}${ITINERARY_PROJECTION_GROUP}`;
   let consumer: Consumer | undefined;
   return {
     async start(): Promise<void> {
-      consumer = kafka.consumer({ groupId: `${prefix}${ITINERARY_PROJECTION_GROUP}`, sessionTimeout: 10_000, heartbeatInterval: 2_000, ...FETCH_SIZES });
+      consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 2_000, ...FETCH_SIZES });
       await consumer.connect();
       const topics = [topicName('booking-confirmed', prefix), topicName('booking-cancelled', prefix)];
       await consumer.subscribe({ topics, fromBeginning: true });
@@ -41,7 +46,14 @@ export function createItineraryProjection({ kafka, itineraries, preferences, log
         else return CONTINUE;
         await preferences.invalidate(event.userId);
         return CONTINUE;
-      }, { concurrency });
+      }, {
+        concurrency,
+        onPoison: async (record, _message, error) => {
+          const entry = { record, consumerGroup: groupId, attempts: FAILURES_BEFORE_DEAD_LETTER.record, firstFailedAt: new Date(), errorClass: 'permanent' as const, code: 'UNSTORABLE', message: `booking could not be projected: ${describeError(error)}` };
+          await producer.send({ topic: projectionDlqTopic(prefix), acks: -1, messages: [{ key: record.key, value: record.value, headers: deadLetterHeaders(entry) }] });
+          log.error({ topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) }, 'a booking that could not be projected was dead-lettered');
+        },
+      });
     },
     async stop(): Promise<void> {
       await consumer?.disconnect();

@@ -2,6 +2,7 @@ import type { Consumer, KafkaMessage } from 'kafkajs';
 import pLimit from 'p-limit';
 import type { FailedRecord } from './dead-letters.js';
 import { createOffsetTracker } from './offset-tracker.js';
+import { FAILURES_BEFORE_DEAD_LETTER, faultKindOf } from './record-faults.js';
 
 /** What handling one record asks of the loop. */
 export type Step =
@@ -23,6 +24,15 @@ export interface PacedRunOptions {
    * the reason may have passed meanwhile (the breaker closed): this is where the caller resumes at once if so.
    */
   afterPauseAll?: () => void;
+  /**
+   * The group's error boundary: a record whose handling keeps throwing for a reason of its own (see record-faults.ts)
+   * is handed here, to be dead-lettered with the error, and the group goes on. Without it, such a record is read again
+   * and again and nothing after it on its partition is ever handled. Should this throw too (the dead-letter write
+   * failed), the record is read again later.
+   */
+  onPoison?: (record: FailedRecord, message: KafkaMessage, error: unknown) => Promise<void>;
+  /** A record that could be neither handled nor dead-lettered, passed over: the caller logs where it is. */
+  onUnwritable?: (record: FailedRecord, error: unknown) => void;
 }
 
 /**
@@ -33,8 +43,35 @@ export interface PacedRunOptions {
  * and the consumer seeks back to the oldest unsettled record, pausing its partition (or the whole consumer), so the
  * record is read again, not skipped and not lost. Records after it that did finish meet their settled claims then.
  */
-export async function runPaced(consumer: Consumer, topics: string[], handle: RecordHandler, { concurrency = 64, afterPauseAll }: PacedRunOptions = {}): Promise<void> {
+export async function runPaced(consumer: Consumer, topics: string[], handle: RecordHandler, { concurrency = 64, afterPauseAll, onPoison, onUnwritable }: PacedRunOptions = {}): Promise<void> {
   const timers = new Set<NodeJS.Timeout>();
+  // How often each record has failed in a row, by topic, partition and offset (cleared once it is settled).
+  const failures = new Map<string, number>();
+
+  /** Handles a record, or, once it has failed often enough for a reason of its own, dead-letters it. */
+  async function guarded(record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Step> {
+    const id = `${record.topic}:${record.partition}:${record.offset}`;
+    try {
+      const step = await handle(record, message, heartbeat);
+      failures.delete(id);
+      return step;
+    } catch (error) {
+      const kind = faultKindOf(error);
+      const count = (failures.get(id) ?? 0) + 1;
+      failures.set(id, count);
+      if (!onPoison || kind === 'outage' || count < FAILURES_BEFORE_DEAD_LETTER[kind]) throw error;
+      try {
+        await onPoison(record, message, error);
+      } catch (deadLetterError) {
+        // The dead letter itself cannot be written, for a reason of the record's own, again and again: the last
+        // resort is to log where the record is (Kafka keeps it, an operator can read it there) and go on.
+        if (faultKindOf(deadLetterError) === 'outage' || count < 2 * FAILURES_BEFORE_DEAD_LETTER.unknown) throw deadLetterError;
+        onUnwritable?.(record, deadLetterError);
+      }
+      failures.delete(id);
+      return CONTINUE;
+    }
+  }
   const limit = pLimit(concurrency);
   // A failed heartbeat (most often: the group is rebalancing) stops every batch of this consumer from starting more
   // records, not only the batch that heard it: the group waits for this member to rejoin, and a member that finishes
@@ -73,7 +110,7 @@ export async function runPaced(consumer: Consumer, topics: string[], handle: Rec
         if (halted || failure || rejoining || !isRunning() || isStale()) return;
         const record = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value };
         try {
-          const step = await handle(record, message, heartbeat);
+          const step = await guarded(record, message, heartbeat);
           if (step.next !== 'continue') {
             halted ??= step;
             return;

@@ -56,12 +56,13 @@ export function readRetryEnvelope(message: KafkaMessage, topic: string, partitio
   const lastErrorCode = h(headers, 'x-last-error-code');
   const replayOf = h(headers, 'x-replay-of');
   return {
-    attempts: Number(h(headers, 'x-attempts') ?? 0) || 0,
-    dueAt: dueAt ? new Date(dueAt) : now,
-    firstFailedAt: first ? new Date(first) : now,
+    attempts: Math.max(0, Math.min(1_000, Math.trunc(Number(h(headers, 'x-attempts') ?? 0) || 0))),
+    // Headers are whatever was written to the topic: a date or number that does not parse means "none given".
+    dueAt: dateOr(dueAt, now),
+    firstFailedAt: dateOr(first, now),
     original: {
       topic: h(headers, 'x-original-topic') ?? topic,
-      partition: Number(h(headers, 'x-original-partition') ?? partition),
+      partition: Number.isSafeInteger(Number(h(headers, 'x-original-partition'))) ? Number(h(headers, 'x-original-partition')) : partition,
       offset: h(headers, 'x-original-offset') ?? message.offset,
       key: h(headers, 'x-original-key') || (message.key?.toString() ?? null),
     },
@@ -69,4 +70,9 @@ export function readRetryEnvelope(message: KafkaMessage, topic: string, partitio
     ...(lastErrorCode && { lastErrorCode }),
     ...(replayOf && { replayOf }),
   };
+}
+
+function dateOr(text: string | undefined, fallback: Date): Date {
+  const date = text ? new Date(text) : fallback;
+  return Number.isNaN(date.getTime()) ? fallback : date;
 }

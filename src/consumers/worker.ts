@@ -11,6 +11,7 @@ import { createPool } from '../db/pool.js';
 import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import { createPreferencesRepository } from '../preferences/preferences.repository.js';
+import { createOptOutsRepository } from '../preferences/opt-outs.repository.js';
 import { createKafka } from '../producer/kafka.js';
 import { ensureTopics } from '../producer/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
@@ -21,7 +22,7 @@ import { createDeliveryPipeline } from './delivery.pipeline.js';
 import { createFailureRouter } from './failure.router.js';
 import { retryLevelOf, retryTopic } from './retry-record.js';
 import { createDeferredSender } from './deferred.sender.js';
-import { createDeadLetterWriter, dlqTopic } from './dead-letters.js';
+import { createDeadLetterWriter, dlqTopic, projectionDlqTopic } from './dead-letters.js';
 import { createDeliveriesRepository } from './deliveries.repository.js';
 import { createItinerariesRepository } from './itineraries.repository.js';
 import { createItineraryProjection } from './itinerary.projection.js';
@@ -77,7 +78,7 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   const retryTopics = (channel: Channel) => delays.map((_, i) => retryTopic(channel, i + 1, prefix));
   await ensureTopics(kafka, {
     prefix, partitions: config.KAFKA_TOPIC_PARTITIONS,
-    extra: channels.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)]),
+    extra: [projectionDlqTopic(prefix), ...channels.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)])],
   });
   // Statements are batched (createBatchLoader), so a few connections carry many deliveries in flight.
   const pool = createPool(config.DATABASE_URL, logger, 20);
@@ -93,19 +94,21 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   const preferences = createPreferencesRepository({ pool, redis });
   const itineraries = createItinerariesRepository(pool);
   const deliveries = createDeliveriesRepository(pool, { leaseMs: config.DELIVERY_LEASE_MS });
-  // How far back to ask a provider for a message a dead process may have handed over: a little over two leases.
-  const recoveryWindowMs = 2 * config.DELIVERY_LEASE_MS + 60_000;
   const deadLetter = createDeadLetterWriter({ producer, pool, topicPrefix: prefix });
   const adapters = channels.map((channel) => breakers.guard(adapterFor(channel, config, { pool, redis, logger })));
-  const pipeline = (adapter: ChannelAdapter) =>
-    createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries, recoveryWindowMs });
+  const optOuts = createOptOutsRepository(pool);
+  const optOutsFor = (channel: Channel) => (channel === 'sms' || channel === 'whatsapp' ? optOuts.forChannel(channel) : undefined);
+  const pipeline = (adapter: ChannelAdapter) => {
+    const numbers = optOutsFor(adapter.channel);
+    return createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries, ...(numbers && { optOuts: numbers }) });
+  };
   // WhatsApp's fallback sends by SMS even when this worker does not run the SMS channel.
   const smsAdapter = adapters.find((a) => a.channel === 'sms') ?? breakers.guard(adapterFor('sms', config, { pool, redis, logger }));
 
   const consumers: ChannelConsumer[] = adapters.flatMap((adapter) => {
     const channel = adapter.channel;
     const common = {
-      kafka, channel, deliverTo: pipeline(adapter), preferences, itineraries, breakers, logger, concurrency: concurrencyOf(channel, config),
+      kafka, channel, deliverTo: pipeline(adapter), deliveries, preferences, itineraries, breakers, logger, concurrency: concurrencyOf(channel, config),
       ...(channel === 'whatsapp' && { fallback: { codes: TWILIO_UNREACHABLE, deliverTo: pipeline(smsAdapter) } }),
     };
     const router = (consumerGroup: string) => createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });
@@ -116,8 +119,8 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
       createChannelConsumer({ ...common, groupId: retryGroup, topics: retryTopics(channel), router: router(retryGroup), levelOf: retryLevelOf }),
     ];
   });
-  const projection = createItineraryProjection({ kafka, itineraries, preferences, logger, prefix, concurrency: config.WORKER_CONCURRENCY });
-  const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries, logger, recoveryWindowMs });
+  const projection = createItineraryProjection({ kafka, producer, itineraries, preferences, logger, prefix, concurrency: config.WORKER_CONCURRENCY });
+  const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries, preferences, optOutsFor, logger });
 
   return {
     kafka,
