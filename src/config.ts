@@ -66,6 +66,11 @@ const schema = z.object({
   RETRY_DELAYS_MS: csv.transform((items) => items.map(Number)).pipe(z.array(z.number().int().min(0).max(86_400_000))).default([10_000, 60_000, 600_000]),
   /** How long an open circuit breaker waits before one trial send. */
   BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /**
+   * The longest one call to a provider may take before it counts as the provider's failure: a backstop above each
+   * client's own deadline (Twilio 10 s plus its queue, SMTP 5 s to connect and 15 s of silence).
+   */
+  BREAKER_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(45_000),
   /** A delivery claimed by a process that then died is taken over after this long. */
   DELIVERY_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
 

@@ -23,6 +23,8 @@ export interface BreakerOptions {
   errorThresholdPercentage?: number;
   /** Sends in the window before it may open at all. */
   volumeThreshold?: number;
+  /** A call that takes longer fails (a transient failure) and counts towards opening the breaker. */
+  callTimeoutMs?: number;
 }
 
 /**
@@ -40,12 +42,15 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
     if (breaker) return breaker;
     breaker = new CircuitBreaker((call: () => Promise<unknown>) => call(), {
       name: provider,
-      timeout: false, // adapters time out on their own, with the provider's own error
+      // Adapters time out on their own, with the provider's own error; this is the backstop for a call that hangs
+      // past that (a pool queue, a socket that never closes), so a provider that stops answering opens the breaker.
+      timeout: options.callTimeoutMs ?? 45_000,
       resetTimeout: options.resetTimeoutMs ?? 5_000,
       errorThresholdPercentage: options.errorThresholdPercentage ?? 50,
       volumeThreshold: options.volumeThreshold ?? 5,
       rollingCountTimeout: 10_000,
-      errorFilter: (error: unknown) => !(error instanceof DeliveryError && error.retriable),
+      // Counted: transient failures, and calls that ran past the timeout above (opossum's own ETIMEDOUT).
+      errorFilter: (error: unknown) => !(error instanceof DeliveryError && error.retriable) && (error as { code?: string })?.code !== 'ETIMEDOUT',
     });
     const announce = (state: BreakerState) => () => {
       log.warn({ provider, state }, 'circuit breaker changed state');
@@ -68,7 +73,12 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
       const breaker = breakerFor(provider);
       const fire = <T>(call: () => Promise<T>): Promise<T> =>
         (breaker.fire(call) as Promise<T>).catch((error: { code?: string }) => {
-          throw error?.code === 'EOPENBREAKER' ? new CircuitOpenError(provider) : error;
+          if (error?.code === 'EOPENBREAKER') throw new CircuitOpenError(provider);
+          // Ambiguous like any timeout: the provider may still take it, so the retry asks it first.
+          if (error?.code === 'ETIMEDOUT' && !(error instanceof DeliveryError)) {
+            throw new DeliveryError(`${provider} did not answer within ${options.callTimeoutMs ?? 45_000} ms`, 'PROVIDER_TIMEOUT', true, { cause: error });
+          }
+          throw error;
         });
       const findSent = adapter.findSent?.bind(adapter);
       return {

@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
 import { createTwilioClient } from '../sandbox/twilio-client.js';
-import type { ChannelAdapter, OutboundMessage, SendResult } from './channel.js';
+import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
 import { classifyTwilioError } from './twilio-failures.js';
 
 export interface TwilioChannelOptions {
@@ -16,6 +16,8 @@ export interface TwilioChannelOptions {
   statusCallback?: string;
   /** Requests to the API in flight at once; the rest wait here, before their timeout starts. */
   maxInFlight?: number;
+  /** How long a request may wait here for its turn before it fails, unsent (10 s). */
+  maxQueueWaitMs?: number;
 }
 
 /** SMS and WhatsApp through the twilio SDK; the two differ only in their addresses (`whatsapp:+…`). */
@@ -23,7 +25,19 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
   const client = createTwilioClient({ accountSid: options.accountSid, authToken: options.authToken, baseUrl: options.baseUrl, timeoutMs: 10_000 });
   // A bound per provider, not per record: an API flooded past what it answers in time times requests out, and a
   // timed-out create is ambiguous (it may still be taken), which costs a look-up and risks a second copy.
-  const limit = pLimit(options.maxInFlight ?? 16);
+  const bound = pLimit(options.maxInFlight ?? 16);
+  const maxQueueWaitMs = options.maxQueueWaitMs ?? 10_000;
+  // A request that waited its turn too long is given up before it starts: nothing reached Twilio, so the retry is
+  // certain to be the only copy (unlike a request that timed out on the wire).
+  const limit = <T>(call: () => Promise<T>): Promise<T> => {
+    const queuedAt = Date.now();
+    return bound(() => {
+      if (Date.now() - queuedAt > maxQueueWaitMs) {
+        throw new DeliveryError(`waited over ${maxQueueWaitMs} ms for a turn at the Twilio API; not sent`, 'TWILIO_QUEUE_TIMEOUT', true);
+      }
+      return call();
+    });
+  };
   return {
     channel: options.channel,
     async send(message: OutboundMessage): Promise<SendResult> {

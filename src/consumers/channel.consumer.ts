@@ -93,10 +93,12 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
         const outcome = await deliverTo(event, profile, { replay: Boolean(envelope?.replayOf) });
         paused ||= outcome.kind === 'paused';
         await settle(outcome, { record: original, event, profile, level, attempts: envelope?.attempts ?? 0, firstFailedAt });
+        // A disruption to thousands takes longer than a session: the group must not think this member dead. After
+        // every recipient, not every page: a page of slow sends alone can outlast the session (kafkajs sends one
+        // heartbeat per interval, however often it is asked).
+        await heartbeat();
       }, { concurrency: fanOutConcurrency });
       if (paused) return { next: 'pause-all' };
-      // A disruption to thousands takes longer than a session: the group must not think this member dead.
-      await heartbeat();
     }
     return CONTINUE;
   }

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Partitioners } from 'kafkajs';
 import { PROVIDER_OF, createBreakers } from '../channels/breaker.js';
 import { createBreakerStateStore } from '../channels/breaker-state.store.js';
@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { createPreferencesRepository } from '../preferences/preferences.repository.js';
 import { createOptOutsRepository } from '../preferences/opt-outs.repository.js';
 import { createKafka } from '../producer/kafka.js';
+import { createRedis } from '../net/redis.js';
 import { ensureTopics } from '../producer/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { QUIET_CHANNELS } from '../preferences/quiet-hours.js';
@@ -83,11 +84,11 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   // Statements are batched (createBatchLoader), so a few connections carry many deliveries in flight.
   const pool = createPool(config.DATABASE_URL, logger, 20);
   // Auto-pipelining sends the profile look-ups of the deliveries in flight together, one round trip a tick.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
 
-  const breakers = createBreakers(logger, { resetTimeoutMs: config.BREAKER_RESET_MS });
+  const breakers = createBreakers(logger, { resetTimeoutMs: config.BREAKER_RESET_MS, callTimeoutMs: config.BREAKER_CALL_TIMEOUT_MS });
   const breakerStates = createBreakerStateStore(redis, prefix);
   breakers.onStateChange((provider, state) => void breakerStates.write(provider, state).catch(() => {}));
   const renderer = createTemplateRenderer(templatesDir ? { dir: templatesDir } : {});

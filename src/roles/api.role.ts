@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
 import { createPool } from '../db/pool.js';
+import { createRedis } from '../net/redis.js';
 import type { Config } from '../config.js';
 import { buildApp } from '../http/app.js';
 import type { Logger } from '../logger.js';
@@ -12,7 +12,7 @@ import type { Role } from './role.js';
 export async function startApi(config: Config, logger: Logger): Promise<Role> {
   const connection = connectAmqp(config.AMQP_URL, { logger, name: 'api' });
   const eventQueue = createEventQueuePublisher({ connection, queues: eventQueues(config.AMQP_QUEUE_PREFIX) });
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const redis = createRedis(config.REDIS_URL);
   const app = await buildApp({ config, logger, redis, eventQueue, pool: createPool(config.DATABASE_URL, logger) });
   const address = await app.listen({ host: config.HOST, port: config.PORT });
   return {
