@@ -29,7 +29,8 @@ export interface BreakerOptions {
 
 /**
  * One opossum breaker per provider. Only transient failures count: an invalid phone number says nothing about
- * Twilio's health. `onStateChange` lets consumers pause and resume, and health and metrics report the state.
+ * Twilio's health; a refusal of our account (`providerWide`) opens it at once. `onStateChange` lets consumers pause
+ * and resume, and health and metrics report the state.
  */
 export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
   // One action for every call to the provider (a send, or asking whether it has a message): the call itself.
@@ -74,6 +75,9 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
       const fire = <T>(call: () => Promise<T>): Promise<T> =>
         (breaker.fire(call) as Promise<T>).catch((error: { code?: string }) => {
           if (error?.code === 'EOPENBREAKER') throw new CircuitOpenError(provider);
+          // Our account refused: one answer says it of every message, so the breaker opens now rather than after a
+          // window of them, and until it half-opens no record is read again only to be refused again.
+          if (error instanceof DeliveryError && error.providerWide) breaker.open();
           // Ambiguous like any timeout: the provider may still take it, so the retry asks it first.
           if (error?.code === 'ETIMEDOUT' && !(error instanceof DeliveryError)) {
             throw new DeliveryError(`${provider} did not answer within ${options.callTimeoutMs ?? 45_000} ms`, 'PROVIDER_TIMEOUT', true, { cause: error });

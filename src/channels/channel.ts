@@ -26,16 +26,21 @@ export interface SendResult {
 /**
  * A failed send, classified where the provider's answer is understood: `retriable` means the same message may succeed
  * later (timeout, 5xx, rate limit); otherwise retrying is pointless (invalid address, refused content).
+ * `providerWide`: the provider refused us, not the message (credentials, account): every message would fail alike, so
+ * the channel pauses with its records kept, instead of each one using up its retries.
  */
 export class DeliveryError extends Error {
+  readonly providerWide: boolean;
+
   constructor(
     message: string,
     readonly code: string,
     readonly retriable: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; providerWide?: boolean },
   ) {
     super(message, options);
     this.name = 'DeliveryError';
+    this.providerWide = options?.providerWide ?? false;
   }
 }
 

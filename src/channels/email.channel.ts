@@ -1,22 +1,10 @@
 import { createHash } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
-import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
+import type { ChannelAdapter, OutboundMessage, SendResult } from './channel.js';
 import { createMailDevLookup } from './mail-lookup.js';
+import { classifySmtpError } from './smtp-failures.js';
 import { smtpSocketFactory } from './smtp-socket.js';
-
-/** Connection-level failures: the server may be back in a moment. */
-const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNREFUSED', 'ECONNRESET', 'EDNS', 'ETLS', 'EPROTOCOL']);
-
-/** SMTP reply codes say it: 4xx try again later, 5xx never. No reply at all is a connection problem. */
-export function classifySmtpError(error: unknown): DeliveryError {
-  const err = error as { code?: string; responseCode?: number; message?: string };
-  const message = `SMTP: ${err.message ?? String(error)}`.replace(/<[^>]*@[^>]*>/g, '<…>');
-  if (err.responseCode && err.responseCode >= 500) return new DeliveryError(message, `SMTP_${err.responseCode}`, false, { cause: error });
-  if (err.responseCode && err.responseCode >= 400) return new DeliveryError(message, `SMTP_${err.responseCode}`, true, { cause: error });
-  if (err.code === 'EENVELOPE') return new DeliveryError(message, 'SMTP_ENVELOPE', false, { cause: error });
-  return new DeliveryError(message, err.code && TRANSIENT_CODES.has(err.code) ? `SMTP_${err.code}` : 'SMTP_UNKNOWN', true, { cause: error });
-}
 
 /**
  * One Message-ID per delivery, whoever sends it and however often: a copy sent again carries the same id, which lets

@@ -1,3 +1,4 @@
+import { redactProviderText } from '../util/redact.js';
 import { DeliveryError } from './channel.js';
 
 /**
@@ -9,18 +10,29 @@ export const PERMANENT_TWILIO_CODES = new Set([21211, 21408, 21602, 21604, 21610
 /** Rate limits and queue overflow: worth another try later. */
 const TRANSIENT_TWILIO_CODES = new Set([20429, 30001, 30003, 30008, 30022]);
 
+/**
+ * Refusals of the account, not of the message: credentials wrong or rotated (20003, any 401), the account inactive
+ * (20005), test credentials (20008), or an account or API path that does not exist (20404; creating a message has no
+ * other resource to miss). Every message fails the same way until someone fixes the configuration.
+ */
+const ACCOUNT_TWILIO_CODES = new Set([20003, 20005, 20008, 20404]);
+
 /** Classifies an error thrown by the twilio SDK (a RestException, or a network error before any answer). */
 export function classifyTwilioError(error: unknown): DeliveryError {
   const err = error as { code?: number | string; status?: number; message?: string };
   const code = typeof err.code === 'number' ? err.code : undefined;
-  const message = `Twilio: ${err.message ?? String(error)}`.replace(/\+\d{6,15}/g, '+…');
+  const message = redactProviderText(`Twilio: ${err.message ?? String(error)}`);
+  if ((code !== undefined && ACCOUNT_TWILIO_CODES.has(code)) || err.status === 401) {
+    // Retriable and the provider's: it opens the breaker and the channel waits, keeping its records, until it is fixed.
+    return new DeliveryError(`${message} (${code ?? `HTTP ${err.status}`}: the account was refused)`, 'TWILIO_AUTH', true, { cause: error, providerWide: true });
+  }
   if (code !== undefined && PERMANENT_TWILIO_CODES.has(code)) return new DeliveryError(message, `TWILIO_${code}`, false, { cause: error });
   if (code !== undefined && TRANSIENT_TWILIO_CODES.has(code)) return new DeliveryError(message, `TWILIO_${code}`, true, { cause: error });
   if (err.status === 429 || (err.status !== undefined && err.status >= 500)) {
     return new DeliveryError(message, code ? `TWILIO_${code}` : `HTTP_${err.status}`, true, { cause: error });
   }
   if (err.status !== undefined && err.status >= 400) {
-    // Any other 4xx (bad parameters, auth) will fail the same way again.
+    // Any other 4xx (bad parameters, content refused) will fail the same way again.
     return new DeliveryError(message, code ? `TWILIO_${code}` : `HTTP_${err.status}`, false, { cause: error });
   }
   return new DeliveryError(message, typeof err.code === 'string' ? err.code : 'TWILIO_NETWORK', true, { cause: error });

@@ -2,6 +2,7 @@ import type { Producer } from 'kafkajs';
 import type pg from 'pg';
 import { storableJson, storableText } from '../db/storable.js';
 import type { Channel } from '../events/index.js';
+import { redactProviderText } from '../util/redact.js';
 
 export const dlqTopic = (channel: Channel, prefix = '') => `${prefix}notifications.${channel}.dlq`;
 
@@ -21,7 +22,7 @@ export function deadLetterHeaders(entry: Pick<DeadLetter, 'record' | 'consumerGr
     'x-last-failed-at': new Date().toISOString(),
     'x-error-class': entry.errorClass,
     'x-error-code': entry.code,
-    'x-error-message': entry.message.slice(0, 500),
+    'x-error-message': storedMessage(entry.message),
   };
 }
 
@@ -47,7 +48,7 @@ export interface DeadLetter {
   /** 'permanent': retrying cannot help; 'exhausted': retries ran out. */
   errorClass: 'permanent' | 'exhausted';
   code: string;
-  /** Never personal data: codes and provider messages only. */
+  /** Never personal data: codes and provider messages only, redacted again here where they are stored. */
   message: string;
 }
 
@@ -77,13 +78,16 @@ export function createDeadLetterWriter({ producer, pool, topicPrefix = '' }: { p
       // A poison record may carry anything (a NUL in its key or its text): the entry must go in all the same.
       [entry.channel, isUuid(entry.eventId) ? entry.eventId : null, storableText(entry.eventType), storableText(entry.userId),
         storableText(entry.idempotencyKey), entry.record.topic, entry.record.partition, entry.record.offset, storableText(entry.record.key),
-        entry.consumerGroup, entry.attempts, entry.firstFailedAt, now, entry.errorClass, storableText(entry.code), storableText(entry.message.slice(0, 500)),
+        entry.consumerGroup, entry.attempts, entry.firstFailedAt, now, entry.errorClass, storableText(entry.code), storableText(storedMessage(entry.message)),
         payload === null ? null : JSON.stringify(storableJson(payload))],
     );
   };
 }
 
 export type DeadLetterWriter = ReturnType<typeof createDeadLetterWriter>;
+
+/** Redacted before it is cut, so the cut never leaves half an address behind. */
+const storedMessage = (message: string) => redactProviderText(message).slice(0, 500);
 
 const isUuid = (value: string | undefined) => !!value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { createBatchLoader } from '../db/batch-loader.js';
 import type { Channel } from '../events/index.js';
+import { redactProviderText } from '../util/redact.js';
 import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
 
 export { idempotencyKeyOf, type DeliveryKey };
@@ -60,7 +61,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     await pool.query(
       `INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code, error_message)
        SELECT id, attempts, $2, $3, $4, $5 FROM deliveries WHERE id = $1`,
-      [id, status, fields.providerId ?? null, fields.code ?? null, fields.message ?? null],
+      [id, status, fields.providerId ?? null, fields.code ?? null, fields.message === undefined ? null : redactProviderText(fields.message)],
     );
   }
 
@@ -96,7 +97,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     async release(id: string, error: { code: string; message: string }, attemptStatus: 'retrying' | 'failed' = 'retrying') {
       await pool.query(
         `UPDATE deliveries SET lease_until = now() - interval '1 millisecond', error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
-        [id, error.code, error.message],
+        [id, error.code, redactProviderText(error.message)],
       );
       await attempt(id, attemptStatus, error);
     },
@@ -105,7 +106,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     async markFailed(id: string, error: { code: string; message: string }, status: 'failed' | 'dead_lettered' | 'skipped' = 'dead_lettered') {
       await pool.query(
         `UPDATE deliveries SET status = $4, lease_until = NULL, error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
-        [id, error.code, error.message, status],
+        [id, error.code, redactProviderText(error.message), status],
       );
       await attempt(id, status, error);
     },
@@ -183,7 +184,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     async redefer(id: string, deliverAfter: Date, error: { code: string; message: string }) {
       await pool.query(
         `UPDATE deliveries SET status = 'deferred', deliver_after = $2, lease_until = NULL, error_code = $3, error_message = $4, updated_at = now() WHERE id = $1`,
-        [id, deliverAfter, error.code, error.message],
+        [id, deliverAfter, error.code, redactProviderText(error.message)],
       );
       await attempt(id, 'retrying', error);
     },

@@ -1,5 +1,4 @@
 import pRetry, { AbortError } from 'p-retry';
-import { CircuitOpenError } from '../channels/breaker.js';
 import { findAtProvider, type ChannelAdapter, type SendResult } from '../channels/channel.js';
 import type { Channel, GatewayEvent } from '../events/index.js';
 import { deliveryLatency, deliveryOutcomes } from '../metrics.js';
@@ -7,7 +6,7 @@ import { channelEnabled, type UserProfile } from '../preferences/profile.js';
 import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
 import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
 import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from './deliveries.repository.js';
-import { classifyFailure, type Failure } from './failures.js';
+import { classifyFailure, pausesChannel, type Failure } from './failures.js';
 import { addressOf } from './recipients.js';
 import type { OptOuts } from './opt-outs.js';
 
@@ -24,7 +23,7 @@ export type Outcome =
    * then the row stays released, so a crash or a failed dead-letter write finds it again on the re-read: never lost.
    */
   | { kind: 'permanent'; failure: Failure; attempt: number; claimId?: string }
-  /** The provider's breaker is open: the caller pauses and reads this record again later. */
+  /** The provider takes nothing now (breaker open, account refused): the caller pauses and reads this record again later. */
   | { kind: 'paused' }
   /** Another process holds the claim: the caller looks again once its lease has ended. */
   | { kind: 'held'; until: Date };
@@ -60,8 +59,9 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
           const found = askFirst || attemptNumber > 1 ? await findAtProvider(adapter, message, since) : undefined;
           return found ?? (await adapter.send(message));
         } catch (error) {
-          // Permanent failures and an open breaker are not retried here: the first is final, the second pauses.
-          if (error instanceof CircuitOpenError || !classifyFailure(error).retriable) throw new AbortError(error as Error);
+          // Permanent failures and a provider that takes nothing (breaker open, account refused) are not retried here:
+          // the first is final, the second pauses.
+          if (pausesChannel(error) || !classifyFailure(error).retriable) throw new AbortError(error as Error);
           throw error;
         }
       },
@@ -118,9 +118,10 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
     } catch (error) {
       const cause = error instanceof AbortError ? error.originalError : error;
       const failure = classifyFailure(cause);
-      if (cause instanceof CircuitOpenError || failure.retriable) {
+      if (pausesChannel(cause) || failure.retriable) {
         await deliveries.release(claim.id, failure);
-        return cause instanceof CircuitOpenError ? { kind: 'paused' } : { kind: 'transient', failure, attempt: claim.attempt, claimId: claim.id };
+        // Paused, the record is read again and keeps its retry level: an account refusal is not this message's failure.
+        return pausesChannel(cause) ? { kind: 'paused' } : { kind: 'transient', failure, attempt: claim.attempt, claimId: claim.id };
       }
       await deliveries.release(claim.id, failure, 'failed');
       return { kind: 'permanent', failure, attempt: claim.attempt, claimId: claim.id };
