@@ -14,7 +14,7 @@ import { startBridge } from './roles/bridge.role.js';
 import type { Role } from './roles/role.js';
 import { RoleSelectionError, selectRoles, type RoleName } from './roles/role-selection.js';
 import { startWorker } from './roles/worker.role.js';
-import { startSandbox } from './sandbox/sandbox.role.js';
+import { startSandbox } from './roles/sandbox.role.js';
 
 const ROLES: Record<RoleName, (config: Config, logger: Logger) => Promise<Role>> = {
   sandbox: startSandbox, worker: startWorker, bridge: startBridge, api: startApi,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTwilioClient } from '../src/sandbox/twilio-client.js';
+import { createTwilioClient } from '../src/channels/twilio-client.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { emailsTo } from './helpers/maildev.js';

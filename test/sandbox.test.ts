@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
 import { buildSandboxApp, type SandboxHandle } from '../src/sandbox/sandbox.app.js';
 import type { Thread } from '../src/sandbox/sandbox.routes.js';
-import { createTwilioClient } from '../src/sandbox/twilio-client.js';
+import { createTwilioClient } from '../src/channels/twilio-client.js';
 import { waitFor } from './helpers/wait-for.js';
 
 /**

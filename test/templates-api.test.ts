@@ -16,7 +16,7 @@ import { connectAmqp } from '../src/queue/amqp.js';
 import { createEventQueuePublisher } from '../src/queue/event-queue.publisher.js';
 import { eventQueues } from '../src/queue/event-queues.js';
 import { buildSandboxApp, type SandboxHandle } from '../src/sandbox/sandbox.app.js';
-import { createTwilioClient } from '../src/sandbox/twilio-client.js';
+import { createTwilioClient } from '../src/channels/twilio-client.js';
 import { createTemplateRenderer } from '../src/templates/renderer.js';
 import { freshDatabase, uniqueEmail, uniquePhone } from './helpers/full-gateway.js';
 import { deleteQueues } from './helpers/gateway.js';

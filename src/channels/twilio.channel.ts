@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import type { MessageInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
-import { createTwilioClient } from '../sandbox/twilio-client.js';
+import { createTwilioClient } from './twilio-client.js';
 import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
 import { classifyTwilioError } from './twilio-failures.js';
 

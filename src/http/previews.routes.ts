@@ -2,8 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { toAlert, type InboxRow } from '../channels/websocket.channel.js';
 import type { Config } from '../config.js';
-import type { Thread } from '../sandbox/sandbox.routes.js';
 import { HttpError } from './errors.js';
+
+/**
+ * One number's SMS and WhatsApp as `GET /sandbox/messages` answers them: the sandbox is an outside party reached over
+ * HTTP, so only the fields this page reads are named here.
+ */
+interface SandboxThread {
+  number: string;
+  messages: Array<{ channel: string } & Record<string, unknown>>;
+}
 
 export interface PreviewsRoutesOptions {
   config: Pick<Config, 'NODE_ENV' | 'MAIL_PREVIEW_URL' | 'TWILIO_API_BASE_URL'>;
@@ -123,7 +131,7 @@ export async function previewsRoutes(app: FastifyInstance, options: PreviewsRout
     const head = { user: user ?? null, phone: who?.phone ?? null };
     if (!fetched.ok) return { ...head, unavailable: true, reason: fetched.reason };
     const wanted = (number: string) => !user || number === who?.phone || (!who && number.includes(user.replace(/\s+/g, '')));
-    const threads = ((fetched.body as { threads?: Thread[] }).threads ?? []).filter((thread) => wanted(thread.number));
+    const threads = ((fetched.body as { threads?: SandboxThread[] }).threads ?? []).filter((thread) => wanted(thread.number));
     const byChannel = (channel: 'sms' | 'whatsapp') =>
       threads
         .map((thread) => ({ number: thread.number, messages: thread.messages.filter((m) => m.channel === channel).slice(0, limit) }))

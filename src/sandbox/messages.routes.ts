@@ -5,7 +5,7 @@ import type { Faults } from './faults.js';
 import type { Lifecycle } from './lifecycle.js';
 import { listPage, parseListQuery } from './list-query.js';
 import { messagesPath, newMessageSid, toResource, type SandboxMessage } from './message.js';
-import { countSegments } from './segments.js';
+import { countSegments } from '../templates/segments.js';
 import type { MessageStore } from './store.js';
 import { TWILIO_ERRORS } from './twilio-errors.js';
 import { validateCreate, type CreateRequest } from './validation.js';

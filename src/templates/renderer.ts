@@ -30,7 +30,7 @@
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { TOPIC_BY_EVENT_TYPE, type Channel, type EventTopic, type EventType } from '../events/index.js';
-import { countSegments, type SegmentCount } from '../sandbox/segments.js';
+import { countSegments, type SegmentCount } from './segments.js';
 import { registerHelpers } from './helpers.js';
 import { lintTemplate, readTemplateFolder, splitEmail, type LintRules } from './template-files.js';
 import { HelperInputError, TemplateError } from './template-error.js';

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createTwilioClient } from '../../../src/sandbox/twilio-client.js';
+import { createTwilioClient } from '../../../src/channels/twilio-client.js';
 import { closedLoop, withTimeout } from './shared.js';
 
 const IN_FLIGHT = 64;

@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { Role } from '../roles/role.js';
-import { buildSandboxApp } from './sandbox.app.js';
+import type { Role } from './role.js';
+import { buildSandboxApp } from '../sandbox/sandbox.app.js';
 
 /** The Twilio-compatible sandbox: point TWILIO_API_BASE_URL at it and SMS/WhatsApp go nowhere but its preview. */
 export async function startSandbox(config: Config, logger: Logger): Promise<Role> {
