@@ -63,6 +63,7 @@ const COLUMNS = `id, channel, event_id, event_type, user_id, idempotency_key, or
   original_key, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code, error_message, payload, status,
   replayed_at, replay_result, created_at`;
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg rows are untyped; toEntry below gives each column its type
 type Row = Record<string, any>;
 
 const toEntry = (row: Row): DeadLetterEntry => ({

@@ -70,7 +70,12 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
           },
           done: (error?: Error) => (error ? reject(error) : resolve(found)),
         });
-      }));
+        // A refused account (401) pauses the channel, as it does for a send; any other failure to ask stays a failed
+        // question (transient, see findAtProvider), never a reason to give the message up.
+      })).catch((error: unknown) => {
+        const classified = classifyTwilioError(error);
+        throw classified.providerWide ? classified : error;
+      });
       return ours && { providerId: ours.sid, status: ours.status === 'delivered' ? 'delivered' : ours.status === 'sent' ? 'sent' : 'queued' };
     },
     async close() {},

@@ -1,11 +1,19 @@
 import type pg from 'pg';
-import type { Claim } from './deliveries.repository.js';
 import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
 
 /**
  * The ledger's hot statements in their batched form, one statement for many deliveries (the repository gathers the
  * calls). Each returns one result per request, in the order asked.
  */
+
+/** The answer to a claim: the delivery is this process's now, or it is not (settled, or held by another). */
+export type Claim =
+  /**
+   * `recovered`: taken over from a process that died holding it, which may already have sent it. `firstClaimedAt`:
+   * when the delivery was first taken, the earliest any copy of it can have reached the provider.
+   */
+  | { claimed: true; id: string; attempt: number; recovered: boolean; firstClaimedAt: Date }
+  | { claimed: false; heldUntil?: Date };
 
 export interface ClaimRequest {
   key: DeliveryKey;

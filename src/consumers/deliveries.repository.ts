@@ -4,16 +4,10 @@ import type { Channel } from '../events/index.js';
 import { redactProviderText } from '../util/redact.js';
 import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
 
-export { idempotencyKeyOf, type DeliveryKey };
-import { claimMany, markSentMany, markSkippedMany, updateStatusMany, type ClaimRequest, type ProviderStatus, type SentRow, type SkippedRow, type StatusUpdate } from './deliveries.batches.js';
+export { idempotencyKeyOf, type Claim, type DeliveryKey };
+import { claimMany, markSentMany, type Claim, markSkippedMany, updateStatusMany, type ClaimRequest, type ProviderStatus, type SentRow, type SkippedRow, type StatusUpdate } from './deliveries.batches.js';
 
-export type Claim =
-  /**
-   * `recovered`: taken over from a process that died holding it, which may already have sent it. `firstClaimedAt`:
-   * when the delivery was first taken, the earliest any copy of it can have reached the provider.
-   */
-  | { claimed: true; id: string; attempt: number; recovered: boolean; firstClaimedAt: Date }
-  | { claimed: false; heldUntil?: Date };
+
 
 
 /** A message held for quiet hours, rendered and addressed. */

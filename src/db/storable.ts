@@ -3,6 +3,7 @@
  * either; what is written about a record that was refused (a dead letter of a poison record: its key, its text, the
  * error) must still go in, so those characters become U+FFFD there, as a decoder would show them.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 export function storableText(text: string): string;
