@@ -33,9 +33,18 @@ async function main(): Promise<void> {
   const parts = chosenParts();
   const settings = readSettings();
   const budget = new Budget(settings.budgetS * 1000);
-  const progress = (line: string) => process.stderr.write(`[bench ${(budget.elapsedMs() / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+  const progress = (line: string) =>
+    process.stderr.write(`[bench ${(budget.elapsedMs() / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
   const run: RunOutcome = {
-    startedAt: new Date().toISOString(), wallMs: 0, parts, settings, resets: [], processes: [], processSeries: {}, errors: {}, cleanupErrors: [],
+    startedAt: new Date().toISOString(),
+    wallMs: 0,
+    parts,
+    settings,
+    resets: [],
+    processes: [],
+    processSeries: {},
+    errors: {},
+    cleanupErrors: [],
   };
   progress(`parts: ${parts.join(', ')}; settings ${JSON.stringify(settings)}`);
 
@@ -55,8 +64,12 @@ async function main(): Promise<void> {
   run.wallMs = Math.round(budget.elapsedMs());
   const figures = buildFigures(run);
   const file = writeJson(run, figures);
-  console.log(`\nbench ${run.startedAt}: ${parts.join(', ')} in ${(run.wallMs / 1000).toFixed(0)} s`
-    + (run.deployment ? `; gateway as ${settings.workers} worker + ${settings.apiProcesses} api processes (sockets and ingest spread over the apis), email to ${String(run.deployment.smtp)}` : ''));
+  console.log(
+    `\nbench ${run.startedAt}: ${parts.join(', ')} in ${(run.wallMs / 1000).toFixed(0)} s` +
+      (run.deployment
+        ? `; gateway as ${settings.workers} worker + ${settings.apiProcesses} api processes (sockets and ingest spread over the apis), email to ${String(run.deployment.smtp)}`
+        : ''),
+  );
   console.log(renderTable(figures));
   if (run.sustained) console.log(`\n${renderProcesses('processes during the sustained mix', run.sustained.processes)}`);
   if (run.fanout) console.log(`\n${renderProcesses('processes during the fanout', run.fanout.processes)}`);
@@ -72,7 +85,8 @@ async function main(): Promise<void> {
  */
 function launch(): void {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, BENCH_RUNNER: '1' },
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_RUNNER: '1' },
   });
   // The run has its own handlers; a SIGTERM sent to this process alone is passed on, a group's SIGINT already arrived.
   process.on('SIGINT', () => {});

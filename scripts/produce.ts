@@ -5,7 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config.js';
-import { EVENT_TOPICS, TOPIC_BY_EVENT_TYPE, assertEvent, type EventTopic, type GatewayEvent } from '../src/events/index.js';
+import {
+  EVENT_TOPICS,
+  TOPIC_BY_EVENT_TYPE,
+  assertEvent,
+  type EventTopic,
+  type GatewayEvent,
+} from '../src/events/index.js';
 import { createLogger } from '../src/logger.js';
 import { createEventProducer } from '../src/producer/event-producer.js';
 
@@ -18,7 +24,9 @@ function readEvents(topic: EventTopic, source: string): GatewayEvent[] {
     const candidate = raw.eventType || raw.type ? raw : { ...raw, eventType };
     const event = assertEvent(candidate);
     if (TOPIC_BY_EVENT_TYPE[event.eventType] !== topic) {
-      throw new Error(`event ${index}: a ${event.eventType} belongs on ${TOPIC_BY_EVENT_TYPE[event.eventType]}, not ${topic}`);
+      throw new Error(
+        `event ${index}: a ${event.eventType} belongs on ${TOPIC_BY_EVENT_TYPE[event.eventType]}, not ${topic}`,
+      );
     }
     return event;
   });

@@ -37,14 +37,25 @@ async function status(config: Config): Promise<boolean> {
     log(`${name.padEnd(10)} ${ok ? 'up  ' : 'DOWN'} ${detail}`);
   };
   for (const service of services(config)) {
-    const ok = await service.probe().then(() => true, () => false);
+    const ok = await service.probe().then(
+      () => true,
+      () => false,
+    );
     report(service.name, ok, redact(service.url));
   }
   const kafkaPid = runningPid(kafkaDaemon);
-  report('Kafka', await kafkaAnswers(config.KAFKA_BROKERS[0]!), `${config.KAFKA_BROKERS.join(',')}${kafkaPid ? ` (pid ${kafkaPid})` : ''}`);
+  report(
+    'Kafka',
+    await kafkaAnswers(config.KAFKA_BROKERS[0]!),
+    `${config.KAFKA_BROKERS.join(',')}${kafkaPid ? ` (pid ${kafkaPid})` : ''}`,
+  );
   const smtp = new URL(config.SMTP_URL);
   const maildevPid = runningPid(maildevDaemon);
-  report('MailDev', await portOpen(smtp.hostname, Number(smtp.port)), `${smtp.host}, UI ${config.MAIL_PREVIEW_URL}${maildevPid ? ` (pid ${maildevPid})` : ''}`);
+  report(
+    'MailDev',
+    await portOpen(smtp.hostname, Number(smtp.port)),
+    `${smtp.host}, UI ${config.MAIL_PREVIEW_URL}${maildevPid ? ` (pid ${maildevPid})` : ''}`,
+  );
   return healthy;
 }
 

@@ -49,12 +49,20 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
     for (const name of ['PORT', 'DATABASE_URL', 'TWILIO_ACCOUNT_SID', 'LOG_LEVEL']) expect(problems).toContain(name);
-    expect((error as Error).message).toContain('DATABASE_URL: must be a URL starting with postgres:// or postgresql://');
+    expect((error as Error).message).toContain(
+      'DATABASE_URL: must be a URL starting with postgres:// or postgresql://',
+    );
   });
 
   it('refuses the development secrets in production, naming each', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
-    const problems = problemsOf({ ...REAL, INGEST_API_KEYS: '', JWT_SECRET: '', TWILIO_ACCOUNT_SID: '', TWILIO_AUTH_TOKEN: '' });
+    const problems = problemsOf({
+      ...REAL,
+      INGEST_API_KEYS: '',
+      JWT_SECRET: '',
+      TWILIO_ACCOUNT_SID: '',
+      TWILIO_AUTH_TOKEN: '',
+    });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(
       ['INGEST_API_KEYS', 'JWT_SECRET', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'].sort(),
     );
@@ -92,13 +100,19 @@ describe('loadConfig', () => {
     const env: Record<string, string> = { ...REAL };
     if (url === undefined) delete env.TWILIO_API_BASE_URL;
     else env.TWILIO_API_BASE_URL = url;
-    expect(problemsOf(env)).toEqual([expect.stringMatching(/^TWILIO_API_BASE_URL: must be an https:\/\/ address that is not this machine in production/)]);
+    expect(problemsOf(env)).toEqual([
+      expect.stringMatching(
+        /^TWILIO_API_BASE_URL: must be an https:\/\/ address that is not this machine in production/,
+      ),
+    ]);
   });
 
   it('accepts production with real secrets and the real Twilio API', () => {
     const config = loadConfig(REAL);
     expect(config.NODE_ENV).toBe('production');
-    expect(loadConfig({ ...REAL, TWILIO_API_BASE_URL: 'https://api.dublin.ie1.twilio.com' }).TWILIO_API_BASE_URL).toMatch(/^https:/);
+    expect(
+      loadConfig({ ...REAL, TWILIO_API_BASE_URL: 'https://api.dublin.ie1.twilio.com' }).TWILIO_API_BASE_URL,
+    ).toMatch(/^https:/);
   });
 
   it('has rate limits and a socket cap that do not throttle the ingest benchmark', () => {

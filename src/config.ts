@@ -14,17 +14,25 @@ const DEV_SECRETS = {
 } as const;
 
 const url = (protocols: string[]) =>
-  z.string().refine((value) => {
-    try {
-      return protocols.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 
 const csv = z
   .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string()).min(1, 'must list at least one value'));
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -41,21 +49,31 @@ const schema = z.object({
    */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   /** Where providers reach the api (Twilio's status and inbound webhooks are signed against this address). */
-  PUBLIC_URL: url(['http:', 'https:']).transform((u) => u.replace(/\/+$/, '')).default('http://127.0.0.1:3000'),
+  PUBLIC_URL: url(['http:', 'https:'])
+    .transform((u) => u.replace(/\/+$/, ''))
+    .default('http://127.0.0.1:3000'),
 
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/gateway'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   AMQP_URL: url(['amqp:', 'amqps:']).default('amqp://guest:guest@127.0.0.1:5672'),
   /** Prepended to RabbitMQ queue names; empty in real use, unique per test run for isolation. */
-  AMQP_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -').default(''),
+  AMQP_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -')
+    .default(''),
   KAFKA_BROKERS: csv.default(['127.0.0.1:9092']),
   KAFKA_CLIENT_ID: z.string().min(1).default('notification-gateway'),
   /** Prepended to every topic name; empty in real use, unique per test run for isolation. */
-  KAFKA_TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -').default(''),
+  KAFKA_TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -')
+    .default(''),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(64).default(3),
 
   /** The channels a worker process delivers (one consumer group each). */
-  WORKER_CHANNELS: csv.pipe(z.array(z.enum(['email', 'sms', 'whatsapp', 'websocket']))).default(['email', 'sms', 'whatsapp', 'websocket']),
+  WORKER_CHANNELS: csv
+    .pipe(z.array(z.enum(['email', 'sms', 'whatsapp', 'websocket'])))
+    .default(['email', 'sms', 'whatsapp', 'websocket']),
 
   /**
    * Records each channel's consumer group has in flight at once in this process (records of one key stay in order),
@@ -63,7 +81,10 @@ const schema = z.object({
    */
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(64),
   /** Delays of the retry topics notifications.<channel>.retry.1…n; after the last one a delivery is dead-lettered. */
-  RETRY_DELAYS_MS: csv.transform((items) => items.map(Number)).pipe(z.array(z.number().int().min(0).max(86_400_000))).default([10_000, 60_000, 600_000]),
+  RETRY_DELAYS_MS: csv
+    .transform((items) => items.map(Number))
+    .pipe(z.array(z.number().int().min(0).max(86_400_000)))
+    .default([10_000, 60_000, 600_000]),
   /** How long an open circuit breaker waits before one trial send. */
   BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /**
@@ -85,12 +106,21 @@ const schema = z.object({
    */
   SMTP_LOOKUP_URL: z.union([z.literal('none'), url(['http:', 'https:'])]).default('http://127.0.0.1:1080'),
 
-  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits').default(DEV_SECRETS.TWILIO_ACCOUNT_SID),
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-fA-F]{32}$/, 'must be AC followed by 32 hex digits')
+    .default(DEV_SECRETS.TWILIO_ACCOUNT_SID),
   TWILIO_AUTH_TOKEN: z.string().min(8).default(DEV_SECRETS.TWILIO_AUTH_TOKEN),
   /** Where the twilio SDK sends its requests: the local sandbox unless real Twilio is configured. */
   TWILIO_API_BASE_URL: url(['http:', 'https:']).default('http://127.0.0.1:3100'),
-  TWILIO_SMS_FROM: z.string().regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number').default('+15005550006'),
-  TWILIO_WHATSAPP_FROM: z.string().regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'must be whatsapp:+<E.164>').default('whatsapp:+14155238886'),
+  TWILIO_SMS_FROM: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')
+    .default('+15005550006'),
+  TWILIO_WHATSAPP_FROM: z
+    .string()
+    .regex(/^whatsapp:\+[1-9]\d{6,14}$/, 'must be whatsapp:+<E.164>')
+    .default('whatsapp:+14155238886'),
   /** Requests to the Twilio API in flight at once per channel and worker process (SMS, WhatsApp). */
   TWILIO_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(500).default(16),
   SANDBOX_PORT: port.default(3100),
@@ -130,8 +160,10 @@ const MIN_DISTINCT_CHARACTERS = 8;
 const SECRETS = ['INGEST_API_KEYS', 'ADMIN_TOKEN', 'JWT_SECRET', 'TWILIO_AUTH_TOKEN'] as const;
 
 function weakness(secret: string): string | undefined {
-  if (secret.length < MIN_SECRET_LENGTH) return `must be at least ${MIN_SECRET_LENGTH} characters in production (e.g. openssl rand -hex 32)`;
-  if (new Set(secret).size < MIN_DISTINCT_CHARACTERS) return `must not repeat a few characters (at least ${MIN_DISTINCT_CHARACTERS} different ones)`;
+  if (secret.length < MIN_SECRET_LENGTH)
+    return `must be at least ${MIN_SECRET_LENGTH} characters in production (e.g. openssl rand -hex 32)`;
+  if (new Set(secret).size < MIN_DISTINCT_CHARACTERS)
+    return `must not repeat a few characters (at least ${MIN_DISTINCT_CHARACTERS} different ones)`;
   return undefined;
 }
 
@@ -177,7 +209,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const problems = productionProblems(parsed.data);
   if (problems.length > 0) {
-    if (!present.NODE_ENV) problems.push('NODE_ENV: not set, which means production; on the local stack set NODE_ENV=development (npm start does)');
+    if (!present.NODE_ENV)
+      problems.push(
+        'NODE_ENV: not set, which means production; on the local stack set NODE_ENV=development (npm start does)',
+      );
     throw new ConfigError(problems);
   }
   return Object.freeze(parsed.data);

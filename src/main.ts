@@ -17,7 +17,10 @@ import { startWorker } from './roles/worker.role.js';
 import { startSandbox } from './roles/sandbox.role.js';
 
 const ROLES: Record<RoleName, (config: Config, logger: Logger) => Promise<Role>> = {
-  sandbox: startSandbox, worker: startWorker, bridge: startBridge, api: startApi,
+  sandbox: startSandbox,
+  worker: startWorker,
+  bridge: startBridge,
+  api: startApi,
 };
 
 function chosenRoles(config: Config): RoleName[] {
@@ -32,7 +35,9 @@ function printWelcome(config: Config, roles: Role[]): void {
     `curl -X POST ${api}/events -H 'x-api-key: ${config.INGEST_API_KEYS[0]}' -H 'content-type: application/json' -d @examples/${file}`;
   console.log(`
 Notification gateway running: ${roles.map((r) => r.name).join(', ')}
-${Object.entries(urls).map(([name, url]) => `  ${name.padEnd(8)} ${url}`).join('\n')}
+${Object.entries(urls)
+  .map(([name, url]) => `  ${name.padEnd(8)} ${url}`)
+  .join('\n')}
   mail     ${config.MAIL_PREVIEW_URL} (every email sent)
 
 Watch alerts live: open ${urls.alerts ?? `${api}/alerts.html`} and log in as demo-ravi (flight W2121) or demo-asha (train 12951).
@@ -67,7 +72,8 @@ function handleShutdown(roles: Role[], logger: Logger): void {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    for (const role of [...roles].reverse()) await role.stop().catch((err: unknown) => logger.error({ err, role: role.name }, 'stop failed'));
+    for (const role of [...roles].reverse())
+      await role.stop().catch((err: unknown) => logger.error({ err, role: role.name }, 'stop failed'));
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));

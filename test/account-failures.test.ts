@@ -43,7 +43,9 @@ describe('account-level provider failures', () => {
     try {
       let total = 0;
       for (const level of [1, 2, 3]) {
-        const offsets = await admin.fetchTopicOffsets(retryTopic(channel, level, gateway.config.KAFKA_TOPIC_PREFIX)).catch(() => []);
+        const offsets = await admin
+          .fetchTopicOffsets(retryTopic(channel, level, gateway.config.KAFKA_TOPIC_PREFIX))
+          .catch(() => []);
         total += offsets.reduce((sum, o) => sum + Number(o.high), 0);
       }
       return total;
@@ -57,19 +59,33 @@ describe('account-level provider failures', () => {
     smtp.refuseLogins = true;
 
     const travellers = Array.from({ length: TRAVELLERS }, (_, i) => ({
-      userId: `acct-${i}-${randomBytes(3).toString('hex')}`, phone: uniquePhone(), email: uniqueEmail('acct'),
+      userId: `acct-${i}-${randomBytes(3).toString('hex')}`,
+      phone: uniquePhone(),
+      email: uniqueEmail('acct'),
     }));
     for (const [i, t] of travellers.entries()) {
-      await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: `ACCT${i}${randomBytes(2).toString('hex')}`, userId: t.userId, userPhone: t.phone, userEmail: t.email }));
+      await gateway.producer.publish(
+        bookingConfirmed({
+          eventId: undefined,
+          pnrNumber: `ACCT${i}${randomBytes(2).toString('hex')}`,
+          userId: t.userId,
+          userPhone: t.phone,
+          userEmail: t.email,
+        }),
+      );
     }
 
     await waitFor('every SMS and email to have been tried', async () => {
-      const { rows } = await gateway.pool.query(`SELECT count(*)::int AS n FROM deliveries WHERE channel IN ('sms', 'email') AND attempts > 0`);
+      const { rows } = await gateway.pool.query(
+        `SELECT count(*)::int AS n FROM deliveries WHERE channel IN ('sms', 'email') AND attempts > 0`,
+      );
       return rows[0].n === 2 * TRAVELLERS;
     });
     expect(await deadLetters(['sms', 'whatsapp', 'email'])).toEqual([]);
     // Longer than the whole retry ladder (0.5 + 1 + 2 s): each reopening is a trial send that was refused again.
-    await waitFor('both breakers to have opened 8 times', () => (opened.twilio ?? 0) >= 8 && (opened.smtp ?? 0) >= 8, { timeoutMs: 60_000 });
+    await waitFor('both breakers to have opened 8 times', () => (opened.twilio ?? 0) >= 8 && (opened.smtp ?? 0) >= 8, {
+      timeoutMs: 60_000,
+    });
     expect(await deadLetters(['sms', 'whatsapp', 'email'])).toEqual([]);
     expect(await retried('sms')).toBe(0);
     expect(await retried('email')).toBe(0);
@@ -81,21 +97,40 @@ describe('account-level provider failures', () => {
     expect(smtp.refusedLogins).toBeLessThan(50);
     // The ledger says why (later attempts, refused by the open breaker itself, say CIRCUIT_OPEN).
     const { rows: refused } = await gateway.pool.query(
-      `SELECT DISTINCT d.channel, a.error_code FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.channel IN ('sms', 'email')`);
-    expect(refused).toEqual(expect.arrayContaining([{ channel: 'email', error_code: 'SMTP_AUTH' }, { channel: 'sms', error_code: 'TWILIO_AUTH' }]));
+      `SELECT DISTINCT d.channel, a.error_code FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.channel IN ('sms', 'email')`,
+    );
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        { channel: 'email', error_code: 'SMTP_AUTH' },
+        { channel: 'sms', error_code: 'TWILIO_AUTH' },
+      ]),
+    );
 
     // The credentials are fixed.
     gateway.sandbox.faults.clear();
     smtp.refuseLogins = false;
 
     for (const t of travellers) {
-      await waitFor(`the SMS to ${t.phone}`, () => gateway.sandbox.store.list((m) => m.to === t.phone).length >= 1, { timeoutMs: 30_000 });
-      await waitFor(`the email to ${t.email}`, () => smtp.received.some((m) => m.to.includes(t.email)), { timeoutMs: 30_000 });
+      await waitFor(`the SMS to ${t.phone}`, () => gateway.sandbox.store.list((m) => m.to === t.phone).length >= 1, {
+        timeoutMs: 30_000,
+      });
+      await waitFor(`the email to ${t.email}`, () => smtp.received.some((m) => m.to.includes(t.email)), {
+        timeoutMs: 30_000,
+      });
     }
-    await waitFor('the breakers to close', () => gateway.worker.breakers.state('twilio') === 'closed' && gateway.worker.breakers.state('smtp') === 'closed');
+    await waitFor(
+      'the breakers to close',
+      () => gateway.worker.breakers.state('twilio') === 'closed' && gateway.worker.breakers.state('smtp') === 'closed',
+    );
     for (const t of travellers) {
-      expect(gateway.sandbox.store.list((m) => m.to === t.phone), `SMS to ${t.phone}`).toHaveLength(1);
-      expect(smtp.received.filter((m) => m.to.includes(t.email)), `email to ${t.email}`).toHaveLength(1);
+      expect(
+        gateway.sandbox.store.list((m) => m.to === t.phone),
+        `SMS to ${t.phone}`,
+      ).toHaveLength(1);
+      expect(
+        smtp.received.filter((m) => m.to.includes(t.email)),
+        `email to ${t.email}`,
+      ).toHaveLength(1);
     }
     expect(await deadLetters(['sms', 'whatsapp', 'email'])).toEqual([]);
   });

@@ -29,24 +29,43 @@ describe('a channel after an outage', () => {
   });
 
   it('resumes when its breaker half-opened and closed while sends were still in flight, and delivers every SMS once', async () => {
-    const travellers = Array.from({ length: 12 }, (_, i) => ({ userId: `resume-${randomBytes(3).toString('hex')}-${i}`, phone: uniquePhone(), pnr: `RESUME${String(i).padStart(4, '0')}` }));
+    const travellers = Array.from({ length: 12 }, (_, i) => ({
+      userId: `resume-${randomBytes(3).toString('hex')}-${i}`,
+      phone: uniquePhone(),
+      pnr: `RESUME${String(i).padStart(4, '0')}`,
+    }));
     // Twilio answers after a second; the first eight numbers are refused once (503). Those eight fail together, over half the
     // sends so far, and the breaker opens; the other four are then in flight, the breaker half-opens 300 ms later,
     // and their success closes it, all before the group has paused for the eight that met the open breaker.
     gateway.sandbox.faults.set({ latencyMs: 1_000 });
-    for (const t of travellers.slice(0, 8)) gateway.sandbox.faults.set({ failNext: { count: 1, code: 20503, status: 503, to: t.phone } });
+    for (const t of travellers.slice(0, 8))
+      gateway.sandbox.faults.set({ failNext: { count: 1, code: 20503, status: 503, to: t.phone } });
     await producer.send({
       topic: topicName('booking-confirmed', gateway.config.KAFKA_TOPIC_PREFIX),
       messages: travellers.map((t) => ({
         key: t.pnr,
-        value: JSON.stringify(bookingConfirmed({ pnrNumber: t.pnr, userId: t.userId, userPhone: t.phone, userEmail: uniqueEmail('resume') })),
+        value: JSON.stringify(
+          bookingConfirmed({
+            pnrNumber: t.pnr,
+            userId: t.userId,
+            userPhone: t.phone,
+            userEmail: uniqueEmail('resume'),
+          }),
+        ),
       })),
     });
 
-    await waitFor('the breaker to open', () => gateway.worker.breakers.state('twilio') !== 'closed', { timeoutMs: 20_000 });
-    await waitFor('every SMS, once the outage is over', () =>
-      travellers.every((t) => gateway.sandbox.store.list((m) => m.to === t.phone).length >= 1), { timeoutMs: 30_000 });
+    await waitFor('the breaker to open', () => gateway.worker.breakers.state('twilio') !== 'closed', {
+      timeoutMs: 20_000,
+    });
+    await waitFor(
+      'every SMS, once the outage is over',
+      () => travellers.every((t) => gateway.sandbox.store.list((m) => m.to === t.phone).length >= 1),
+      { timeoutMs: 30_000 },
+    );
     gateway.sandbox.faults.clear();
-    expect(travellers.map((t) => gateway.sandbox.store.list((m) => m.to === t.phone).length)).toEqual(travellers.map(() => 1));
+    expect(travellers.map((t) => gateway.sandbox.store.list((m) => m.to === t.phone).length)).toEqual(
+      travellers.map(() => 1),
+    );
   });
 });

@@ -19,7 +19,11 @@ describe('the pages in a browser', () => {
   let context: BrowserContext;
   let profileDir: string;
   const pageErrors: string[] = [];
-  const traveller = { userId: `browser-${randomBytes(3).toString('hex')}`, email: uniqueEmail('browser'), phone: uniquePhone() };
+  const traveller = {
+    userId: `browser-${randomBytes(3).toString('hex')}`,
+    email: uniqueEmail('browser'),
+    phone: uniquePhone(),
+  };
 
   beforeAll(async () => {
     const executablePath = await ensureChromium();
@@ -28,7 +32,12 @@ describe('the pages in a browser', () => {
     await gateway.itineraries.add({ userId: traveller.userId, vehicleKind: 'flight', vehicleNumber: 'W2121' });
     await warmUp();
     profileDir = mkdtempSync(join(tmpdir(), 'gateway-chromium-'));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1280, height: 900 },
+    });
     mkdirSync(SCREENSHOTS, { recursive: true });
   }, SETUP_TIMEOUT_MS);
 
@@ -38,7 +47,8 @@ describe('the pages in a browser', () => {
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
-  const postEvent = (body: unknown) => fetch(`${gateway.apiUrl}/events`, { method: 'POST', headers: INGEST_HEADERS, body: JSON.stringify(body) });
+  const postEvent = (body: unknown) =>
+    fetch(`${gateway.apiUrl}/events`, { method: 'POST', headers: INGEST_HEADERS, body: JSON.stringify(body) });
 
   /**
    * One disruption through the whole path (HTTP → RabbitMQ → bridge → Kafka → websocket consumer) before the timed
@@ -49,7 +59,11 @@ describe('the pages in a browser', () => {
     await gateway.preferences.update(warm, { email: uniqueEmail('warm') });
     await gateway.itineraries.add({ userId: warm, vehicleKind: 'flight', vehicleNumber: 'WARM1' });
     expect((await postEvent({ type: 'GATE_CHANGE', flightNumber: 'WARM1', payload: { gate: '7' } })).status).toBe(202);
-    await waitFor('the warm-up alert in the inbox', async () => (await gateway.pool.query('SELECT 1 FROM inbox WHERE user_id = $1', [warm])).rowCount === 1, { timeoutMs: 60_000 });
+    await waitFor(
+      'the warm-up alert in the inbox',
+      async () => (await gateway.pool.query('SELECT 1 FROM inbox WHERE user_id = $1', [warm])).rowCount === 1,
+      { timeoutMs: 60_000 },
+    );
   }
 
   async function openPage(path: string): Promise<Page> {
@@ -65,7 +79,11 @@ describe('the pages in a browser', () => {
     await page.click('#login');
     await page.waitForSelector('#status[data-state="connected"]', { timeout: 10_000 });
 
-    const response = await postEvent({ type: 'FLIGHT_DELAY', flightNumber: 'W2121', payload: { minutes: 90, reason: 'weather' } });
+    const response = await postEvent({
+      type: 'FLIGHT_DELAY',
+      flightNumber: 'W2121',
+      payload: { minutes: 90, reason: 'weather' },
+    });
     expect(response.status).toBe(202);
     const accepted = Date.now();
     const alert = await page.waitForSelector('[data-event-type="TRAVEL_DISRUPTION"]', { timeout: 2000 });
@@ -94,18 +112,30 @@ describe('the pages in a browser', () => {
     await page.click('#save');
     await page.waitForSelector('#save-status[data-state="saved"]', { timeout: 10_000 });
 
-    const { token } = (await (await fetch(`${gateway.apiUrl}/auth/dev-login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: traveller.userId }),
-    })).json()) as { token: string };
-    const stored = await fetch(`${gateway.apiUrl}/users/${traveller.userId}/preferences`, { headers: { authorization: `Bearer ${token}` } });
+    const { token } = (await (
+      await fetch(`${gateway.apiUrl}/auth/dev-login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: traveller.userId }),
+      })
+    ).json()) as { token: string };
+    const stored = await fetch(`${gateway.apiUrl}/users/${traveller.userId}/preferences`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(stored.status).toBe(200);
-    const prefs = (await stored.json()) as { events: Record<string, Record<string, boolean>>; effective: Record<string, Record<string, boolean>>; contact: { email: string } };
+    const prefs = (await stored.json()) as {
+      events: Record<string, Record<string, boolean>>;
+      effective: Record<string, Record<string, boolean>>;
+      contact: { email: string };
+    };
     expect(prefs.effective.TRAVEL_DISRUPTION).toEqual({ email: true, sms: false, whatsapp: true, websocket: true });
     // Only the cell that changed was sent: the rest still follow the operator's defaults.
     expect(prefs.events).toEqual({ TRAVEL_DISRUPTION: { sms: false } });
     expect(prefs.effective.BOOKING_CONFIRMED!.sms).toBe(true);
     expect(prefs.contact.email).toBe(traveller.email);
-    expect(await page.textContent('td[data-channel="sms"]:has(#pref-TRAVEL_DISRUPTION-sms) .effective')).toBe('not sent');
+    expect(await page.textContent('td[data-channel="sms"]:has(#pref-TRAVEL_DISRUPTION-sms) .effective')).toBe(
+      'not sent',
+    );
     await page.screenshot({ path: join(SCREENSHOTS, 'preferences-page.png'), fullPage: true });
 
     // A bad phone number comes back as the API's error, naming the field.
@@ -120,8 +150,14 @@ describe('the pages in a browser', () => {
     await page.click('#follow');
     await page.waitForSelector('#follow-status[data-state="saved"]', { timeout: 10_000 });
     expect(await page.textContent('#follow-status')).toContain('train 12951');
-    const { rows } = await gateway.pool.query('SELECT vehicle_kind, vehicle_number FROM itineraries WHERE user_id = $1 ORDER BY id', [traveller.userId]);
-    expect(rows).toEqual([{ vehicle_kind: 'flight', vehicle_number: 'W2121' }, { vehicle_kind: 'train', vehicle_number: '12951' }]);
+    const { rows } = await gateway.pool.query(
+      'SELECT vehicle_kind, vehicle_number FROM itineraries WHERE user_id = $1 ORDER BY id',
+      [traveller.userId],
+    );
+    expect(rows).toEqual([
+      { vehicle_kind: 'flight', vehicle_number: 'W2121' },
+      { vehicle_kind: 'train', vehicle_number: '12951' },
+    ]);
     await page.close();
   });
 
@@ -133,11 +169,16 @@ describe('the pages in a browser', () => {
     const frame = email.locator('iframe');
     expect(await frame.getAttribute('sandbox')).toBe('');
     expect(await frame.contentFrame().locator('body').textContent({ timeout: 5000 })).toContain('W2121');
-    expect(await page.getAttribute('#maildev-link', 'href')).toBe(`${gateway.config.MAIL_PREVIEW_URL.replace(/\/+$/, '')}/`);
+    expect(await page.getAttribute('#maildev-link', 'href')).toBe(
+      `${gateway.config.MAIL_PREVIEW_URL.replace(/\/+$/, '')}/`,
+    );
 
     await page.locator('#sms .bubble', { hasText: 'W2121' }).first().waitFor({ timeout: 30_000 });
     await page.locator('#whatsapp .bubble', { hasText: 'W2121' }).first().waitFor({ timeout: 30_000 });
-    await page.locator('#alerts [data-event-type="TRAVEL_DISRUPTION"]', { hasText: 'W2121' }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator('#alerts [data-event-type="TRAVEL_DISRUPTION"]', { hasText: 'W2121' })
+      .first()
+      .waitFor({ timeout: 10_000 });
     expect(await page.locator('#emails .unavailable').isHidden()).toBe(true);
     await page.screenshot({ path: join(SCREENSHOTS, 'previews-page.png'), fullPage: true });
     await page.close();

@@ -35,7 +35,9 @@ function published(name: string): Array<{ host: number; container: number }> {
 }
 
 function environment(name: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(service(name).environment ?? {}).map(([key, value]) => [key, String(value)]));
+  return Object.fromEntries(
+    Object.entries(service(name).environment ?? {}).map(([key, value]) => [key, String(value)]),
+  );
 }
 
 const portOf = (address: string) => Number(new URL(address.includes('//') ? address : `tcp://${address}`).port);
@@ -105,7 +107,9 @@ describe('docker-compose.yml', () => {
 
   it('makes every depends_on target an existing service', () => {
     for (const [name, definition] of Object.entries(services)) {
-      const targets = Array.isArray(definition.depends_on) ? definition.depends_on : Object.keys(definition.depends_on ?? {});
+      const targets = Array.isArray(definition.depends_on)
+        ? definition.depends_on
+        : Object.keys(definition.depends_on ?? {});
       for (const target of targets) expect(services, `${name} depends on ${target}`).toHaveProperty(target);
     }
   });

@@ -30,15 +30,18 @@ async function silentServer(): Promise<{ port: number; close: () => Promise<void
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as net.AddressInfo).port,
-    close: () => new Promise((resolve) => {
-      sockets.forEach((s) => s.destroy());
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        sockets.forEach((s) => s.destroy());
+        server.close(() => resolve());
+      }),
   };
 }
 
 /** How a call ended, and after how long. */
-async function settle(call: () => Promise<unknown>): Promise<{ error?: { code?: string; message: string }; ms: number }> {
+async function settle(
+  call: () => Promise<unknown>,
+): Promise<{ error?: { code?: string; message: string }; ms: number }> {
   const started = Date.now();
   try {
     await call();
@@ -72,7 +75,9 @@ describe('nothing waits for ever', () => {
     try {
       const { rows } = await pool.query<{ statement_timeout: string }>('SHOW statement_timeout');
       expect(rows[0]!.statement_timeout).toBe('15s');
-      const { rows: idle } = await pool.query<{ idle_in_transaction_session_timeout: string }>('SHOW idle_in_transaction_session_timeout');
+      const { rows: idle } = await pool.query<{ idle_in_transaction_session_timeout: string }>(
+        'SHOW idle_in_transaction_session_timeout',
+      );
       expect(idle[0]!.idle_in_transaction_session_timeout).toBe('30s');
     } finally {
       await pool.end();
@@ -92,11 +97,23 @@ describe('nothing waits for ever', () => {
 
   it('a mail relay that never answers fails the send as a provider timeout, and opens its breaker', async () => {
     const breakers = createBreakers(testLogger, { callTimeoutMs: 300, resetTimeoutMs: 60_000 });
-    const email = breakers.guard(createEmailChannel({ smtpUrl: `smtp://127.0.0.1:${silent.port}`, from: config.SMTP_FROM }));
+    const email = breakers.guard(
+      createEmailChannel({ smtpUrl: `smtp://127.0.0.1:${silent.port}`, from: config.SMTP_FROM }),
+    );
     try {
-      const message = { channel: 'email' as const, to: uniqueEmail('hung'), userId: 'u', eventId: randomUUID(), eventType: 'PAYMENT_COMPLETED' as const, idempotencyKey: 'k', subject: 's', text: 't' };
+      const message = {
+        channel: 'email' as const,
+        to: uniqueEmail('hung'),
+        userId: 'u',
+        eventId: randomUUID(),
+        eventType: 'PAYMENT_COMPLETED' as const,
+        idempotencyKey: 'k',
+        subject: 's',
+        text: 't',
+      };
       const results = [];
-      for (let i = 0; i < 6; i += 1) results.push(await settle(() => email.send({ ...message, idempotencyKey: `k${i}` })));
+      for (let i = 0; i < 6; i += 1)
+        results.push(await settle(() => email.send({ ...message, idempotencyKey: `k${i}` })));
       expect(results[0]!.error).toMatchObject({ code: 'PROVIDER_TIMEOUT' });
       expect(breakers.state('smtp')).toBe('open');
     } finally {
@@ -115,7 +132,11 @@ describe('a send slower than its lease', () => {
   beforeAll(async () => {
     database = await freshDatabase(config.DATABASE_URL);
     pool = createPool(database.url, testLogger);
-    sandbox = await buildSandboxApp({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, logger: testLogger });
+    sandbox = await buildSandboxApp({
+      accountSid: config.TWILIO_ACCOUNT_SID,
+      authToken: config.TWILIO_AUTH_TOKEN,
+      logger: testLogger,
+    });
     sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {
@@ -125,12 +146,34 @@ describe('a send slower than its lease', () => {
   });
 
   it('keeps its claim: a second worker finds it held and sends nothing', async () => {
-    const sms = createTwilioChannel({ channel: 'sms', accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, baseUrl: sandboxUrl, from: config.TWILIO_SMS_FROM });
+    const sms = createTwilioChannel({
+      channel: 'sms',
+      accountSid: config.TWILIO_ACCOUNT_SID,
+      authToken: config.TWILIO_AUTH_TOKEN,
+      baseUrl: sandboxUrl,
+      from: config.TWILIO_SMS_FROM,
+    });
     const renderer = createTemplateRenderer();
-    const profile: UserProfile = { userId: `slow-${randomUUID()}`, phone: uniquePhone(), email: uniqueEmail('slow'), whatsappOptIn: false, locale: 'en', channels: {}, eventChannels: {} };
-    const parsed = parseEvent(bookingConfirmed({ userId: profile.userId, userPhone: profile.phone, userEmail: profile.email }));
+    const profile: UserProfile = {
+      userId: `slow-${randomUUID()}`,
+      phone: uniquePhone(),
+      email: uniqueEmail('slow'),
+      whatsappOptIn: false,
+      locale: 'en',
+      channels: {},
+      eventChannels: {},
+    };
+    const parsed = parseEvent(
+      bookingConfirmed({ userId: profile.userId, userPhone: profile.phone, userEmail: profile.email }),
+    );
     if (!parsed.ok) throw new Error('fixture event is invalid');
-    const worker = () => createDeliveryPipeline({ channel: 'sms', adapter: sms, renderer, deliveries: createDeliveriesRepository(pool, { leaseMs: LEASE_MS }) });
+    const worker = () =>
+      createDeliveryPipeline({
+        channel: 'sms',
+        adapter: sms,
+        renderer,
+        deliveries: createDeliveriesRepository(pool, { leaseMs: LEASE_MS }),
+      });
 
     // Twilio takes three leases to answer: the first worker's send is still in hand when its first lease would end.
     sandbox.faults.set({ latencyMs: 3 * LEASE_MS });

@@ -17,7 +17,11 @@ describe('delivery by email, SMS, WhatsApp and Socket.IO', () => {
     await gateway?.close();
   });
 
-  const traveller = (name: string) => ({ userId: `${name}-${randomBytes(3).toString('hex')}`, email: uniqueEmail(name), phone: uniquePhone() });
+  const traveller = (name: string) => ({
+    userId: `${name}-${randomBytes(3).toString('hex')}`,
+    email: uniqueEmail(name),
+    phone: uniquePhone(),
+  });
   const smsTo = (phone: string) => gateway.sandbox.store.list((m) => m.to === phone);
   const whatsappTo = (phone: string) => gateway.sandbox.store.list((m) => m.to === `whatsapp:${phone}`);
 
@@ -29,16 +33,32 @@ describe('delivery by email, SMS, WhatsApp and Socket.IO', () => {
     const pnr = `P${randomBytes(4).toString('hex').toUpperCase()}`;
 
     const receipt = await gateway.producer.publish(
-      bookingConfirmed({ eventId: undefined, pnrNumber: pnr, userId: asha.userId, userEmail: asha.email, userPhone: asha.phone, userName: 'Asha Rao' }),
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: pnr,
+        userId: asha.userId,
+        userEmail: asha.email,
+        userPhone: asha.phone,
+        userName: 'Asha Rao',
+      }),
     );
 
-    const [email] = await waitFor('the email in MailDev', async () => ((await emailsTo(asha.email)).length ? emailsTo(asha.email) : undefined));
+    const [email] = await waitFor('the email in MailDev', async () =>
+      (await emailsTo(asha.email)).length ? emailsTo(asha.email) : undefined,
+    );
     expect(email!.subject).toContain(pnr);
-    await waitFor('SMS and WhatsApp in the sandbox', () => smsTo(asha.phone).length > 0 && whatsappTo(asha.phone).length > 0);
+    await waitFor(
+      'SMS and WhatsApp in the sandbox',
+      () => smsTo(asha.phone).length > 0 && whatsappTo(asha.phone).length > 0,
+    );
     await waitFor('the alert on her socket', () => ashaSocket.alerts.length > 0);
 
     // As the SDK lists them, exactly as from Twilio.
-    const twilio = createTwilioClient({ accountSid: gateway.config.TWILIO_ACCOUNT_SID, authToken: gateway.config.TWILIO_AUTH_TOKEN, baseUrl: gateway.config.TWILIO_API_BASE_URL });
+    const twilio = createTwilioClient({
+      accountSid: gateway.config.TWILIO_ACCOUNT_SID,
+      authToken: gateway.config.TWILIO_AUTH_TOKEN,
+      baseUrl: gateway.config.TWILIO_API_BASE_URL,
+    });
     const sms = await twilio.messages.list({ to: asha.phone });
     expect(sms).toHaveLength(1);
     expect(sms[0]!.body).toContain(pnr);
@@ -50,7 +70,14 @@ describe('delivery by email, SMS, WhatsApp and Socket.IO', () => {
     expect(ashaSocket.alerts[0]).toMatchObject({ eventId: receipt.eventId, eventType: 'BOOKING_CONFIRMED' });
 
     // The other traveller's only alert is their own, sent afterwards: nothing of Asha's reached them.
-    await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: `Q${pnr.slice(1)}`, userId: other.userId, userEmail: other.email }));
+    await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: `Q${pnr.slice(1)}`,
+        userId: other.userId,
+        userEmail: other.email,
+      }),
+    );
     await waitFor('the other traveller’s own alert', () => otherSocket.alerts.length > 0);
     expect(otherSocket.alerts.map((a) => a.pnrNumber)).toEqual([`Q${pnr.slice(1)}`]);
     expect(await emailsTo(asha.email)).toHaveLength(1);
@@ -60,33 +87,59 @@ describe('delivery by email, SMS, WhatsApp and Socket.IO', () => {
     const byChannel = Object.fromEntries(deliveries.map((d) => [d.channel, d.status]));
     expect(Object.keys(byChannel).sort()).toEqual(['email', 'sms', 'websocket', 'whatsapp']);
     expect(byChannel).toMatchObject({ email: 'sent', websocket: 'delivered' });
-    expect([byChannel.sms, byChannel.whatsapp]).toEqual([expect.stringMatching(/^(queued|sent|delivered)$/), expect.stringMatching(/^(queued|sent|delivered)$/)]);
+    expect([byChannel.sms, byChannel.whatsapp]).toEqual([
+      expect.stringMatching(/^(queued|sent|delivered)$/),
+      expect.stringMatching(/^(queued|sent|delivered)$/),
+    ]);
     expect(deliveries.every((d) => d.providerId)).toBe(true);
 
     // Operators see how long travellers waited, per channel: each message of the two bookings counted once.
     const metrics = await (await fetch(`${gateway.apiUrl}/metrics`)).text();
-    const counted = Object.fromEntries([...metrics.matchAll(/^gateway_delivery_latency_seconds_count\{channel="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    const counted = Object.fromEntries(
+      [...metrics.matchAll(/^gateway_delivery_latency_seconds_count\{channel="(\w+)"\} (\d+)$/gm)].map((m) => [
+        m[1],
+        Number(m[2]),
+      ]),
+    );
     expect(counted).toEqual({ email: 2, sms: 2, whatsapp: 2, websocket: 2 });
   });
 
   it('a train disruption reaches exactly the 50 travellers on that train, on each channel, and none of the other 50', async () => {
     const onTrain = Array.from({ length: 50 }, (_, i) => traveller(`on${i}`));
     const elsewhere = Array.from({ length: 50 }, (_, i) => traveller(`off${i}`));
-    for (const [people, train] of [[onTrain, '12951'], [elsewhere, '12952']] as const) {
+    for (const [people, train] of [
+      [onTrain, '12951'],
+      [elsewhere, '12952'],
+    ] as const) {
       for (const person of people) {
         await gateway.preferences.update(person.userId, { email: person.email, phone: person.phone });
-        await gateway.itineraries.add({ userId: person.userId, vehicleKind: 'train', vehicleNumber: train, journeyDate: '2026-12-20' });
+        await gateway.itineraries.add({
+          userId: person.userId,
+          vehicleKind: 'train',
+          vehicleNumber: train,
+          journeyDate: '2026-12-20',
+        });
       }
     }
     const watcherOn = await gateway.connectAs(onTrain[0]!.userId);
     const watcherOff = await gateway.connectAs(elsewhere[0]!.userId);
 
     const { eventId } = await gateway.producer.publish({
-      eventType: 'TRAVEL_DISRUPTION', disruptionType: 'TRAIN_DELAY', trainNumber: '12951', journeyDate: '2026-12-20', payload: { minutes: 45, reason: 'fog' },
+      eventType: 'TRAVEL_DISRUPTION',
+      disruptionType: 'TRAIN_DELAY',
+      trainNumber: '12951',
+      journeyDate: '2026-12-20',
+      payload: { minutes: 45, reason: 'fog' },
     });
 
-    const sentTo = async (channel: string) => (await gateway.deliveries.find({ eventId, channel: channel as 'email' })).filter((d) => d.status !== 'sending');
-    await waitFor('all 200 deliveries', async () => (await Promise.all(['email', 'sms', 'whatsapp', 'websocket'].map(sentTo))).every((d) => d.length === 50), { timeoutMs: 60_000 });
+    const sentTo = async (channel: string) =>
+      (await gateway.deliveries.find({ eventId, channel: channel as 'email' })).filter((d) => d.status !== 'sending');
+    await waitFor(
+      'all 200 deliveries',
+      async () =>
+        (await Promise.all(['email', 'sms', 'whatsapp', 'websocket'].map(sentTo))).every((d) => d.length === 50),
+      { timeoutMs: 60_000 },
+    );
 
     expect(await emailsTo(onTrain.map((p) => p.email))).toHaveLength(50);
     expect(await emailsTo(elsewhere.map((p) => p.email))).toHaveLength(0);
@@ -102,12 +155,31 @@ describe('delivery by email, SMS, WhatsApp and Socket.IO', () => {
 
   it('a traveller who turned SMS off for bookings gets email, WhatsApp and the alert, and no SMS', async () => {
     const ravi = traveller('ravi');
-    await gateway.preferences.update(ravi.userId, { email: ravi.email, phone: ravi.phone, eventChannels: { BOOKING_CONFIRMED: { sms: false } } });
+    await gateway.preferences.update(ravi.userId, {
+      email: ravi.email,
+      phone: ravi.phone,
+      eventChannels: { BOOKING_CONFIRMED: { sms: false } },
+    });
     const socket = await gateway.connectAs(ravi.userId);
-    const { eventId } = await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'SMSOFF123', userId: ravi.userId, userEmail: ravi.email, userPhone: ravi.phone }));
+    const { eventId } = await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: 'SMSOFF123',
+        userId: ravi.userId,
+        userEmail: ravi.email,
+        userPhone: ravi.phone,
+      }),
+    );
 
-    await waitFor('email, WhatsApp and the alert', async () => (await emailsTo(ravi.email)).length === 1 && whatsappTo(ravi.phone).length === 1 && socket.alerts.length === 1);
-    const sms = await waitFor('the SMS decision', async () => (await gateway.deliveries.find({ eventId, channel: 'sms' }))[0]);
+    await waitFor(
+      'email, WhatsApp and the alert',
+      async () =>
+        (await emailsTo(ravi.email)).length === 1 && whatsappTo(ravi.phone).length === 1 && socket.alerts.length === 1,
+    );
+    const sms = await waitFor(
+      'the SMS decision',
+      async () => (await gateway.deliveries.find({ eventId, channel: 'sms' }))[0],
+    );
     expect(sms).toMatchObject({ status: 'skipped', errorCode: 'PREFERENCE_OFF' });
     expect(smsTo(ravi.phone)).toHaveLength(0);
   });
@@ -116,15 +188,31 @@ describe('delivery by email, SMS, WhatsApp and Socket.IO', () => {
     const meera = traveller('meera');
     await gateway.preferences.update(meera.userId, { email: meera.email, phone: meera.phone, locale: 'hi' });
     const socket = await gateway.connectAs(meera.userId);
-    await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'HINDI1234', userId: meera.userId, userEmail: meera.email, userPhone: meera.phone }));
-    const [email] = await waitFor('her email', async () => ((await emailsTo(meera.email)).length ? emailsTo(meera.email) : undefined));
+    await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: 'HINDI1234',
+        userId: meera.userId,
+        userEmail: meera.email,
+        userPhone: meera.phone,
+      }),
+    );
+    const [email] = await waitFor('her email', async () =>
+      (await emailsTo(meera.email)).length ? emailsTo(meera.email) : undefined,
+    );
     expect(email!.subject).toMatch(DEVANAGARI);
     expect(email!.subject).toContain('HINDI1234');
     await waitFor('her SMS', () => smsTo(meera.phone).length === 1);
     expect(smsTo(meera.phone)[0]!.body).toMatch(DEVANAGARI);
 
     // payment-completed has no Hindi websocket template: the alert comes in English.
-    await gateway.producer.publish({ eventType: 'PAYMENT_COMPLETED', pnrNumber: 'HINDI1234', userId: meera.userId, userEmail: meera.email, amountPaid: 3105 });
+    await gateway.producer.publish({
+      eventType: 'PAYMENT_COMPLETED',
+      pnrNumber: 'HINDI1234',
+      userId: meera.userId,
+      userEmail: meera.email,
+      amountPaid: 3105,
+    });
     await waitFor('two alerts', () => socket.alerts.length === 2);
     const payment = socket.alerts.find((a) => a.eventType === 'PAYMENT_COMPLETED')!;
     expect(`${payment.title} ${payment.body}`).not.toMatch(DEVANAGARI);

@@ -31,7 +31,12 @@ describe('erasure touches only what belongs to the erased user', () => {
   const id = (name: string) => `${name}-${randomBytes(3).toString('hex')}`;
   const tokenFor = (userId: string) => signUserToken(gateway.config.JWT_SECRET, userId);
   const deliveriesOf = async (userId: string) =>
-    (await gateway.pool.query<DeliveryRow>(`SELECT id, channel, status, recipient, body FROM deliveries WHERE user_id = $1 ORDER BY id`, [userId])).rows;
+    (
+      await gateway.pool.query<DeliveryRow>(
+        `SELECT id, channel, status, recipient, body FROM deliveries WHERE user_id = $1 ORDER BY id`,
+        [userId],
+      )
+    ).rows;
   async function call(method: string, path: string, token: string, body?: unknown) {
     const response = await fetch(`${gateway.apiUrl}${path}`, {
       method,
@@ -49,30 +54,75 @@ describe('erasure touches only what belongs to the erased user', () => {
 
     // B is in quiet hours, so the booking's SMS and WhatsApp wait as deferred deliveries; email and the alert go.
     const now = DateTime.now().setZone('UTC');
-    const quiet = { start: now.minus({ minutes: 5 }).toFormat('HH:mm:ss'), end: now.plus({ hours: 1 }).toFormat('HH:mm:ss'), timeZone: 'UTC' };
-    expect((await call('PATCH', `/users/${victim.userId}/preferences`, victimToken, { contact: { email: victim.email, phone: victim.phone }, quietHours: quiet })).status).toBe(200);
+    const quiet = {
+      start: now.minus({ minutes: 5 }).toFormat('HH:mm:ss'),
+      end: now.plus({ hours: 1 }).toFormat('HH:mm:ss'),
+      timeZone: 'UTC',
+    };
+    expect(
+      (
+        await call('PATCH', `/users/${victim.userId}/preferences`, victimToken, {
+          contact: { email: victim.email, phone: victim.phone },
+          quietHours: quiet,
+        })
+      ).status,
+    ).toBe(200);
     const victimPnr = `V${randomBytes(4).toString('hex').toUpperCase()}`;
-    const victimBooking = await gateway.producer.publish(bookingConfirmed({
-      eventId: undefined, pnrNumber: victimPnr, userId: victim.userId, userEmail: victim.email, userPhone: victim.phone, userName: 'Vera Victim',
-    }));
+    const victimBooking = await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: victimPnr,
+        userId: victim.userId,
+        userEmail: victim.email,
+        userPhone: victim.phone,
+        userName: 'Vera Victim',
+      }),
+    );
     await waitFor("B's email", async () => (await emailsTo(victim.email)).length === 1, { timeoutMs: 60_000 });
     const victimBefore = await waitFor("B's four deliveries, SMS deferred", async () => {
       const rows = await deliveriesOf(victim.userId);
       return rows.length === 4 && rows.some((r) => r.channel === 'sms' && r.status === 'deferred') ? rows : undefined;
     });
-    const { rows: [letter] } = await gateway.pool.query<{ id: string }>(
+    const {
+      rows: [letter],
+    } = await gateway.pool.query<{ id: string }>(
       `INSERT INTO dead_letters (channel, event_id, event_type, user_id, original_topic, error_class, error_code, error_message, payload)
        VALUES ('email', $1, 'BOOKING_CONFIRMED', $2, 'booking-confirmed', 'permanent', 'SMTP_550', $3, $4) RETURNING id`,
-      [victimBooking.eventId, victim.userId, `550 mailbox ${victim.email} unavailable`,
-        JSON.stringify({ eventId: victimBooking.eventId, eventType: 'BOOKING_CONFIRMED', userId: victim.userId, userEmail: victim.email, userPhone: victim.phone })],
+      [
+        victimBooking.eventId,
+        victim.userId,
+        `550 mailbox ${victim.email} unavailable`,
+        JSON.stringify({
+          eventId: victimBooking.eventId,
+          eventType: 'BOOKING_CONFIRMED',
+          userId: victim.userId,
+          userEmail: victim.email,
+          userPhone: victim.phone,
+        }),
+      ],
     );
 
     // A has a history of their own, then claims B's email and phone and asks to be erased.
-    await gateway.producer.publish(bookingConfirmed({
-      eventId: undefined, pnrNumber: `A${randomBytes(4).toString('hex').toUpperCase()}`, userId: attacker.userId, userEmail: attacker.email, userPhone: attacker.phone,
-    }));
-    await waitFor("A's four deliveries", async () => (await deliveriesOf(attacker.userId)).filter((r) => r.status !== 'sending').length === 4);
-    expect((await call('PATCH', `/users/${attacker.userId}/preferences`, attackerToken, { contact: { email: victim.email, phone: victim.phone } })).status).toBe(200);
+    await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: `A${randomBytes(4).toString('hex').toUpperCase()}`,
+        userId: attacker.userId,
+        userEmail: attacker.email,
+        userPhone: attacker.phone,
+      }),
+    );
+    await waitFor(
+      "A's four deliveries",
+      async () => (await deliveriesOf(attacker.userId)).filter((r) => r.status !== 'sending').length === 4,
+    );
+    expect(
+      (
+        await call('PATCH', `/users/${attacker.userId}/preferences`, attackerToken, {
+          contact: { email: victim.email, phone: victim.phone },
+        })
+      ).status,
+    ).toBe(200);
     const erased = await call('DELETE', `/users/${attacker.userId}`, attackerToken);
     expect(erased.status).toBe(202);
     expect(erased.body).toMatchObject({ counts: { deliveries: 4, deadLetters: 0 } });
@@ -84,28 +134,44 @@ describe('erasure touches only what belongs to the erased user', () => {
     // ...B's are exactly as they were: recipients, bodies, the held SMS still held, the dead letter still replayable.
     expect(await deliveriesOf(victim.userId)).toEqual(victimBefore);
     const deferred = victimBefore.find((r) => r.channel === 'sms')!;
-    expect(deferred).toMatchObject({ status: 'deferred', recipient: victim.phone, body: expect.stringContaining(victimPnr) });
-    const { rows: [after] } = await gateway.pool.query(`SELECT status, payload, error_message FROM dead_letters WHERE id = $1`, [letter!.id]);
+    expect(deferred).toMatchObject({
+      status: 'deferred',
+      recipient: victim.phone,
+      body: expect.stringContaining(victimPnr),
+    });
+    const {
+      rows: [after],
+    } = await gateway.pool.query(`SELECT status, payload, error_message FROM dead_letters WHERE id = $1`, [letter!.id]);
     expect(after).toMatchObject({
       status: 'pending',
       error_message: `550 mailbox ${victim.email} unavailable`,
       payload: { userId: victim.userId, userEmail: victim.email, userPhone: victim.phone },
     });
-    const { rows: [profile] } = await gateway.pool.query(`SELECT email, phone, erased_at FROM users WHERE user_id = $1`, [victim.userId]);
+    const {
+      rows: [profile],
+    } = await gateway.pool.query(`SELECT email, phone, erased_at FROM users WHERE user_id = $1`, [victim.userId]);
     expect(profile).toMatchObject({ email: victim.email, phone: victim.phone, erased_at: null });
   });
 
   it("still masks the erased user's own dead letters, by user id or by the event that names them", async () => {
     const person = { userId: id('owner'), email: uniqueEmail('owner') };
-    const insert = (userId: string | null, payload: Record<string, unknown>) => gateway.pool.query<{ id: string }>(
-      `INSERT INTO dead_letters (channel, user_id, original_topic, error_class, error_code, payload)
-       VALUES ('email', $1, 'booking-confirmed', 'permanent', 'EVENT_INVALID', $2) RETURNING id`, [userId, JSON.stringify(payload)]);
-    const own = (await insert(person.userId, { eventId: randomUUID(), userId: person.userId, userEmail: person.email })).rows[0]!.id;
-    const poison = (await insert(null, { eventType: 'BOOKING_CONFIRMED', userId: person.userId, userEmail: person.email })).rows[0]!.id;
+    const insert = (userId: string | null, payload: Record<string, unknown>) =>
+      gateway.pool.query<{ id: string }>(
+        `INSERT INTO dead_letters (channel, user_id, original_topic, error_class, error_code, payload)
+       VALUES ('email', $1, 'booking-confirmed', 'permanent', 'EVENT_INVALID', $2) RETURNING id`,
+        [userId, JSON.stringify(payload)],
+      );
+    const own = (await insert(person.userId, { eventId: randomUUID(), userId: person.userId, userEmail: person.email }))
+      .rows[0]!.id;
+    const poison = (
+      await insert(null, { eventType: 'BOOKING_CONFIRMED', userId: person.userId, userEmail: person.email })
+    ).rows[0]!.id;
 
     const erased = await call('DELETE', `/users/${person.userId}`, gateway.config.ADMIN_TOKEN);
     expect(erased.body).toMatchObject({ counts: { deadLetters: 2 } });
-    const { rows } = await gateway.pool.query(`SELECT status, payload FROM dead_letters WHERE id = ANY($1::bigint[])`, [[own, poison]]);
+    const { rows } = await gateway.pool.query(`SELECT status, payload FROM dead_letters WHERE id = ANY($1::bigint[])`, [
+      [own, poison],
+    ]);
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatchObject({ status: 'discarded', payload: { erased: true } });
   });

@@ -19,23 +19,36 @@ describe('an eventId is bound to the sender and the event that first used it', (
     await gateway?.close();
   });
 
-  const post = (apiKey: string, body: unknown) => gateway.app.inject({
-    method: 'POST', url: '/events', headers: { 'x-api-key': apiKey, 'content-type': 'application/json' }, payload: JSON.stringify(body),
-  });
+  const post = (apiKey: string, body: unknown) =>
+    gateway.app.inject({
+      method: 'POST',
+      url: '/events',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
 
   it("refuses with 409 naming eventId when another key sends a different event under A's eventId", async () => {
     const eventId = randomUUID();
-    const fromA = await post('partner-a-key', bookingConfirmed({ eventId, pnrNumber: 'SCOPEA0001', userId: 'scope-a' }));
+    const fromA = await post(
+      'partner-a-key',
+      bookingConfirmed({ eventId, pnrNumber: 'SCOPEA0001', userId: 'scope-a' }),
+    );
     expect(fromA.statusCode).toBe(202);
     expect(fromA.json()).toEqual({ eventId });
 
-    const fromB = await post('partner-b-key', bookingConfirmed({ eventId, pnrNumber: 'SCOPEB0001', userId: 'scope-b' }));
+    const fromB = await post(
+      'partner-b-key',
+      bookingConfirmed({ eventId, pnrNumber: 'SCOPEB0001', userId: 'scope-b' }),
+    );
     expect(fromB.statusCode).toBe(409);
     expect(fromB.json()).toMatchObject({ error: 'conflict', details: [{ path: 'eventId' }] });
     expect(fromB.json().message).toMatch(new RegExp(`eventId ${eventId}.*another sender`));
 
     // Even the very same event from B: B cannot know whether A's is the same delivery as its own.
-    const sameFromB = await post('partner-b-key', bookingConfirmed({ eventId, pnrNumber: 'SCOPEA0001', userId: 'scope-a' }));
+    const sameFromB = await post(
+      'partner-b-key',
+      bookingConfirmed({ eventId, pnrNumber: 'SCOPEA0001', userId: 'scope-a' }),
+    );
     expect(sameFromB.statusCode).toBe(409);
   });
 
@@ -51,7 +64,11 @@ describe('an eventId is bound to the sender and the event that first used it', (
     expect(reuse.statusCode).toBe(409);
     expect(reuse.json().message).toMatch(/different event/);
 
-    const minted = await Promise.all(['partner-a-key', 'partner-b-key'].map((key) => post(key, bookingConfirmed({ eventId: undefined, pnrNumber: 'SCOPEM0001' }))));
+    const minted = await Promise.all(
+      ['partner-a-key', 'partner-b-key'].map((key) =>
+        post(key, bookingConfirmed({ eventId: undefined, pnrNumber: 'SCOPEM0001' })),
+      ),
+    );
     expect(minted.map((r) => r.statusCode)).toEqual([202, 202]);
     expect(new Set(minted.map((r) => r.json().eventId)).size).toBe(2);
   });

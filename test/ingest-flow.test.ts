@@ -36,7 +36,8 @@ describe('POST /events → RabbitMQ → bridge → Kafka', () => {
     await gateway?.close();
   });
 
-  const post = (body: unknown) => gateway.app.inject({ method: 'POST', url: '/events', headers: INGEST_HEADERS, payload: JSON.stringify(body) });
+  const post = (body: unknown) =>
+    gateway.app.inject({ method: 'POST', url: '/events', headers: INGEST_HEADERS, payload: JSON.stringify(body) });
 
   it("accepts the partners' seed example and puts the normalised event on travel-disruption, keyed W2121", async () => {
     const response = await post(SEED_EXAMPLE);
@@ -60,17 +61,24 @@ describe('POST /events → RabbitMQ → bridge → Kafka', () => {
     const connection = await amqp.connect(config.AMQP_URL);
     const channel = await connection.createConfirmChannel();
     channel.sendToQueue(gateway.queues.events, Buffer.from('{not json'), { persistent: true, messageId: 'garbage-1' });
-    channel.sendToQueue(gateway.queues.events, Buffer.from(JSON.stringify({ eventType: 'BOOKING_CONFIRMED' })), { persistent: true, messageId: 'invalid-1' });
+    channel.sendToQueue(gateway.queues.events, Buffer.from(JSON.stringify({ eventType: 'BOOKING_CONFIRMED' })), {
+      persistent: true,
+      messageId: 'invalid-1',
+    });
     await channel.waitForConfirms();
     const good = await post(bookingConfirmed({ pnrNumber: 'AFTERDLQ1' }));
     expect(good.statusCode).toBe(202);
 
     const dead = await waitFor('two dead letters', async () => {
       const messages = [];
-      for (let m = await channel.get(gateway.queues.deadLetters); m; m = await channel.get(gateway.queues.deadLetters)) messages.push(m);
+      for (let m = await channel.get(gateway.queues.deadLetters); m; m = await channel.get(gateway.queues.deadLetters))
+        messages.push(m);
       return messages.length ? messages : undefined;
     });
-    const more = await waitFor('the second dead letter', async () => (await channel.get(gateway.queues.deadLetters)) || undefined).catch(() => undefined);
+    const more = await waitFor(
+      'the second dead letter',
+      async () => (await channel.get(gateway.queues.deadLetters)) || undefined,
+    ).catch(() => undefined);
     const all = more ? [...dead, more] : dead;
     const byId = Object.fromEntries(all.map((m) => [m.properties.messageId as string, m.properties.headers!]));
     expect(byId['garbage-1']).toMatchObject({ 'x-error-code': 'NOT_JSON' });
@@ -87,7 +95,9 @@ describe('POST /events → RabbitMQ → bridge → Kafka', () => {
     await stopKafka();
     try {
       const answers = await Promise.all(
-        Array.from({ length: 500 }, (_, i) => post(bookingConfirmed({ eventType: 'BOOKING_CANCELLED', pnrNumber: `DOWN${String(i).padStart(5, '0')}` }))),
+        Array.from({ length: 500 }, (_, i) =>
+          post(bookingConfirmed({ eventType: 'BOOKING_CANCELLED', pnrNumber: `DOWN${String(i).padStart(5, '0')}` })),
+        ),
       );
       expect(answers.map((a) => a.statusCode)).toEqual(Array(500).fill(202));
       const accepted = new Set(answers.map((a) => a.json<{ eventId: string }>().eventId));
@@ -96,7 +106,11 @@ describe('POST /events → RabbitMQ → bridge → Kafka', () => {
 
       await startKafka(config.KAFKA_BROKERS[0]!, () => {});
       const records = await readRecords(kafka, [topic], 500, 120_000);
-      await waitFor('the events queue to drain', async () => (await queueDepth(config.AMQP_URL, gateway.queues.events)) === 0, { timeoutMs: 60_000 });
+      await waitFor(
+        'the events queue to drain',
+        async () => (await queueDepth(config.AMQP_URL, gateway.queues.events)) === 0,
+        { timeoutMs: 60_000 },
+      );
       const ids = records.map((r) => r.value.eventId as string);
       expect(new Set(ids)).toEqual(accepted);
       expect(await recordCount(kafka, topic)).toBe(500);
@@ -108,7 +122,10 @@ describe('POST /events → RabbitMQ → bridge → Kafka', () => {
   it('answers 503 with Retry-After while RabbitMQ is stopped, and 202 again once it is back, without a restart', async () => {
     execFileSync('rabbitmqctl', ['stop_app'], { stdio: 'ignore' });
     try {
-      await waitFor('the api to notice RabbitMQ is gone', async () => (await gateway.app.inject({ url: '/readyz' })).statusCode === 503);
+      await waitFor(
+        'the api to notice RabbitMQ is gone',
+        async () => (await gateway.app.inject({ url: '/readyz' })).statusCode === 503,
+      );
       const refused = await post(bookingConfirmed({ pnrNumber: 'RMQDOWN1' }));
       expect(refused.statusCode).toBe(503);
       expect(refused.headers['retry-after']).toBe('5');
@@ -116,10 +133,14 @@ describe('POST /events → RabbitMQ → bridge → Kafka', () => {
     } finally {
       execFileSync('rabbitmqctl', ['start_app'], { stdio: 'ignore' });
     }
-    const accepted = await waitFor('a 202 after RabbitMQ returned', async () => {
-      const response = await post(bookingConfirmed({ pnrNumber: 'RMQBACK1' }));
-      return response.statusCode === 202 ? response : undefined;
-    }, { timeoutMs: 60_000 });
+    const accepted = await waitFor(
+      'a 202 after RabbitMQ returned',
+      async () => {
+        const response = await post(bookingConfirmed({ pnrNumber: 'RMQBACK1' }));
+        return response.statusCode === 202 ? response : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     const { eventId } = accepted.json<{ eventId: string }>();
     // The bridge reconnected too: the event reaches Kafka.
     const records = await readRecords(kafka, [`${config.KAFKA_TOPIC_PREFIX}booking-confirmed`], 2);

@@ -25,7 +25,8 @@ class Raw {
 }
 const raw = (text: string) => new Raw(text);
 /** A booking as the operator sends it, without eventId so every send is a new event; `undefined` drops a field. */
-const booking = (overrides: Record<string, unknown> = {}) => bookingConfirmed({ eventId: undefined, ...overrides }) as Record<string, unknown>;
+const booking = (overrides: Record<string, unknown> = {}) =>
+  bookingConfirmed({ eventId: undefined, ...overrides }) as Record<string, unknown>;
 
 let app: FastifyInstance;
 let connection: AmqpConnectionManager;
@@ -37,10 +38,18 @@ const accepted: string[] = [];
 
 /** POSTs to /events with the good headers, overridden (an `undefined` header is left out). */
 async function post(body: unknown, headers: Record<string, string | undefined> = {}): Promise<LightMyRequestResponse> {
-  const merged = Object.fromEntries(Object.entries({ ...GOOD_HEADERS, ...headers }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  const merged = Object.fromEntries(
+    Object.entries({ ...GOOD_HEADERS, ...headers }).filter(([, v]) => v !== undefined),
+  ) as Record<string, string>;
   const payload = body instanceof Raw ? body.text : JSON.stringify(body);
-  const res = await app.inject({ method: 'POST', url: '/events', headers: merged, ...(payload !== undefined && { payload }) });
-  if (res.statusCode === 202 && res.headers['idempotent-replayed'] !== 'true') accepted.push(res.json<{ eventId: string }>().eventId);
+  const res = await app.inject({
+    method: 'POST',
+    url: '/events',
+    headers: merged,
+    ...(payload !== undefined && { payload }),
+  });
+  if (res.statusCode === 202 && res.headers['idempotent-replayed'] !== 'true')
+    accepted.push(res.json<{ eventId: string }>().eventId);
   return res;
 }
 
@@ -65,7 +74,13 @@ beforeAll(async () => {
   queues = eventQueues(config.AMQP_QUEUE_PREFIX);
   const eventQueue = createEventQueuePublisher({ connection, queues });
   const redis = new Redis(config.REDIS_URL);
-  app = await buildApp({ config, logger: testLogger, redis, eventQueue, pool: createPool(config.DATABASE_URL, testLogger) });
+  app = await buildApp({
+    config,
+    logger: testLogger,
+    redis,
+    eventQueue,
+    pool: createPool(config.DATABASE_URL, testLogger),
+  });
   await waitFor('the event queue publisher to connect', () => eventQueue.isConnected());
   admin = await amqp.connect(config.AMQP_URL);
   channel = await admin.createChannel();
@@ -93,23 +108,61 @@ describe('POST /events refuses bad requests and keeps serving', () => {
   const cases: Case[] = [
     { name: 'no x-api-key', body: GOOD, headers: { 'x-api-key': undefined }, status: 401, path: 'x-api-key' },
     { name: 'wrong x-api-key', body: GOOD, headers: { 'x-api-key': 'not-a-key' }, status: 401, path: 'x-api-key' },
-    { name: 'wrong x-api-key, bad body: the key is judged first', body: raw('{"a":'), headers: { 'x-api-key': 'nope' }, status: 401, path: 'x-api-key' },
+    {
+      name: 'wrong x-api-key, bad body: the key is judged first',
+      body: raw('{"a":'),
+      headers: { 'x-api-key': 'nope' },
+      status: 401,
+      path: 'x-api-key',
+    },
     { name: 'malformed JSON', body: raw('{"a":'), status: 400 },
     { name: 'empty body with JSON content type', body: raw(''), status: 400 },
-    { name: 'text/plain content type', body: raw(JSON.stringify(GOOD)), headers: { 'content-type': 'text/plain' }, status: 415 },
-    { name: 'application/xml content type', body: raw('<event/>'), headers: { 'content-type': 'application/xml' }, status: 415 },
+    {
+      name: 'text/plain content type',
+      body: raw(JSON.stringify(GOOD)),
+      headers: { 'content-type': 'text/plain' },
+      status: 415,
+    },
+    {
+      name: 'application/xml content type',
+      body: raw('<event/>'),
+      headers: { 'content-type': 'application/xml' },
+      status: 415,
+    },
     { name: 'body over 64 KiB', body: { ...GOOD, payload: { pad: 'x'.repeat(70_000) } }, status: 413 },
     { name: 'JSON array', body: [GOOD], status: 400, path: '' },
     { name: 'JSON string', body: 'FLIGHT_DELAY', status: 400, path: '' },
     { name: 'JSON number', body: 42, status: 400, path: '' },
     { name: 'JSON null', body: null, status: 400, path: '' },
     { name: 'no eventType nor type', body: booking({ eventType: undefined }), status: 400, path: 'eventType' },
-    { name: 'unknown eventType', body: booking({ eventType: 'BOOKING_EXPLODED' }), status: 400, path: 'eventType', message: /BOOKING_CONFIRMED.*TRAVEL_DISRUPTION/ },
-    { name: 'unknown short-form type', body: { ...GOOD, type: 'FLIGHT_EXPLODED' }, status: 400, path: 'type', message: /FLIGHT_DELAY/ },
+    {
+      name: 'unknown eventType',
+      body: booking({ eventType: 'BOOKING_EXPLODED' }),
+      status: 400,
+      path: 'eventType',
+      message: /BOOKING_CONFIRMED.*TRAVEL_DISRUPTION/,
+    },
+    {
+      name: 'unknown short-form type',
+      body: { ...GOOD, type: 'FLIGHT_EXPLODED' },
+      status: 400,
+      path: 'type',
+      message: /FLIGHT_DELAY/,
+    },
     { name: 'booking without pnrNumber', body: booking({ pnrNumber: undefined }), status: 400, path: 'pnrNumber' },
-    { name: 'booking with a 3-character pnrNumber', body: booking({ pnrNumber: 'AB1' }), status: 400, path: 'pnrNumber' },
+    {
+      name: 'booking with a 3-character pnrNumber',
+      body: booking({ pnrNumber: 'AB1' }),
+      status: 400,
+      path: 'pnrNumber',
+    },
     { name: 'booking without userId', body: booking({ userId: undefined }), status: 400, path: 'userId' },
-    { name: 'booking without any contact', body: booking({ userEmail: undefined, userPhone: undefined }), status: 400, path: 'userEmail' },
+    {
+      name: 'booking without any contact',
+      body: booking({ userEmail: undefined, userPhone: undefined }),
+      status: 400,
+      path: 'userEmail',
+    },
     { name: 'bad email', body: booking({ userEmail: 'user-at-example.com' }), status: 400, path: 'userEmail' },
     { name: 'bad phone', body: booking({ userPhone: '12' }), status: 400, path: 'userPhone' },
     { name: 'eventId not a uuid', body: booking({ eventId: 'event-1' }), status: 400, path: 'eventId' },
@@ -117,12 +170,34 @@ describe('POST /events refuses bad requests and keeps serving', () => {
     { name: 'bad journeyDate', body: booking({ journeyDate: '15/01/2024' }), status: 400, path: 'journeyDate' },
     { name: 'negative totalFare', body: booking({ totalFare: -1 }), status: 400, path: 'totalFare' },
     { name: 'isTatkal as a string', body: booking({ isTatkal: 'false' }), status: 400, path: 'isTatkal' },
-    { name: 'disruption without flightNumber and trainNumber', body: { ...GOOD, flightNumber: undefined }, status: 400, path: 'flightNumber' },
+    {
+      name: 'disruption without flightNumber and trainNumber',
+      body: { ...GOOD, flightNumber: undefined },
+      status: 400,
+      path: 'flightNumber',
+    },
     { name: 'bad flightNumber', body: { ...GOOD, flightNumber: 'W2-121!' }, status: 400, path: 'flightNumber' },
-    { name: 'unknown disruptionType', body: { eventType: 'TRAVEL_DISRUPTION', disruptionType: 'METEOR', flightNumber: 'W2121' }, status: 400, path: 'disruptionType' },
+    {
+      name: 'unknown disruptionType',
+      body: { eventType: 'TRAVEL_DISRUPTION', disruptionType: 'METEOR', flightNumber: 'W2121' },
+      status: 400,
+      path: 'disruptionType',
+    },
     { name: 'payload not an object', body: { ...GOOD, payload: 'ninety minutes' }, status: 400, path: 'payload' },
-    { name: 'Idempotency-Key of 300 characters', body: GOOD, headers: { 'idempotency-key': 'k'.repeat(300) }, status: 400, path: 'idempotency-key' },
-    { name: 'Idempotency-Key with a space', body: GOOD, headers: { 'idempotency-key': 'two words' }, status: 400, path: 'idempotency-key' },
+    {
+      name: 'Idempotency-Key of 300 characters',
+      body: GOOD,
+      headers: { 'idempotency-key': 'k'.repeat(300) },
+      status: 400,
+      path: 'idempotency-key',
+    },
+    {
+      name: 'Idempotency-Key with a space',
+      body: GOOD,
+      headers: { 'idempotency-key': 'two words' },
+      status: 400,
+      path: 'idempotency-key',
+    },
   ];
 
   it.each(cases)('$name → $status', async ({ body, headers, status, path, message }) => {
@@ -139,7 +214,10 @@ describe('POST /events on arbitrary bodies', () => {
     .record({ field: fc.constantFrom(...fields), value: fc.oneof(fc.jsonValue(), fc.constant(undefined)) })
     .map(({ field, value }) => booking({ [field]: value }));
   const mutatedShortForm = fc
-    .record({ field: fc.constantFrom('type', 'flightNumber', 'trainNumber', 'payload', 'journeyDate', 'eventId'), value: fc.jsonValue() })
+    .record({
+      field: fc.constantFrom('type', 'flightNumber', 'trainNumber', 'payload', 'journeyDate', 'eventId'),
+      value: fc.jsonValue(),
+    })
     .map(({ field, value }) => ({ ...GOOD, [field]: value }));
 
   it('answers 202 for a valid event, or a JSON 4xx — never a 5xx', async () => {
@@ -183,8 +261,14 @@ describe('Idempotency-Key', () => {
 
   it('treats the same body with its fields in another order as the same request', async () => {
     const key = randomUUID();
-    const first = await post({ type: 'TRAIN_DELAY', trainNumber: '12951', payload: { minutes: 30 } }, { 'idempotency-key': key });
-    const reordered = await post({ payload: { minutes: 30 }, trainNumber: '12951', type: 'TRAIN_DELAY' }, { 'idempotency-key': key });
+    const first = await post(
+      { type: 'TRAIN_DELAY', trainNumber: '12951', payload: { minutes: 30 } },
+      { 'idempotency-key': key },
+    );
+    const reordered = await post(
+      { payload: { minutes: 30 }, trainNumber: '12951', type: 'TRAIN_DELAY' },
+      { 'idempotency-key': key },
+    );
     expect(first.statusCode, first.body).toBe(202);
     expect(reordered.statusCode, reordered.body).toBe(202);
     expect(reordered.json()).toEqual(first.json());
@@ -210,7 +294,11 @@ describe('what reached RabbitMQ', () => {
     expect(accepted.length).toBeGreaterThan(33);
 
     const seen: string[] = [];
-    for (let message = await channel.get(queues.events, { noAck: true }); message; message = await channel.get(queues.events, { noAck: true })) {
+    for (
+      let message = await channel.get(queues.events, { noAck: true });
+      message;
+      message = await channel.get(queues.events, { noAck: true })
+    ) {
       expect(message.properties.deliveryMode).toBe(2);
       expect(message.properties.contentType).toBe('application/json');
       const parsed = parseEvent(JSON.parse(message.content.toString()));

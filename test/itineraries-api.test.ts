@@ -45,7 +45,10 @@ describe('POST /users/:userId/itineraries', () => {
       const response = await post(body, token);
       expect(response.status, JSON.stringify(body)).toBe(400);
       const answer = (await response.json()) as { details: Array<{ path: string }> };
-      expect(answer.details.map((d) => d.path), JSON.stringify(body)).toContain(field);
+      expect(
+        answer.details.map((d) => d.path),
+        JSON.stringify(body),
+      ).toContain(field);
     }
   });
 
@@ -55,10 +58,19 @@ describe('POST /users/:userId/itineraries', () => {
     const created = await post({ flightNumber: 'w2121' }, token);
     expect(created.status).toBe(201);
     expect(await created.json()).toMatchObject({ userId, flightNumber: 'W2121' });
-    expect((await post({ trainNumber: '12951', journeyDate: '2026-12-20' }, gateway.config.ADMIN_TOKEN)).status).toBe(201);
+    expect((await post({ trainNumber: '12951', journeyDate: '2026-12-20' }, gateway.config.ADMIN_TOKEN)).status).toBe(
+      201,
+    );
 
-    await gateway.producer.publish({ eventType: 'TRAVEL_DISRUPTION', disruptionType: 'GATE_CHANGE', flightNumber: 'W2121', payload: { gate: '42B' } });
-    const [mail] = await waitFor('the gate change email', async () => ((await emailsTo(email)).length ? emailsTo(email) : undefined));
+    await gateway.producer.publish({
+      eventType: 'TRAVEL_DISRUPTION',
+      disruptionType: 'GATE_CHANGE',
+      flightNumber: 'W2121',
+      payload: { gate: '42B' },
+    });
+    const [mail] = await waitFor('the gate change email', async () =>
+      (await emailsTo(email)).length ? emailsTo(email) : undefined,
+    );
     expect(`${mail!.subject} ${mail!.text}`).toContain('W2121');
   });
 });

@@ -7,7 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelAdapter } from '../src/channels/channel.js';
 import { createTwilioChannel } from '../src/channels/twilio.channel.js';
 import { createDeferredSender } from '../src/consumers/deferred.sender.js';
-import { createDeliveriesRepository, idempotencyKeyOf, type DeliveryKey } from '../src/consumers/deliveries.repository.js';
+import {
+  createDeliveriesRepository,
+  idempotencyKeyOf,
+  type DeliveryKey,
+} from '../src/consumers/deliveries.repository.js';
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { createPool } from '../src/db/pool.js';
 import { parseEvent, type GatewayEvent } from '../src/events/index.js';
@@ -43,9 +47,19 @@ describe('the ledger at its edges', () => {
     pool = createPool(database.url, testLogger);
     redis = new Redis(config.REDIS_URL);
     preferences = createPreferencesRepository({ pool, redis, keyPrefix: `${config.KAFKA_TOPIC_PREFIX}profile:` });
-    sandbox = await buildSandboxApp({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, logger: testLogger });
+    sandbox = await buildSandboxApp({
+      accountSid: config.TWILIO_ACCOUNT_SID,
+      authToken: config.TWILIO_AUTH_TOKEN,
+      logger: testLogger,
+    });
     const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
-    sms = createTwilioChannel({ channel: 'sms', accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, baseUrl: sandboxUrl, from: config.TWILIO_SMS_FROM });
+    sms = createTwilioChannel({
+      channel: 'sms',
+      accountSid: config.TWILIO_ACCOUNT_SID,
+      authToken: config.TWILIO_AUTH_TOKEN,
+      baseUrl: sandboxUrl,
+      from: config.TWILIO_SMS_FROM,
+    });
   });
   afterAll(async () => {
     await sandbox?.app.close();
@@ -54,26 +68,76 @@ describe('the ledger at its edges', () => {
     await database?.drop();
   });
 
-  function traveller(overrides: Partial<UserProfile> = {}): { event: GatewayEvent; profile: UserProfile; key: DeliveryKey; text: string } {
+  function traveller(overrides: Partial<UserProfile> = {}): {
+    event: GatewayEvent;
+    profile: UserProfile;
+    key: DeliveryKey;
+    text: string;
+  } {
     const profile: UserProfile = {
-      userId: `ledger-${randomUUID()}`, email: uniqueEmail('ledger'), phone: uniquePhone(), name: 'Asha', whatsappOptIn: false,
-      locale: 'en', channels: {}, eventChannels: {}, ...overrides,
+      userId: `ledger-${randomUUID()}`,
+      email: uniqueEmail('ledger'),
+      phone: uniquePhone(),
+      name: 'Asha',
+      whatsappOptIn: false,
+      locale: 'en',
+      channels: {},
+      eventChannels: {},
+      ...overrides,
     };
-    const parsed = parseEvent(bookingConfirmed({ eventId: randomUUID(), userId: profile.userId, userEmail: profile.email, userPhone: profile.phone }));
+    const parsed = parseEvent(
+      bookingConfirmed({
+        eventId: randomUUID(),
+        userId: profile.userId,
+        userEmail: profile.email,
+        userPhone: profile.phone,
+      }),
+    );
     if (!parsed.ok) throw new Error('fixture event is invalid');
     const event = parsed.event;
-    const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel: 'sms', userId: profile.userId };
-    const text = renderer.render({ eventType: event.eventType, channel: 'sms', locale: 'en', event, recipient: profile }).text;
+    const key: DeliveryKey = {
+      eventId: event.eventId,
+      eventType: event.eventType,
+      channel: 'sms',
+      userId: profile.userId,
+    };
+    const text = renderer.render({
+      eventType: event.eventType,
+      channel: 'sms',
+      locale: 'en',
+      event,
+      recipient: profile,
+    }).text;
     return { event, profile, key, text };
   }
 
   const received = (phone: string) => sandbox.store.list((m) => m.to === phone);
-  const rowOf = async (eventId: string) => (await createDeliveriesRepository(pool).find({ eventId, channel: 'sms' }))[0];
+  const rowOf = async (eventId: string) =>
+    (await createDeliveriesRepository(pool).find({ eventId, channel: 'sms' }))[0];
   const sendAsTwilioWould = (t: ReturnType<typeof traveller>) =>
-    sms.send({ channel: 'sms', to: t.profile.phone!, userId: t.profile.userId, eventId: t.event.eventId, eventType: t.event.eventType, idempotencyKey: idempotencyKeyOf(t.key), text: t.text });
+    sms.send({
+      channel: 'sms',
+      to: t.profile.phone!,
+      userId: t.profile.userId,
+      eventId: t.event.eventId,
+      eventType: t.event.eventType,
+      idempotencyKey: idempotencyKeyOf(t.key),
+      text: t.text,
+    });
 
-  async function runSender(deliveries: ReturnType<typeof createDeliveriesRepository>, until: () => Promise<boolean>, extra: Partial<Parameters<typeof createDeferredSender>[0]> = {}) {
-    const sender = createDeferredSender({ adapters: [sms], deliveries, preferences, logger: testLogger, intervalMs: 100, ...extra });
+  async function runSender(
+    deliveries: ReturnType<typeof createDeliveriesRepository>,
+    until: () => Promise<boolean>,
+    extra: Partial<Parameters<typeof createDeferredSender>[0]> = {},
+  ) {
+    const sender = createDeferredSender({
+      adapters: [sms],
+      deliveries,
+      preferences,
+      logger: testLogger,
+      intervalMs: 100,
+      ...extra,
+    });
     sender.start();
     try {
       await waitFor('the deferred sender to settle it', until, { timeoutMs: 20_000 });
@@ -84,7 +148,13 @@ describe('the ledger at its edges', () => {
 
   it('a retry that lands in the person’s quiet hours is held, and sent once when they end', async () => {
     const now = DateTime.utc();
-    const t = traveller({ quietHours: { start: now.minus({ minutes: 1 }).toFormat('HH:mm:ss'), end: now.plus({ seconds: 3 }).toFormat('HH:mm:ss'), timeZone: 'UTC' } });
+    const t = traveller({
+      quietHours: {
+        start: now.minus({ minutes: 1 }).toFormat('HH:mm:ss'),
+        end: now.plus({ seconds: 3 }).toFormat('HH:mm:ss'),
+        timeZone: 'UTC',
+      },
+    });
     const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
     // The first attempt failed for now (Twilio answered 503): the claim was released for the retry to take.
     const first = await deliveries.claim(t.key);
@@ -122,10 +192,20 @@ describe('the ledger at its edges', () => {
   it('a held SMS that Twilio took, but whose outcome could not be recorded, is not sent again', async () => {
     const t = traveller();
     const deliveries = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
-    expect(await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() })).toBe(true);
+    expect(await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() })).toBe(
+      true,
+    );
     // The ledger refuses every outcome for a while (a constraint stands in for a database that rejects the write).
-    await pool.query(`ALTER TABLE deliveries ADD CONSTRAINT refuse_outcomes CHECK (status NOT IN ('queued', 'sent', 'delivered')) NOT VALID`);
-    const sender = createDeferredSender({ adapters: [sms], deliveries, preferences, logger: testLogger, intervalMs: 100 });
+    await pool.query(
+      `ALTER TABLE deliveries ADD CONSTRAINT refuse_outcomes CHECK (status NOT IN ('queued', 'sent', 'delivered')) NOT VALID`,
+    );
+    const sender = createDeferredSender({
+      adapters: [sms],
+      deliveries,
+      preferences,
+      logger: testLogger,
+      intervalMs: 100,
+    });
     sender.start();
     try {
       await waitFor('Twilio to have it', () => received(t.profile.phone!).length >= 1);
@@ -134,7 +214,11 @@ describe('the ledger at its edges', () => {
       await pool.query(`ALTER TABLE deliveries DROP CONSTRAINT refuse_outcomes`);
     }
     try {
-      await waitFor('the outcome recorded', async () => /queued|sent|delivered/.test((await rowOf(t.event.eventId))?.status ?? ''), { timeoutMs: 20_000 });
+      await waitFor(
+        'the outcome recorded',
+        async () => /queued|sent|delivered/.test((await rowOf(t.event.eventId))?.status ?? ''),
+        { timeoutMs: 20_000 },
+      );
       await sleep(500);
     } finally {
       await sender.stop();
@@ -146,7 +230,9 @@ describe('the ledger at its edges', () => {
   it('a held SMS whose earlier attempt timed out after Twilio took it is found there, not sent again', async () => {
     const t = traveller();
     const deliveries = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
-    expect(await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() })).toBe(true);
+    expect(await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() })).toBe(
+      true,
+    );
     // What a sender did before: claimed it, handed it to Twilio, heard nothing back in time, and held it again.
     const [due] = await deliveries.claimDue('sms');
     expect(due?.key.eventId).toBe(t.event.eventId);
@@ -160,15 +246,28 @@ describe('the ledger at its edges', () => {
   it('two senders sharing held messages while Twilio is slow send each one once', async () => {
     const held = Array.from({ length: 6 }, () => traveller());
     const deliveries = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
-    for (const t of held) await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() });
+    for (const t of held)
+      await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() });
     sandbox.faults.set({ latencyMs: 400 });
-    const senders = [1, 2].map(() => createDeferredSender({ adapters: [sms], deliveries: createDeliveriesRepository(pool, { leaseMs: LEASE_MS }), preferences, logger: testLogger, intervalMs: 100 }));
+    const senders = [1, 2].map(() =>
+      createDeferredSender({
+        adapters: [sms],
+        deliveries: createDeliveriesRepository(pool, { leaseMs: LEASE_MS }),
+        preferences,
+        logger: testLogger,
+        intervalMs: 100,
+      }),
+    );
     senders.forEach((s) => s.start());
     try {
-      await waitFor('every held message settled', async () => {
-        const rows = await Promise.all(held.map((t) => rowOf(t.event.eventId)));
-        return rows.every((r) => /queued|sent|delivered/.test(r?.status ?? ''));
-      }, { timeoutMs: 30_000 });
+      await waitFor(
+        'every held message settled',
+        async () => {
+          const rows = await Promise.all(held.map((t) => rowOf(t.event.eventId)));
+          return rows.every((r) => /queued|sent|delivered/.test(r?.status ?? ''));
+        },
+        { timeoutMs: 30_000 },
+      );
       await sleep(1_500); // a sender that took one over would have sent its copy by now
     } finally {
       await Promise.all(senders.map((s) => s.stop()));
@@ -183,7 +282,11 @@ describe('the ledger at its edges', () => {
     const [off, stopped, erased, still] = [traveller(), traveller(), traveller(), traveller()];
     for (const t of [off, stopped, erased, still]) {
       await preferences.update(t.profile.userId, { phone: t.profile.phone! });
-      await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date(Date.now() + 1_000) });
+      await deliveries.defer(t.key, {
+        recipient: t.profile.phone!,
+        body: t.text,
+        deliverAfter: new Date(Date.now() + 1_000),
+      });
     }
     // Overnight: one turns SMS off, one number replies STOP, one person is erased (their row is a tombstone).
     await preferences.update(off.profile.userId, { channels: { sms: false } });
@@ -191,10 +294,14 @@ describe('the ledger at its edges', () => {
     await pool.query(`UPDATE users SET erased_at = now() WHERE user_id = $1`, [erased.profile.userId]);
     await preferences.invalidate(erased.profile.userId);
 
-    await runSender(deliveries, async () => {
-      const rows = await Promise.all([off, stopped, erased, still].map((t) => rowOf(t.event.eventId)));
-      return rows.every((r) => r && r.status !== 'deferred' && r.status !== 'sending');
-    }, { optOutsFor: (channel) => (channel === 'sms' ? optOuts.forChannel('sms') : undefined) });
+    await runSender(
+      deliveries,
+      async () => {
+        const rows = await Promise.all([off, stopped, erased, still].map((t) => rowOf(t.event.eventId)));
+        return rows.every((r) => r && r.status !== 'deferred' && r.status !== 'sending');
+      },
+      { optOutsFor: (channel) => (channel === 'sms' ? optOuts.forChannel('sms') : undefined) },
+    );
     expect(received(still.profile.phone!)).toHaveLength(1);
     for (const t of [off, stopped, erased]) expect(received(t.profile.phone!)).toHaveLength(0);
     expect(await rowOf(off.event.eventId)).toMatchObject({ status: 'skipped', errorCode: 'PREFERENCE_OFF' });
@@ -208,7 +315,13 @@ describe('the ledger at its edges', () => {
     // The person keeps another number on file, or none: the booking's userPhone is where the SMS would go.
     const t = traveller();
     await optOuts.optOut(t.profile.phone!, 'sms');
-    const deliverTo = createDeliveryPipeline({ channel: 'sms', adapter: sms, renderer, deliveries, optOuts: optOuts.forChannel('sms') });
+    const deliverTo = createDeliveryPipeline({
+      channel: 'sms',
+      adapter: sms,
+      renderer,
+      deliveries,
+      optOuts: optOuts.forChannel('sms'),
+    });
     expect(await deliverTo(t.event, t.profile)).toEqual({ kind: 'done' });
     expect(received(t.profile.phone!)).toHaveLength(0);
     expect(await rowOf(t.event.eventId)).toMatchObject({ status: 'skipped', errorCode: 'OPTED_OUT' });

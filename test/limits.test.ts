@@ -16,7 +16,13 @@ import { waitFor } from './helpers/wait-for.js';
 
 const SECOND_KEY = `second-partner-${randomUUID()}`;
 const EVENT = { type: 'FLIGHT_DELAY', flightNumber: 'W2121', payload: { minutes: 90, reason: 'weather' } };
-const LIMITS = { RATE_LIMIT_EVENTS: '5', RATE_LIMIT_AUTH: '3', RATE_LIMIT_ADMIN: '3', RATE_LIMIT_USERS: '4', SOCKETS_PER_USER: '2' };
+const LIMITS = {
+  RATE_LIMIT_EVENTS: '5',
+  RATE_LIMIT_AUTH: '3',
+  RATE_LIMIT_ADMIN: '3',
+  RATE_LIMIT_USERS: '4',
+  SOCKETS_PER_USER: '2',
+};
 
 let config: Config;
 let ingest: IngestHarness;
@@ -33,7 +39,10 @@ beforeAll(async () => {
   baseUrl = await ingest.app.listen({ host: '127.0.0.1', port: 0 });
   otherAmqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test-limits-other' });
   other = await buildApp({
-    config, logger: testLogger, redis: new Redis(config.REDIS_URL), pool: createPool(config.DATABASE_URL, testLogger),
+    config,
+    logger: testLogger,
+    redis: new Redis(config.REDIS_URL),
+    pool: createPool(config.DATABASE_URL, testLogger),
     eventQueue: createEventQueuePublisher({ connection: otherAmqp, queues: eventQueues(prefix) }),
   });
 });
@@ -46,20 +55,35 @@ afterAll(async () => {
 });
 
 const postEvent = (app: FastifyInstance, key: string) =>
-  app.inject({ method: 'POST', url: '/events', headers: { 'x-api-key': key, 'content-type': 'application/json' }, payload: EVENT });
+  app.inject({
+    method: 'POST',
+    url: '/events',
+    headers: { 'x-api-key': key, 'content-type': 'application/json' },
+    payload: EVENT,
+  });
 
-function expectTooMany(res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown; body: string }) {
+function expectTooMany(res: {
+  statusCode: number;
+  headers: Record<string, unknown>;
+  json: () => unknown;
+  body: string;
+}) {
   expect(res.statusCode, res.body).toBe(429);
   const retryAfter = Number(res.headers['retry-after']);
   expect(retryAfter).toBeGreaterThan(0);
   expect(retryAfter).toBeLessThanOrEqual(60);
-  expect(res.json()).toMatchObject({ error: 'too_many_requests', message: expect.stringMatching(/rate limit/), details: [{ path: 'rate-limit' }] });
+  expect(res.json()).toMatchObject({
+    error: 'too_many_requests',
+    message: expect.stringMatching(/rate limit/),
+    details: [{ path: 'rate-limit' }],
+  });
 }
 
 describe('rate limits', () => {
   it('counts POST /events per API key, across api processes, and answers 429 with Retry-After', async () => {
     const statuses = [];
-    for (let i = 0; i < 5; i += 1) statuses.push((await postEvent(i % 2 ? other : ingest.app, 'dev-ingest-key')).statusCode);
+    for (let i = 0; i < 5; i += 1)
+      statuses.push((await postEvent(i % 2 ? other : ingest.app, 'dev-ingest-key')).statusCode);
     expect(statuses).toEqual([202, 202, 202, 202, 202]);
     expectTooMany(await postEvent(ingest.app, 'dev-ingest-key'));
     expectTooMany(await postEvent(other, 'dev-ingest-key'));
@@ -69,17 +93,22 @@ describe('rate limits', () => {
 
   it('counts admin requests before the token is checked, so guessing the token is limited too', async () => {
     const wrong = { authorization: 'Bearer not-the-admin-token' };
-    for (let i = 0; i < 3; i += 1) expect((await ingest.app.inject({ url: '/admin/dlq', headers: wrong })).statusCode).toBe(403);
-    expectTooMany(await ingest.app.inject({ url: '/admin/dlq', headers: { authorization: `Bearer ${config.ADMIN_TOKEN}` } }));
+    for (let i = 0; i < 3; i += 1)
+      expect((await ingest.app.inject({ url: '/admin/dlq', headers: wrong })).statusCode).toBe(403);
+    expectTooMany(
+      await ingest.app.inject({ url: '/admin/dlq', headers: { authorization: `Bearer ${config.ADMIN_TOKEN}` } }),
+    );
   });
 
   it('limits the auth routes and the user routes per client', async () => {
-    const login = () => ingest.app.inject({ method: 'POST', url: '/auth/dev-login', payload: { userId: 'limits-user' } });
+    const login = () =>
+      ingest.app.inject({ method: 'POST', url: '/auth/dev-login', payload: { userId: 'limits-user' } });
     for (let i = 0; i < 3; i += 1) expect((await login()).statusCode).toBe(200);
     expectTooMany(await login());
 
     const token = await signUserToken(config.JWT_SECRET, 'limits-user');
-    const read = () => ingest.app.inject({ url: '/users/limits-user/preferences', headers: { authorization: `Bearer ${token}` } });
+    const read = () =>
+      ingest.app.inject({ url: '/users/limits-user/preferences', headers: { authorization: `Bearer ${token}` } });
     for (let i = 0; i < 4; i += 1) expect((await read()).statusCode).toBe(200);
     expectTooMany(await read());
   });
@@ -103,7 +132,12 @@ type HandshakeError = Error & { data?: { code?: string } };
 
 /** Connects as the token's holder; resolves once connected, or with the connect_error. */
 async function connect(token: string): Promise<{ socket: Socket; error?: HandshakeError }> {
-  const socket = connectSocket(baseUrl, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+  const socket = connectSocket(baseUrl, {
+    auth: { token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
   sockets.push(socket);
   return new Promise((resolve) => {
     socket.once('connect', () => resolve({ socket }));
@@ -149,12 +183,29 @@ describe('live-alert sockets', () => {
     const userId = `limits-erased-${randomUUID()}`;
     const token = await signUserToken(config.JWT_SECRET, userId);
     const headers = { authorization: `Bearer ${config.ADMIN_TOKEN}`, 'content-type': 'application/json' };
-    expect((await ingest.app.inject({ method: 'PATCH', url: `/users/${userId}/preferences`, headers, payload: { locale: 'en' } })).statusCode).toBe(200);
+    expect(
+      (
+        await ingest.app.inject({
+          method: 'PATCH',
+          url: `/users/${userId}/preferences`,
+          headers,
+          payload: { locale: 'en' },
+        })
+      ).statusCode,
+    ).toBe(200);
     const before = await connect(token);
     expect(before.error).toBeUndefined();
     before.socket.disconnect();
 
-    expect((await ingest.app.inject({ method: 'DELETE', url: `/users/${userId}`, headers: { authorization: headers.authorization } })).statusCode).toBeLessThan(300);
+    expect(
+      (
+        await ingest.app.inject({
+          method: 'DELETE',
+          url: `/users/${userId}`,
+          headers: { authorization: headers.authorization },
+        })
+      ).statusCode,
+    ).toBeLessThan(300);
     const after = await connect(token);
     expect(after.error?.data).toEqual({ code: 'USER_ERASED' });
   });

@@ -32,7 +32,9 @@ describe('migrations', () => {
   it('apply every file once, even when three processes start together', async () => {
     await ensureDatabase(databaseUrl);
     const runs = await Promise.all([1, 2, 3].map(() => migrate({ databaseUrl, logger: testLogger })));
-    const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).map((f) => f.replace(/\.sql$/, ''));
+    const files = readdirSync(MIGRATIONS_DIR)
+      .filter((f) => f.endsWith('.sql'))
+      .map((f) => f.replace(/\.sql$/, ''));
     expect(runs.flat().sort()).toEqual(files.sort());
     const applied = await query<{ name: string }>('SELECT name FROM pgmigrations ORDER BY id');
     expect(applied.map((r) => r.name)).toEqual(files.sort());
@@ -44,7 +46,15 @@ describe('migrations', () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'",
     );
     expect(rows.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(['users', 'preferences', 'itineraries', 'deliveries', 'delivery_attempts', 'dead_letters', 'inbox']),
+      expect.arrayContaining([
+        'users',
+        'preferences',
+        'itineraries',
+        'deliveries',
+        'delivery_attempts',
+        'dead_letters',
+        'inbox',
+      ]),
     );
   });
 

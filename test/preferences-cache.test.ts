@@ -68,8 +68,15 @@ describe('the profile cache around a committed preferences write', () => {
       await holder.query('SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE', [userId]);
       write = writer.update(userId, { channels: { sms: false } });
       write.catch(() => {});
-      await waitFor('the write waiting on the row', async () => (await pool.query(
-        `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO users%' AND pid <> pg_backend_pid()`)).rowCount! > 0 || undefined);
+      await waitFor(
+        'the write waiting on the row',
+        async () =>
+          (
+            await pool.query(
+              `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO users%' AND pid <> pg_backend_pid()`,
+            )
+          ).rowCount! > 0 || undefined,
+      );
       relay.cut();
     } finally {
       await holder.query('COMMIT');
@@ -79,7 +86,9 @@ describe('the profile cache around a committed preferences write', () => {
     const profile = await write;
     expect(profile.channels).toEqual({ sms: false });
     expect(Date.now() - started).toBeLessThan(5000);
-    const { rows: [stored] } = await pool.query(`SELECT channels FROM preferences WHERE user_id = $1`, [userId]);
+    const {
+      rows: [stored],
+    } = await pool.query(`SELECT channels FROM preferences WHERE user_id = $1`, [userId]);
     expect(stored.channels).toEqual({ sms: false });
     // The next event, on a process whose Redis works, sees the change: not the profile cached before it.
     expect((await reader.get(userId))!.channels).toEqual({ sms: false });
@@ -96,7 +105,9 @@ describe('the profile cache around a committed preferences write', () => {
     await writer.update(userId, { locale: 'en' });
     relay.cut();
     await expect(writer.update(userId, { channels: { email: false } })).rejects.toThrow();
-    const { rows: [stored] } = await pool.query(`SELECT channels FROM preferences WHERE user_id = $1`, [userId]);
+    const {
+      rows: [stored],
+    } = await pool.query(`SELECT channels FROM preferences WHERE user_id = $1`, [userId]);
     expect(stored.channels).toEqual({});
     relayed.disconnect();
   });

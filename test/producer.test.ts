@@ -24,7 +24,11 @@ describe('event producer', () => {
   beforeAll(async () => {
     config = testConfig(uniquePrefix('producer'));
     kafka = await testKafka(config);
-    producer = createEventProducer({ brokers: config.KAFKA_BROKERS, logger: testLogger, topicPrefix: config.KAFKA_TOPIC_PREFIX });
+    producer = createEventProducer({
+      brokers: config.KAFKA_BROKERS,
+      logger: testLogger,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX,
+    });
   });
   afterAll(async () => {
     await producer?.stop();
@@ -58,7 +62,11 @@ describe('event producer', () => {
     expect(receipt).toMatchObject({ topic: `${config.KAFKA_TOPIC_PREFIX}travel-disruption`, key: 'W2121' });
     expect(receipt.partition).toBeGreaterThanOrEqual(0);
     const [record] = await readRecords(kafka, [receipt.topic], 1);
-    expect(record!.value).toMatchObject({ eventId: receipt.eventId, disruptionType: 'FLIGHT_DELAY', flightNumber: 'W2121' });
+    expect(record!.value).toMatchObject({
+      eventId: receipt.eventId,
+      disruptionType: 'FLIGHT_DELAY',
+      flightNumber: 'W2121',
+    });
   });
 
   it('refuses an invalid event before sending anything, naming the field', async () => {
@@ -72,7 +80,9 @@ describe('event producer', () => {
     const { eventType: _t, ...withoutType } = bookingConfirmed({ pnrNumber: 'CLI0001' }) as Record<string, unknown>;
     writeFileSync(file, JSON.stringify([withoutType, bookingConfirmed({ pnrNumber: 'CLI0002' })]));
     const env = { ...process.env, KAFKA_TOPIC_PREFIX: config.KAFKA_TOPIC_PREFIX };
-    const { stdout } = await run('npx', ['tsx', 'scripts/produce.ts', 'booking-cancelled', file], { env }).catch((e) => e);
+    const { stdout } = await run('npx', ['tsx', 'scripts/produce.ts', 'booking-cancelled', file], { env }).catch(
+      (e) => e,
+    );
     // The second event says it is a confirmation: it does not belong on booking-cancelled, and nothing is sent.
     expect(stdout ?? '').not.toContain('published');
     writeFileSync(file, JSON.stringify([withoutType]));
@@ -114,7 +124,11 @@ describe('event producer', () => {
 
       await startKafka(config.KAFKA_BROKERS[0]!, () => {});
       // The same producer recovers once the broker is back; partition leaders may take a moment after it answers.
-      const receipt = await waitFor('a publish after the restart', () => fragile.publish(bookingConfirmed({ pnrNumber: 'BACK0001' })), { timeoutMs: 30_000, intervalMs: 500 });
+      const receipt = await waitFor(
+        'a publish after the restart',
+        () => fragile.publish(bookingConfirmed({ pnrNumber: 'BACK0001' })),
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
       expect(receipt.key).toBe('BACK0001');
       await fragile.stop();
     });

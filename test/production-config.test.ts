@@ -70,7 +70,9 @@ describe('a process started without NODE_ENV, or with NODE_ENV=production', () =
   it('refuses the Twilio sandbox as its SMS provider', async () => {
     const gateway = startMain([], { ...PRODUCTION, TWILIO_API_BASE_URL: 'http://127.0.0.1:3100' });
     expect(await gateway.exited).toBe(1);
-    expect(gateway.output()).toMatch(/TWILIO_API_BASE_URL: must be an https:\/\/ address that is not this machine in production/);
+    expect(gateway.output()).toMatch(
+      /TWILIO_API_BASE_URL: must be an https:\/\/ address that is not this machine in production/,
+    );
   });
 
   it('refuses to run the sandbox role', async () => {
@@ -92,8 +94,13 @@ describe('a production gateway started without --role', () => {
     cleanup.push(database.drop);
     const [port, sandboxPort] = [await freePort(), await freePort()];
     const gateway = startMain([], {
-      ...PRODUCTION, HOST: '127.0.0.1', PORT: String(port), SANDBOX_PORT: String(sandboxPort),
-      DATABASE_URL: database.url, KAFKA_TOPIC_PREFIX: prefix, AMQP_QUEUE_PREFIX: prefix,
+      ...PRODUCTION,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SANDBOX_PORT: String(sandboxPort),
+      DATABASE_URL: database.url,
+      KAFKA_TOPIC_PREFIX: prefix,
+      AMQP_QUEUE_PREFIX: prefix,
     });
     cleanup.push(async () => {
       if (gateway.child.exitCode === null) gateway.child.kill('SIGTERM');
@@ -102,11 +109,21 @@ describe('a production gateway started without --role', () => {
     cleanup.push(() => deleteQueues(testConfig(prefix).AMQP_URL, eventQueues(prefix)));
 
     const api = `http://127.0.0.1:${port}`;
-    await waitFor(`the api at ${api} (output so far: ${gateway.output()})`, async () => (await fetch(`${api}/healthz`)).ok, { timeoutMs: 60_000 });
-    expect(gateway.output()).toContain('Notification gateway running: worker (email, sms, whatsapp, websocket), bridge, api');
+    await waitFor(
+      `the api at ${api} (output so far: ${gateway.output()})`,
+      async () => (await fetch(`${api}/healthz`)).ok,
+      { timeoutMs: 60_000 },
+    );
+    expect(gateway.output()).toContain(
+      'Notification gateway running: worker (email, sms, whatsapp, websocket), bridge, api',
+    );
 
     expect(await listening(sandboxPort)).toBe(false);
-    const login = await fetch(`${api}/auth/dev-login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"demo-ravi"}' });
+    const login = await fetch(`${api}/auth/dev-login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"userId":"demo-ravi"}',
+    });
     expect(login.status).toBe(404);
     for (const path of ['/previews/emails', '/previews/messages', '/previews/alerts', '/previews/config']) {
       expect((await fetch(`${api}${path}`)).status, path).toBe(404);

@@ -29,20 +29,31 @@ describe('provider error text is redacted where it is stored', () => {
 
   it('keeps no trace of the number or the address after a 21211 and a 550', async () => {
     const userId = `red-${randomBytes(3).toString('hex')}`;
-    const { eventId } = await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'REDACT001', userId, userPhone: phone, userEmail: email }));
+    const { eventId } = await gateway.producer.publish(
+      bookingConfirmed({ eventId: undefined, pnrNumber: 'REDACT001', userId, userPhone: phone, userEmail: email }),
+    );
 
     const letters = await waitFor('the SMS and email dead letters', async () => {
       const { rows } = await gateway.pool.query<{ channel: string; error_code: string; error_message: string }>(
-        `SELECT channel, error_code, error_message FROM dead_letters WHERE event_id = $1 AND channel IN ('sms', 'email') ORDER BY channel`, [eventId]);
+        `SELECT channel, error_code, error_message FROM dead_letters WHERE event_id = $1 AND channel IN ('sms', 'email') ORDER BY channel`,
+        [eventId],
+      );
       return rows.length === 2 && rows;
     });
-    expect(letters.map((l) => [l.channel, l.error_code])).toEqual([['email', 'SMTP_550'], ['sms', 'TWILIO_21211']]);
+    expect(letters.map((l) => [l.channel, l.error_code])).toEqual([
+      ['email', 'SMTP_550'],
+      ['sms', 'TWILIO_21211'],
+    ]);
 
     const { rows: deliveries } = await gateway.pool.query<{ channel: string; error_message: string }>(
-      `SELECT channel, error_message FROM deliveries WHERE event_id = $1 AND channel IN ('sms', 'email')`, [eventId]);
+      `SELECT channel, error_message FROM deliveries WHERE event_id = $1 AND channel IN ('sms', 'email')`,
+      [eventId],
+    );
     const { rows: attempts } = await gateway.pool.query<{ error_message: string }>(
       `SELECT a.error_message FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-        WHERE d.event_id = $1 AND d.channel IN ('sms', 'email') AND a.error_message IS NOT NULL`, [eventId]);
+        WHERE d.event_id = $1 AND d.channel IN ('sms', 'email') AND a.error_message IS NOT NULL`,
+      [eventId],
+    );
     const prefix = gateway.config.KAFKA_TOPIC_PREFIX;
     const headers = [];
     for (const channel of ['sms', 'email']) {
@@ -50,7 +61,12 @@ describe('provider error text is redacted where it is stored', () => {
       headers.push(record!.message.headers!['x-error-message']!.toString());
     }
 
-    const stored = [...letters.map((l) => l.error_message), ...deliveries.map((d) => d.error_message), ...attempts.map((a) => a.error_message), ...headers];
+    const stored = [
+      ...letters.map((l) => l.error_message),
+      ...deliveries.map((d) => d.error_message),
+      ...attempts.map((a) => a.error_message),
+      ...headers,
+    ];
     expect(deliveries).toHaveLength(2);
     expect(attempts.length).toBeGreaterThanOrEqual(2);
     for (const text of stored) {

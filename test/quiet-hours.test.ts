@@ -30,22 +30,39 @@ describe('quiet hours', () => {
     const saved = await fetch(`${gateway.apiUrl}/users/${userId}/preferences`, {
       method: 'PATCH',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ quietHours: { start: now.minus({ minutes: 1 }).toFormat('HH:mm:ss'), end: end.toFormat('HH:mm:ss'), timeZone: 'Asia/Kolkata' } }),
+      body: JSON.stringify({
+        quietHours: {
+          start: now.minus({ minutes: 1 }).toFormat('HH:mm:ss'),
+          end: end.toFormat('HH:mm:ss'),
+          timeZone: 'Asia/Kolkata',
+        },
+      }),
     });
     expect(saved.status, await saved.clone().text()).toBe(200);
     const sms = () => gateway.sandbox.store.list((m) => m.to === phone);
 
-    const booking = await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'QUIET0001', userId, userEmail: email, userPhone: phone }));
+    const booking = await gateway.producer.publish(
+      bookingConfirmed({ eventId: undefined, pnrNumber: 'QUIET0001', userId, userEmail: email, userPhone: phone }),
+    );
     await waitFor('the email, which quiet hours do not hold', async () => (await emailsTo(email)).length === 1);
-    const held = await waitFor('the SMS held', async () => (await gateway.deliveries.find({ eventId: booking.eventId, channel: 'sms' }))[0]);
+    const held = await waitFor(
+      'the SMS held',
+      async () => (await gateway.deliveries.find({ eventId: booking.eventId, channel: 'sms' }))[0],
+    );
     expect(held.status).toBe('deferred');
 
-    await gateway.producer.publish({ eventType: 'TRAVEL_DISRUPTION', disruptionType: 'TRAIN_CANCELLED', trainNumber: '12951' });
+    await gateway.producer.publish({
+      eventType: 'TRAVEL_DISRUPTION',
+      disruptionType: 'TRAIN_CANCELLED',
+      trainNumber: '12951',
+    });
     await waitFor('the cancellation SMS at once', () => sms().length === 1);
     expect(sms()[0]!.body).not.toContain('QUIET0001');
     expect(Date.now()).toBeLessThan(end.toMillis());
 
-    const released = await waitFor('the booking SMS after the window', () => (sms().length === 2 ? sms() : undefined), { timeoutMs: 40_000 });
+    const released = await waitFor('the booking SMS after the window', () => (sms().length === 2 ? sms() : undefined), {
+      timeoutMs: 40_000,
+    });
     const bookingSms = released.find((m) => m.body.includes('QUIET0001'))!;
     expect(bookingSms.dateCreated.getTime()).toBeGreaterThanOrEqual(end.startOf('second').toMillis());
     const [row] = await gateway.deliveries.find({ eventId: booking.eventId, channel: 'sms' });

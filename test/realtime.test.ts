@@ -77,7 +77,12 @@ function message(userId: string, title = `alert ${randomUUID().slice(0, 4)}`): O
     idempotencyKey: `${eventId}:websocket:${userId}`,
     subject: title,
     text: 'Flight W2121 is delayed by 90 minutes (weather).',
-    payload: { title, body: 'Flight W2121 is delayed by 90 minutes (weather).', severity: 'warning', flightNumber: 'W2121' },
+    payload: {
+      title,
+      body: 'Flight W2121 is delayed by 90 minutes (weather).',
+      severity: 'warning',
+      flightNumber: 'W2121',
+    },
   };
 }
 
@@ -98,7 +103,9 @@ beforeAll(async () => {
   await app.register(pagesRoutes, { pages: ['alerts.html'] });
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   io = attachRealtime({ server: app.server, jwtSecret: SECRET, redis, pool, logger: testLogger });
-  io.on('connection', (socket) => socket.onAny((event: string, ...args: unknown[]) => received.push({ socketId: socket.id, event, args })));
+  io.on('connection', (socket) =>
+    socket.onAny((event: string, ...args: unknown[]) => received.push({ socketId: socket.id, event, args })),
+  );
   channel = createWebsocketChannel({ pool, redis, logger: testLogger });
 });
 
@@ -151,7 +158,11 @@ describe('POST /auth/dev-login', () => {
     const production = Fastify();
     registerErrorHandling(production);
     await production.register(authRoutes, { jwtSecret: SECRET, nodeEnv: 'production' });
-    const response = await production.inject({ method: 'POST', url: '/auth/dev-login', payload: { userId: 'demo-ravi' } });
+    const response = await production.inject({
+      method: 'POST',
+      url: '/auth/dev-login',
+      payload: { userId: 'demo-ravi' },
+    });
     expect(response.statusCode).toBe(404);
     await production.close();
   });
@@ -187,18 +198,39 @@ describe('alerts over Socket.IO', () => {
   it.each([
     ['a forged token', () => signUserToken('another-secret-entirely', 'victim'), 'TOKEN_INVALID'],
     ['an expired token', () => signUserToken(SECRET, 'victim', { expiresIn: '-1m' }), 'TOKEN_EXPIRED'],
-    ['an alg:none token', async () => new UnsecuredJWT({}).setSubject('victim').setExpirationTime('1h').encode(), 'TOKEN_INVALID'],
+    [
+      'an alg:none token',
+      async () => new UnsecuredJWT({}).setSubject('victim').setExpirationTime('1h').encode(),
+      'TOKEN_INVALID',
+    ],
     [
       'an HS512 token with the right secret',
-      () => new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject('victim').setExpirationTime('1h').sign(new TextEncoder().encode(SECRET)),
+      () =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS512' })
+          .setSubject('victim')
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(SECRET)),
       'TOKEN_INVALID',
     ],
     [
       'a token that never expires',
-      () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('victim').sign(new TextEncoder().encode(SECRET)),
+      () =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('victim')
+          .sign(new TextEncoder().encode(SECRET)),
       'TOKEN_INVALID',
     ],
-    ['a token without sub', () => new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(new TextEncoder().encode(SECRET)), 'TOKEN_INVALID'],
+    [
+      'a token without sub',
+      () =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256' })
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(SECRET)),
+      'TOKEN_INVALID',
+    ],
     ['no token', async () => undefined, 'TOKEN_MISSING'],
   ])('refuses %s with connect_error', async (_what, makeToken, code) => {
     const token = await makeToken();
@@ -217,7 +249,10 @@ describe('alerts over Socket.IO', () => {
     b.socket.emit('join', userRoom(userA));
     b.socket.emit('join', { room: userRoom(userA) });
     b.socket.emit('subscribe', userRoom(userA));
-    await waitFor('the server processed B’s requests', () => received.filter((r) => r.socketId === b.socket.id).length === 3);
+    await waitFor(
+      'the server processed B’s requests',
+      () => received.filter((r) => r.socketId === b.socket.id).length === 3,
+    );
     const roomMembers = (await io.in(userRoom(userA)).fetchSockets()).map((socket) => socket.id);
     expect(roomMembers).toEqual([a.socket.id]);
 
@@ -235,7 +270,12 @@ describe('alerts over Socket.IO', () => {
     await waitFor('alert 1 live', () => a.alerts.length === 1);
 
     a.socket.disconnect();
-    await waitFor('A away', () => io.in(userRoom(userA)).fetchSockets().then((members) => members.length === 0));
+    await waitFor('A away', () =>
+      io
+        .in(userRoom(userA))
+        .fetchSockets()
+        .then((members) => members.length === 0),
+    );
     const second = await send(message(userA, 'two'));
     const third = await send(message(userA, 'three'));
     expect(a.alerts).toHaveLength(1);
@@ -265,7 +305,9 @@ describe('alerts over Socket.IO', () => {
     const withoutReplay = await logIn(userA);
     await waitFor('the replay from a string id', () => fromString.alerts.length === 1);
     const live = await send(message(userA, 'live'));
-    await waitFor('the live alert everywhere', () => [fromString, fromGarbage, withoutReplay].every((c) => c.alerts.some((x) => x.id === live)));
+    await waitFor('the live alert everywhere', () =>
+      [fromString, fromGarbage, withoutReplay].every((c) => c.alerts.some((x) => x.id === live)),
+    );
 
     expect(fromString.alerts.map((alert) => alert.id)).toEqual([second, live]);
     expect(fromGarbage.alerts.map((alert) => alert.id)).toEqual([live]);
@@ -303,7 +345,10 @@ describe('the websocket channel', () => {
   });
 
   it('classifies an unreachable PostgreSQL as retriable STORE_UNAVAILABLE', async () => {
-    const deadPool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:1/gateway', connectionTimeoutMillis: 2000 });
+    const deadPool = new pg.Pool({
+      connectionString: 'postgres://postgres@127.0.0.1:1/gateway',
+      connectionTimeoutMillis: 2000,
+    });
     const deadChannel = createWebsocketChannel({ pool: deadPool, redis, logger: testLogger });
     try {
       const error = await deadChannel.send(message(newUser('a'))).catch((e: unknown) => e);

@@ -91,7 +91,11 @@ describe('creating and listing messages with the twilio SDK', () => {
   it('sends WhatsApp from a whatsapp: sender and lists it under the whatsapp: address', async () => {
     const number = freshNumber();
     const to = `whatsapp:${number}`;
-    const message = await client.messages.create({ to, from: WHATSAPP_FROM, body: 'Your train leaves from platform 3' });
+    const message = await client.messages.create({
+      to,
+      from: WHATSAPP_FROM,
+      body: 'Your train leaves from platform 3',
+    });
 
     expect(message).toMatchObject({ to, from: WHATSAPP_FROM, status: 'queued' });
     expect((await client.messages.list({ to })).map((m) => m.sid)).toEqual([message.sid]);
@@ -102,7 +106,8 @@ describe('creating and listing messages with the twilio SDK', () => {
   it('pages newest first, following next_page_uri back to the sandbox', async () => {
     const to = freshNumber();
     const sids: string[] = [];
-    for (const body of ['one', 'two', 'three']) sids.push((await client.messages.create({ to, from: SMS_FROM, body })).sid);
+    for (const body of ['one', 'two', 'three'])
+      sids.push((await client.messages.create({ to, from: SMS_FROM, body })).sid);
 
     const page = await client.messages.page({ to, pageSize: 2 });
     expect(page.instances.map((m) => m.body)).toEqual(['three', 'two']);
@@ -173,7 +178,10 @@ describe('faults', () => {
     sandbox.faults.set({ failNext: { count: 2, code: 20500, status: 500, to: unlucky } });
 
     await client.messages.create({ to: freshNumber(), from: SMS_FROM, body: 'unaffected' });
-    expect(await rejection(client.messages.create({ to: unlucky, from: SMS_FROM, body: 'a' }))).toMatchObject({ status: 500, code: 20500 });
+    expect(await rejection(client.messages.create({ to: unlucky, from: SMS_FROM, body: 'a' }))).toMatchObject({
+      status: 500,
+      code: 20500,
+    });
     const viaWhatsApp = client.messages.create({ to: `whatsapp:${unlucky}`, from: WHATSAPP_FROM, body: 'b' });
     expect(await rejection(viaWhatsApp)).toMatchObject({ status: 500, code: 20500 });
     await client.messages.create({ to: unlucky, from: SMS_FROM, body: 'c' });
@@ -197,7 +205,11 @@ describe('faults', () => {
     const body = (await response.json()) as { message: string; code: number };
     expect(body.message).toMatch(/failNext\.count/);
     expect(body.message).toMatch(/latencyMs/);
-    expect(await (await fetch(`${baseUrl}/sandbox/faults`)).json()).toEqual({ failNext: [], latencyMs: 0, undeliverable: [] });
+    expect(await (await fetch(`${baseUrl}/sandbox/faults`)).json()).toEqual({
+      failNext: [],
+      latencyMs: 0,
+      undeliverable: [],
+    });
   });
 });
 
@@ -232,17 +244,34 @@ describe('status callbacks', () => {
   it('posts sent then delivered, each signed as Twilio signs them', async () => {
     const to = freshNumber();
     const statusCallback = `${receiverUrl}twilio/status?tenant=rail`;
-    const message = await client.messages.create({ to, from: SMS_FROM, body: 'Booking PNR123 confirmed', statusCallback });
+    const message = await client.messages.create({
+      to,
+      from: SMS_FROM,
+      body: 'Booking PNR123 confirmed',
+      statusCallback,
+    });
 
-    const posts = await waitFor('sent and delivered callbacks', () => callbacksFor(message.sid).length >= 2 && callbacksFor(message.sid));
+    const posts = await waitFor(
+      'sent and delivered callbacks',
+      () => callbacksFor(message.sid).length >= 2 && callbacksFor(message.sid),
+    );
     expect(posts.map((p) => p.params.MessageStatus)).toEqual(['sent', 'delivered']);
     for (const post of posts) {
       expect(post.url).toBe(statusCallback);
-      expect(post.params).toMatchObject({ MessageSid: message.sid, SmsSid: message.sid, AccountSid: ACCOUNT_SID, To: to, From: SMS_FROM, ApiVersion: '2010-04-01' });
+      expect(post.params).toMatchObject({
+        MessageSid: message.sid,
+        SmsSid: message.sid,
+        AccountSid: ACCOUNT_SID,
+        To: to,
+        From: SMS_FROM,
+        ApiVersion: '2010-04-01',
+      });
       expect(post.params.SmsStatus).toBe(post.params.MessageStatus);
       expect(post.params.ErrorCode).toBeUndefined();
       expect(twilio.validateRequest(AUTH_TOKEN, post.signature, post.url, post.params)).toBe(true);
-      expect(twilio.validateRequest(AUTH_TOKEN, post.signature, post.url, { ...post.params, To: freshNumber() })).toBe(false);
+      expect(twilio.validateRequest(AUTH_TOKEN, post.signature, post.url, { ...post.params, To: freshNumber() })).toBe(
+        false,
+      );
       expect(twilio.validateRequest('another-token', post.signature, post.url, post.params)).toBe(false);
     }
     const fetched = await client.messages(message.sid).fetch();
@@ -258,21 +287,44 @@ describe('status callbacks', () => {
   it('ends an undeliverable message in undelivered with the error code', async () => {
     const to = freshNumber();
     await setFaults({ undeliverable: { to, code: 30006 } });
-    const message = await client.messages.create({ to, from: SMS_FROM, body: 'to a landline', statusCallback: receiverUrl });
+    const message = await client.messages.create({
+      to,
+      from: SMS_FROM,
+      body: 'to a landline',
+      statusCallback: receiverUrl,
+    });
 
-    const posts = await waitFor('undelivered callback', () => callbacksFor(message.sid).length >= 2 && callbacksFor(message.sid));
-    expect(posts.map((p) => [p.params.MessageStatus, p.params.ErrorCode])).toEqual([['sent', undefined], ['undelivered', '30006']]);
+    const posts = await waitFor(
+      'undelivered callback',
+      () => callbacksFor(message.sid).length >= 2 && callbacksFor(message.sid),
+    );
+    expect(posts.map((p) => [p.params.MessageStatus, p.params.ErrorCode])).toEqual([
+      ['sent', undefined],
+      ['undelivered', '30006'],
+    ]);
     expect(posts.every((p) => twilio.validateRequest(AUTH_TOKEN, p.signature, p.url, p.params))).toBe(true);
     const fetched = await client.messages(message.sid).fetch();
-    expect(fetched).toMatchObject({ status: 'undelivered', errorCode: 30006, errorMessage: 'Landline or unreachable carrier' });
+    expect(fetched).toMatchObject({
+      status: 'undelivered',
+      errorCode: 30006,
+      errorMessage: 'Landline or unreachable carrier',
+    });
   });
 
   it('fails a message outright when the fault says failed', async () => {
     const to = freshNumber();
     sandbox.faults.set({ undeliverable: { to, code: 30003, status: 'failed' } });
-    const message = await client.messages.create({ to, from: SMS_FROM, body: 'never leaves', statusCallback: receiverUrl });
+    const message = await client.messages.create({
+      to,
+      from: SMS_FROM,
+      body: 'never leaves',
+      statusCallback: receiverUrl,
+    });
 
-    const [post] = await waitFor('failed callback', () => callbacksFor(message.sid).length >= 1 && callbacksFor(message.sid));
+    const [post] = await waitFor(
+      'failed callback',
+      () => callbacksFor(message.sid).length >= 1 && callbacksFor(message.sid),
+    );
     expect(post?.params).toMatchObject({ MessageStatus: 'failed', ErrorCode: '30003' });
     await new Promise((resolve) => setTimeout(resolve, 250)); // nothing may follow a failure
     expect(callbacksFor(message.sid)).toHaveLength(1);
@@ -280,8 +332,16 @@ describe('status callbacks', () => {
 
   it('survives a callback target that is down', async () => {
     const deadUrl = 'http://127.0.0.1:9/status'; // discard port: nothing listens there
-    const message = await client.messages.create({ to: freshNumber(), from: SMS_FROM, body: 'x', statusCallback: deadUrl });
-    await waitFor('delivery despite the dead callback', async () => (await client.messages(message.sid).fetch()).status === 'delivered');
+    const message = await client.messages.create({
+      to: freshNumber(),
+      from: SMS_FROM,
+      body: 'x',
+      statusCallback: deadUrl,
+    });
+    await waitFor(
+      'delivery despite the dead callback',
+      async () => (await client.messages(message.sid).fetch()).status === 'delivered',
+    );
   });
 });
 
@@ -306,7 +366,10 @@ describe('preview page', () => {
     const response = await fetch(`${baseUrl}/sandbox/messages?to=${encodeURIComponent(number)}`);
     const { threads } = (await response.json()) as { threads: Thread[] };
     expect(threads.map((t) => t.number)).toEqual([number]);
-    expect(threads[0]?.messages.map((m) => [m.channel, m.body])).toEqual([['whatsapp', 'Gate changed to B12'], ['sms', hostile]]);
+    expect(threads[0]?.messages.map((m) => [m.channel, m.body])).toEqual([
+      ['whatsapp', 'Gate changed to B12'],
+      ['sms', hostile],
+    ]);
     // A "+" typed raw into the query string arrives as a space; the sandbox reads it as the plus it was.
     const typed = (await (await fetch(`${baseUrl}/sandbox/messages?to=${number}`)).json()) as { threads: Thread[] };
     expect(typed.threads.map((t) => t.number)).toEqual([number]);
@@ -323,15 +386,27 @@ describe('preview page', () => {
 
 describe('createTwilioClient', () => {
   it('leaves the client untouched for Twilio itself', () => {
-    const real = createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: 'https://api.twilio.com/' });
+    const real = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      baseUrl: 'https://api.twilio.com/',
+    });
     expect(real.httpClient.constructor).toBe(twilio.RequestClient);
     expect(real.api.baseUrl).toBe('https://api.twilio.com');
   });
 
   it('keeps a base URL path and refuses what is not a URL', async () => {
-    expect(() => createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: 'sandbox:3100' })).toThrow(/http/);
-    expect(() => createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: 'nope' })).toThrow(/not a URL/);
-    const prefixed = createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: `${baseUrl}/mounted/` });
+    expect(() =>
+      createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: 'sandbox:3100' }),
+    ).toThrow(/http/);
+    expect(() => createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: 'nope' })).toThrow(
+      /not a URL/,
+    );
+    const prefixed = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      baseUrl: `${baseUrl}/mounted/`,
+    });
     // The sandbox is not mounted under /mounted, so the request reaching it proves the prefix was kept.
     expect(await rejection(prefixed.messages.list({}))).toMatchObject({ status: 404, code: 20404 });
   });

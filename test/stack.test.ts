@@ -20,16 +20,34 @@ function stack(command: string, env: Record<string, string> = {}) {
 /** Pids of every Kafka broker JVM on this machine (whoever started it). */
 function brokerPids(): number[] {
   const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return out.split('\n').filter((line) => / kafka\.Kafka /.test(line)).map((line) => Number(line.trim().split(/\s+/)[0]));
+  return out
+    .split('\n')
+    .filter((line) => / kafka\.Kafka /.test(line))
+    .map((line) => Number(line.trim().split(/\s+/)[0]));
 }
 
 const answers = async () => ({
   kafka: await portOpen('127.0.0.1', 9092),
   smtp: await portOpen('127.0.0.1', 1025),
   mailUi: await portOpen('127.0.0.1', 1080),
-  postgres: await services(config)[0]!.probe().then(() => true, () => false),
-  redis: await services(config)[1]!.probe().then(() => true, () => false),
-  rabbitmq: await services(config)[2]!.probe().then(() => true, () => false),
+  postgres: await services(config)[0]!
+    .probe()
+    .then(
+      () => true,
+      () => false,
+    ),
+  redis: await services(config)[1]!
+    .probe()
+    .then(
+      () => true,
+      () => false,
+    ),
+  rabbitmq: await services(config)[2]!
+    .probe()
+    .then(
+      () => true,
+      () => false,
+    ),
 });
 
 describe('npm run stack:up / stack:down', () => {
@@ -66,16 +84,31 @@ describe('npm run stack:up / stack:down', () => {
 
   it('status reports every server', async () => {
     const { stdout } = await stack('status');
-    for (const name of ['PostgreSQL', 'Redis', 'RabbitMQ', 'Kafka', 'MailDev']) expect(stdout).toMatch(new RegExp(`${name}\\s+up`));
+    for (const name of ['PostgreSQL', 'Redis', 'RabbitMQ', 'Kafka', 'MailDev'])
+      expect(stdout).toMatch(new RegExp(`${name}\\s+up`));
   });
 
   it('down stops the broker and MailDev and nothing else; up brings them back', async () => {
     await stack('down');
-    expect(await answers()).toEqual({ kafka: false, smtp: false, mailUi: false, postgres: true, redis: true, rabbitmq: true });
+    expect(await answers()).toEqual({
+      kafka: false,
+      smtp: false,
+      mailUi: false,
+      postgres: true,
+      redis: true,
+      rabbitmq: true,
+    });
     expect(brokerPids()).toEqual([]);
     await expect(stack('status')).rejects.toMatchObject({ code: 1 });
 
     await stack('up');
-    expect(await answers()).toEqual({ kafka: true, smtp: true, mailUi: true, postgres: true, redis: true, rabbitmq: true });
+    expect(await answers()).toEqual({
+      kafka: true,
+      smtp: true,
+      mailUi: true,
+      postgres: true,
+      redis: true,
+      rabbitmq: true,
+    });
   });
 });

@@ -29,12 +29,21 @@ describe('a status callback that overtakes the record of its send', () => {
   }
 
   it('answers 503 while the send is not recorded, then 204 and the new status once the ledger has the sid', async () => {
-    const key = { eventId: randomUUID(), eventType: 'BOOKING_CONFIRMED' as const, channel: 'sms' as const, userId: `cb-${randomBytes(3).toString('hex')}` };
+    const key = {
+      eventId: randomUUID(),
+      eventType: 'BOOKING_CONFIRMED' as const,
+      channel: 'sms' as const,
+      userId: `cb-${randomBytes(3).toString('hex')}`,
+    };
     const claim = await gateway.deliveries.claim(key);
     if (!claim.claimed) throw new Error('the delivery was not claimed');
     // Twilio took the message (sid known to Twilio) but the worker has not yet written it down.
     const messageSid = sid();
-    const params = { MessageSid: messageSid, MessageStatus: 'delivered', AccountSid: gateway.config.TWILIO_ACCOUNT_SID };
+    const params = {
+      MessageSid: messageSid,
+      MessageStatus: 'delivered',
+      AccountSid: gateway.config.TWILIO_ACCOUNT_SID,
+    };
 
     const early = await callback(params);
     expect(early.status).toBe(503);
@@ -42,7 +51,12 @@ describe('a status callback that overtakes the record of its send', () => {
     expect(await early.json()).toMatchObject({ error: 'unavailable' });
 
     const phone = uniquePhone();
-    await gateway.deliveries.markSent(claim.id, { providerId: messageSid, status: 'queued', recipient: phone, body: 'Your booking' });
+    await gateway.deliveries.markSent(claim.id, {
+      providerId: messageSid,
+      status: 'queued',
+      recipient: phone,
+      body: 'Your booking',
+    });
     const retried = await callback(params);
     expect(retried.status).toBe(204);
     const [row] = await gateway.deliveries.find({ eventId: key.eventId });

@@ -21,7 +21,9 @@ describe('STOP and START are recorded for the number that sent them', () => {
   /** A reply from a phone, through the sandbox, which signs and posts Twilio's incoming-message webhook. */
   async function reply(from: string, body: string): Promise<void> {
     const response = await fetch(`${gateway.config.TWILIO_API_BASE_URL}/sandbox/inbound`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from, body }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from, body }),
     });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ webhookStatus: 200 });

@@ -6,7 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelAdapter, OutboundMessage } from '../src/channels/channel.js';
 import { createEmailChannel } from '../src/channels/email.channel.js';
 import { createTwilioChannel } from '../src/channels/twilio.channel.js';
-import { createDeliveriesRepository, idempotencyKeyOf, type DeliveryKey } from '../src/consumers/deliveries.repository.js';
+import {
+  createDeliveriesRepository,
+  idempotencyKeyOf,
+  type DeliveryKey,
+} from '../src/consumers/deliveries.repository.js';
 import { createDeferredSender } from '../src/consumers/deferred.sender.js';
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { createPool } from '../src/db/pool.js';
@@ -43,7 +47,11 @@ describe('a delivery taken over from a process that died mid-send', () => {
     database = await freshDatabase(config.DATABASE_URL);
     pool = createPool(database.url, testLogger);
     redis = new Redis(config.REDIS_URL);
-    sandbox = await buildSandboxApp({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, logger: testLogger });
+    sandbox = await buildSandboxApp({
+      accountSid: config.TWILIO_ACCOUNT_SID,
+      authToken: config.TWILIO_AUTH_TOKEN,
+      logger: testLogger,
+    });
     sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
   });
   afterAll(async () => {
@@ -55,9 +63,23 @@ describe('a delivery taken over from a process that died mid-send', () => {
   });
 
   const emailAdapter = (lookup: boolean) =>
-    track(createEmailChannel({ smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, ...(lookup && { lookupUrl: config.SMTP_LOOKUP_URL }) }));
+    track(
+      createEmailChannel({
+        smtpUrl: config.SMTP_URL,
+        from: config.SMTP_FROM,
+        ...(lookup && { lookupUrl: config.SMTP_LOOKUP_URL }),
+      }),
+    );
   const smsAdapter = () =>
-    track(createTwilioChannel({ channel: 'sms', accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, baseUrl: sandboxUrl, from: config.TWILIO_SMS_FROM }));
+    track(
+      createTwilioChannel({
+        channel: 'sms',
+        accountSid: config.TWILIO_ACCOUNT_SID,
+        authToken: config.TWILIO_AUTH_TOKEN,
+        baseUrl: sandboxUrl,
+        from: config.TWILIO_SMS_FROM,
+      }),
+    );
   function track(adapter: ChannelAdapter) {
     adapters.push(adapter);
     return adapter;
@@ -65,25 +87,56 @@ describe('a delivery taken over from a process that died mid-send', () => {
 
   function traveller(): { event: GatewayEvent; profile: UserProfile } {
     const profile: UserProfile = {
-      userId: `takeover-${randomUUID()}`, email: uniqueEmail('takeover'), phone: uniquePhone(), name: 'Asha', whatsappOptIn: false,
-      locale: 'en', channels: {}, eventChannels: {},
+      userId: `takeover-${randomUUID()}`,
+      email: uniqueEmail('takeover'),
+      phone: uniquePhone(),
+      name: 'Asha',
+      whatsappOptIn: false,
+      locale: 'en',
+      channels: {},
+      eventChannels: {},
     };
-    const parsed = parseEvent(bookingConfirmed({ eventId: randomUUID(), userId: profile.userId, userEmail: profile.email, userPhone: profile.phone }));
+    const parsed = parseEvent(
+      bookingConfirmed({
+        eventId: randomUUID(),
+        userId: profile.userId,
+        userEmail: profile.email,
+        userPhone: profile.phone,
+      }),
+    );
     if (!parsed.ok) throw new Error('fixture event is invalid');
     return { event: parsed.event, profile };
   }
 
   /** What the dead process did: took the claim and, when `sent`, handed the message to the provider; nothing after. */
-  async function dieMidSend(adapter: ChannelAdapter, event: GatewayEvent, profile: UserProfile, { sent }: { sent: boolean }) {
+  async function dieMidSend(
+    adapter: ChannelAdapter,
+    event: GatewayEvent,
+    profile: UserProfile,
+    { sent }: { sent: boolean },
+  ) {
     const channel = adapter.channel;
     const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel, userId: profile.userId };
     const claim = await createDeliveriesRepository(pool, { leaseMs: LEASE_MS }).claim(key);
     expect(claim.claimed).toBe(true);
     if (sent) {
-      const rendered = renderer.render({ eventType: event.eventType, channel, locale: 'en', event, recipient: profile });
+      const rendered = renderer.render({
+        eventType: event.eventType,
+        channel,
+        locale: 'en',
+        event,
+        recipient: profile,
+      });
       const message: OutboundMessage = {
-        channel, to: channel === 'email' ? profile.email! : profile.phone!, userId: profile.userId, eventId: event.eventId, eventType: event.eventType,
-        idempotencyKey: idempotencyKeyOf(key), subject: rendered.subject, text: rendered.text, html: rendered.html,
+        channel,
+        to: channel === 'email' ? profile.email! : profile.phone!,
+        userId: profile.userId,
+        eventId: event.eventId,
+        eventType: event.eventType,
+        idempotencyKey: idempotencyKeyOf(key),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
       };
       await adapter.send(message);
     }
@@ -100,10 +153,14 @@ describe('a delivery taken over from a process that died mid-send', () => {
   }
 
   const emailsSettled = async (address: string, atLeast: number) =>
-    waitFor(`${atLeast} email(s) to ${address}`, async () => {
-      const caught = await emailsTo(address);
-      return caught.length >= atLeast ? caught : undefined;
-    }, { timeoutMs: 10_000 });
+    waitFor(
+      `${atLeast} email(s) to ${address}`,
+      async () => {
+        const caught = await emailsTo(address);
+        return caught.length >= atLeast ? caught : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
 
   it('email that MailDev already took is found by its Message-ID and not sent again', async () => {
     const adapter = emailAdapter(true);
@@ -151,7 +208,16 @@ describe('a delivery taken over from a process that died mid-send', () => {
     const { event, profile } = traveller();
     await dieMidSend(adapter, event, profile, { sent: true });
     // The survivor went on sending to the same person while the lease ran: the lost one is well down the list.
-    for (let i = 0; i < 120; i += 1) await adapter.send({ channel: 'sms', to: profile.phone!, userId: profile.userId, eventId: randomUUID(), eventType: 'PAYMENT_COMPLETED', idempotencyKey: `other-${i}`, text: `Other message ${i}` });
+    for (let i = 0; i < 120; i += 1)
+      await adapter.send({
+        channel: 'sms',
+        to: profile.phone!,
+        userId: profile.userId,
+        eventId: randomUUID(),
+        eventType: 'PAYMENT_COMPLETED',
+        idempotencyKey: `other-${i}`,
+        text: `Other message ${i}`,
+      });
 
     const { outcome, row } = await takeOver(adapter, event, profile);
     expect(outcome).toEqual({ kind: 'done' });
@@ -167,24 +233,54 @@ describe('a delivery taken over from a process that died mid-send', () => {
    */
   async function deferredSenderDied(adapter: ChannelAdapter, { sent }: { sent: boolean }) {
     const { event, profile } = traveller();
-    const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel: 'sms', userId: profile.userId };
-    const text = renderer.render({ eventType: event.eventType, channel: 'sms', locale: 'en', event, recipient: profile }).text;
+    const key: DeliveryKey = {
+      eventId: event.eventId,
+      eventType: event.eventType,
+      channel: 'sms',
+      userId: profile.userId,
+    };
+    const text = renderer.render({
+      eventType: event.eventType,
+      channel: 'sms',
+      locale: 'en',
+      event,
+      recipient: profile,
+    }).text;
     const dying = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
     expect(await dying.defer(key, { recipient: profile.phone!, body: text, deliverAfter: new Date() })).toBe(true);
     const [due] = await dying.claimDue('sms');
     expect(due).toMatchObject({ recovered: false, key: { eventId: event.eventId } });
-    if (sent) await adapter.send({ channel: 'sms', to: profile.phone!, userId: profile.userId, eventId: event.eventId, eventType: event.eventType, idempotencyKey: idempotencyKeyOf(key), text });
+    if (sent)
+      await adapter.send({
+        channel: 'sms',
+        to: profile.phone!,
+        userId: profile.userId,
+        eventId: event.eventId,
+        eventType: event.eventType,
+        idempotencyKey: idempotencyKeyOf(key),
+        text,
+      });
     await sleep(LEASE_MS + 200);
 
     const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
     const preferences = createPreferencesRepository({ pool, redis, keyPrefix: `${config.KAFKA_TOPIC_PREFIX}profile:` });
-    const sender = createDeferredSender({ adapters: [adapter], deliveries, preferences, logger: testLogger, intervalMs: 100 });
+    const sender = createDeferredSender({
+      adapters: [adapter],
+      deliveries,
+      preferences,
+      logger: testLogger,
+      intervalMs: 100,
+    });
     sender.start();
     try {
-      const row = await waitFor('the survivor to settle it', async () => {
-        const [found] = await deliveries.find({ eventId: event.eventId, channel: 'sms' });
-        return found && found.status !== 'sending' ? found : undefined;
-      }, { timeoutMs: 10_000 });
+      const row = await waitFor(
+        'the survivor to settle it',
+        async () => {
+          const [found] = await deliveries.find({ eventId: event.eventId, channel: 'sms' });
+          return found && found.status !== 'sending' ? found : undefined;
+        },
+        { timeoutMs: 10_000 },
+      );
       return { row, received: sandbox.store.list((m) => m.to === profile.phone) };
     } finally {
       await sender.stop();

@@ -39,12 +39,19 @@ describe('template previews and operator previews', () => {
     const prefix = uniquePrefix('templates-api');
     const base = testConfig(prefix);
     database = await freshDatabase(base.DATABASE_URL);
-    sandbox = await buildSandboxApp({ accountSid: base.TWILIO_ACCOUNT_SID, authToken: base.TWILIO_AUTH_TOKEN, logger: testLogger });
+    sandbox = await buildSandboxApp({
+      accountSid: base.TWILIO_ACCOUNT_SID,
+      authToken: base.TWILIO_AUTH_TOKEN,
+      logger: testLogger,
+    });
     const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
     config = testConfig(prefix, { DATABASE_URL: database.url, TWILIO_API_BASE_URL: sandboxUrl });
     amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test-templates-api' });
     app = await buildApp({
-      config, logger: testLogger, redis: new Redis(config.REDIS_URL), pool: createPool(config.DATABASE_URL, testLogger),
+      config,
+      logger: testLogger,
+      redis: new Redis(config.REDIS_URL),
+      pool: createPool(config.DATABASE_URL, testLogger),
       eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
     });
     pool = createPool(config.DATABASE_URL, testLogger);
@@ -66,12 +73,16 @@ describe('template previews and operator previews', () => {
       expect(response.statusCode).toBe(200);
       const list = response.json<Array<{ event: string; channel: string; locale: string; file: string }>>();
       expect(list.length).toBeGreaterThan(0);
-      const expected = createTemplateRenderer().list().map((t) => ({ event: t.eventType, channel: t.channel, locale: t.locale, file: t.file }));
+      const expected = createTemplateRenderer()
+        .list()
+        .map((t) => ({ event: t.eventType, channel: t.channel, locale: t.locale, file: t.file }));
       const seen = list.map(({ event, channel, locale, file }) => ({ event, channel, locale, file }));
       const byFile = (a: { file: string }, b: { file: string }) => a.file.localeCompare(b.file);
       expect(seen.sort(byFile)).toEqual(expected.sort(byFile));
       // Every event has an English template on every channel.
-      for (const event of EVENT_TYPES) for (const channel of CHANNELS) expect(seen).toContainEqual(expect.objectContaining({ event, channel, locale: 'en' }));
+      for (const event of EVENT_TYPES)
+        for (const channel of CHANNELS)
+          expect(seen).toContainEqual(expect.objectContaining({ event, channel, locale: 'en' }));
     });
   });
 
@@ -88,7 +99,10 @@ describe('template previews and operator previews', () => {
     });
 
     it('gives subject, html and text as JSON with ?format=json, and speaks Hindi with ?locale=hi', async () => {
-      const response = await app.inject({ method: 'GET', url: '/templates/booking-confirmed/email?format=json&locale=hi-IN' });
+      const response = await app.inject({
+        method: 'GET',
+        url: '/templates/booking-confirmed/email?format=json&locale=hi-IN',
+      });
       expect(response.statusCode).toBe(200);
       const body = response.json<{ subject: string; html: string; text: string; locale: string; template: string }>();
       for (const part of [body.subject, body.html, body.text]) expect(part).toContain(SAMPLE_PNR);
@@ -101,7 +115,12 @@ describe('template previews and operator previews', () => {
         for (const locale of ['en', 'hi']) {
           const response = await app.inject({ method: 'GET', url: `/templates/${event}/sms?locale=${locale}` });
           expect(response.statusCode, `${event} ${locale}`).toBe(200);
-          const body = response.json<{ text: string; segments: { encoding: string; segments: number; characters: number }; locale: string; template: string }>();
+          const body = response.json<{
+            text: string;
+            segments: { encoding: string; segments: number; characters: number };
+            locale: string;
+            template: string;
+          }>();
           expect(body.text.length).toBeGreaterThan(0);
           expect(body.segments.segments, `${event} ${locale}: ${body.text}`).toBeGreaterThanOrEqual(1);
           expect(body.segments.segments, `${event} ${locale}: ${body.text}`).toBeLessThanOrEqual(2);
@@ -109,15 +128,22 @@ describe('template previews and operator previews', () => {
           expect(body.template).toBe(`${body.template.split('/')[0]}/sms.${locale}.hbs`);
         }
       }
-      const booking = (await app.inject({ method: 'GET', url: '/templates/BOOKING_CONFIRMED/sms' })).json<{ text: string }>();
+      const booking = (await app.inject({ method: 'GET', url: '/templates/BOOKING_CONFIRMED/sms' })).json<{
+        text: string;
+      }>();
       expect(booking.text).toContain(SAMPLE_PNR);
     });
 
     it('renders WhatsApp as text and a websocket alert as its JSON payload; a missing locale falls back to English', async () => {
-      const whatsapp = (await app.inject({ method: 'GET', url: '/templates/TRAVEL_DISRUPTION/whatsapp?locale=fr' })).json<{ text: string; locale: string }>();
+      const whatsapp = (
+        await app.inject({ method: 'GET', url: '/templates/TRAVEL_DISRUPTION/whatsapp?locale=fr' })
+      ).json<{ text: string; locale: string }>();
       expect(whatsapp.text).toContain('6E2131');
       expect(whatsapp.locale).toBe('en');
-      const alert = await app.inject({ method: 'GET', url: '/templates/TRAVEL_DISRUPTION/websocket?disruptionType=TRAIN_DELAY' });
+      const alert = await app.inject({
+        method: 'GET',
+        url: '/templates/TRAVEL_DISRUPTION/websocket?disruptionType=TRAIN_DELAY',
+      });
       expect(alert.statusCode).toBe(200);
       const { payload } = alert.json<{ payload: { title: string; body: string } }>();
       expect(payload.title.length).toBeGreaterThan(0);
@@ -137,9 +163,15 @@ describe('template previews and operator previews', () => {
         expect(response.statusCode, url).toBe(status);
         const body = response.json<{ error: string; message: string; details: Array<{ path: string }> }>();
         expect(body.error, url).toBe(status === 404 ? 'not_found' : 'bad_request');
-        expect(body.details.map((d) => d.path), url).toEqual([field]);
+        expect(
+          body.details.map((d) => d.path),
+          url,
+        ).toEqual([field]);
       }
-      expect((await app.inject({ method: 'GET', url: '/templates/BOOKING_EXPLODED/email' })).json<{ message: string }>().message).toContain('BOOKING_EXPLODED');
+      expect(
+        (await app.inject({ method: 'GET', url: '/templates/BOOKING_EXPLODED/email' })).json<{ message: string }>()
+          .message,
+      ).toContain('BOOKING_EXPLODED');
     });
   });
 
@@ -155,15 +187,35 @@ describe('template previews and operator previews', () => {
       for (const subject of ['first for preview', 'second for preview']) {
         await mail.sendMail({ from: config.SMTP_FROM, to: email, subject, html: `<p>${subject}</p>`, text: subject });
       }
-      await mail.sendMail({ from: config.SMTP_FROM, to: uniqueEmail('someone-else'), subject: 'not theirs', text: 'not theirs' });
+      await mail.sendMail({
+        from: config.SMTP_FROM,
+        to: uniqueEmail('someone-else'),
+        subject: 'not theirs',
+        text: 'not theirs',
+      });
       mail.close();
-      const twilio = createTwilioClient({ accountSid: config.TWILIO_ACCOUNT_SID, authToken: config.TWILIO_AUTH_TOKEN, baseUrl: config.TWILIO_API_BASE_URL });
+      const twilio = createTwilioClient({
+        accountSid: config.TWILIO_ACCOUNT_SID,
+        authToken: config.TWILIO_AUTH_TOKEN,
+        baseUrl: config.TWILIO_API_BASE_URL,
+      });
       await twilio.messages.create({ to: phone, from: config.TWILIO_SMS_FROM, body: 'sms for preview' });
-      await twilio.messages.create({ to: `whatsapp:${phone}`, from: config.TWILIO_WHATSAPP_FROM, body: 'whatsapp for preview' });
+      await twilio.messages.create({
+        to: `whatsapp:${phone}`,
+        from: config.TWILIO_WHATSAPP_FROM,
+        body: 'whatsapp for preview',
+      });
       await twilio.messages.create({ to: otherPhone, from: config.TWILIO_SMS_FROM, body: 'not theirs' });
-      for (const [user, title] of [[userId, 'alert one'], [userId, 'alert two'], ['someone-else', 'not theirs']] as const) {
+      for (const [user, title] of [
+        [userId, 'alert one'],
+        [userId, 'alert two'],
+        ['someone-else', 'not theirs'],
+      ] as const) {
         await pool.query('INSERT INTO inbox (user_id, event_id, event_type, payload) VALUES ($1, $2, $3, $4)', [
-          user, randomUUID(), 'TRAVEL_DISRUPTION', JSON.stringify({ title, body: `${title} body`, severity: 'warning' }),
+          user,
+          randomUUID(),
+          'TRAVEL_DISRUPTION',
+          JSON.stringify({ title, body: `${title} body`, severity: 'warning' }),
         ]);
       }
     });
@@ -173,28 +225,45 @@ describe('template previews and operator previews', () => {
         const response = await app.inject({ method: 'GET', url: `/previews/emails?user=${encodeURIComponent(user)}` });
         expect(response.statusCode).toBe(200);
         expect(response.headers['cache-control']).toBe('no-store');
-        const body = response.json<{ emails: Array<{ subject: string; html: string; to: Array<{ address: string }> }> }>();
-        expect(body.emails.map((e) => e.subject), user).toEqual(['second for preview', 'first for preview']);
+        const body = response.json<{
+          emails: Array<{ subject: string; html: string; to: Array<{ address: string }> }>;
+        }>();
+        expect(
+          body.emails.map((e) => e.subject),
+          user,
+        ).toEqual(['second for preview', 'first for preview']);
         expect(body.emails[0]!.html).toContain('<p>second for preview</p>');
       }
-      const limited = (await app.inject({ method: 'GET', url: `/previews/emails?user=${userId}&limit=1` })).json<{ emails: unknown[] }>();
+      const limited = (await app.inject({ method: 'GET', url: `/previews/emails?user=${userId}&limit=1` })).json<{
+        emails: unknown[];
+      }>();
       expect(limited.emails).toHaveLength(1);
       expect((await app.inject({ method: 'GET', url: `/previews/emails?limit=0` })).statusCode).toBe(400);
     });
 
     it('shows a user’s SMS and WhatsApp threads from the sandbox, by the phone in the users table', async () => {
       const body = (await app.inject({ method: 'GET', url: `/previews/messages?user=${userId}` })).json<{
-        phone: string; sms: Array<{ number: string; messages: Array<{ body: string }> }>; whatsapp: Array<{ number: string; messages: Array<{ body: string }> }>;
+        phone: string;
+        sms: Array<{ number: string; messages: Array<{ body: string }> }>;
+        whatsapp: Array<{ number: string; messages: Array<{ body: string }> }>;
       }>();
       expect(body.phone).toBe(phone);
-      expect(body.sms).toEqual([{ number: phone, messages: [expect.objectContaining({ body: 'sms for preview', channel: 'sms' })] }]);
-      expect(body.whatsapp).toEqual([{ number: phone, messages: [expect.objectContaining({ body: 'whatsapp for preview', channel: 'whatsapp' })] }]);
-      const everyone = (await app.inject({ method: 'GET', url: '/previews/messages' })).json<{ sms: Array<{ number: string }> }>();
+      expect(body.sms).toEqual([
+        { number: phone, messages: [expect.objectContaining({ body: 'sms for preview', channel: 'sms' })] },
+      ]);
+      expect(body.whatsapp).toEqual([
+        { number: phone, messages: [expect.objectContaining({ body: 'whatsapp for preview', channel: 'whatsapp' })] },
+      ]);
+      const everyone = (await app.inject({ method: 'GET', url: '/previews/messages' })).json<{
+        sms: Array<{ number: string }>;
+      }>();
       expect(everyone.sms.map((t) => t.number).sort()).toEqual([phone, otherPhone].sort());
     });
 
     it('shows a user’s alerts from the inbox, newest first, and no one else’s', async () => {
-      const body = (await app.inject({ method: 'GET', url: `/previews/alerts?user=${userId}` })).json<{ alerts: Array<{ title: string; userId: string; eventType: string }> }>();
+      const body = (await app.inject({ method: 'GET', url: `/previews/alerts?user=${userId}` })).json<{
+        alerts: Array<{ title: string; userId: string; eventType: string }>;
+      }>();
       expect(body.alerts.map((a) => a.title)).toEqual(['alert two', 'alert one']);
       expect(body.alerts.every((a) => a.userId === userId && a.eventType === 'TRAVEL_DISRUPTION')).toBe(true);
     });
@@ -211,14 +280,22 @@ describe('template previews and operator previews', () => {
       await closed.close();
       const bare = Fastify();
       registerErrorHandling(bare);
-      await bare.register(previewsRoutes, { config: { NODE_ENV: 'test', MAIL_PREVIEW_URL: deadUrl, TWILIO_API_BASE_URL: deadUrl }, pool });
+      await bare.register(previewsRoutes, {
+        config: { NODE_ENV: 'test', MAIL_PREVIEW_URL: deadUrl, TWILIO_API_BASE_URL: deadUrl },
+        pool,
+      });
       try {
         for (const url of ['/previews/emails', '/previews/messages']) {
           const response = await bare.inject({ method: 'GET', url: `${url}?user=${userId}` });
           expect(response.statusCode, url).toBe(200);
-          expect(response.json(), url).toMatchObject({ unavailable: true, reason: expect.stringContaining('unreachable') });
+          expect(response.json(), url).toMatchObject({
+            unavailable: true,
+            reason: expect.stringContaining('unreachable'),
+          });
         }
-        const alerts = (await bare.inject({ method: 'GET', url: `/previews/alerts?user=${userId}` })).json<{ alerts: unknown[] }>();
+        const alerts = (await bare.inject({ method: 'GET', url: `/previews/alerts?user=${userId}` })).json<{
+          alerts: unknown[];
+        }>();
         expect(alerts.alerts).toHaveLength(2);
       } finally {
         await bare.close();
@@ -228,7 +305,14 @@ describe('template previews and operator previews', () => {
     it('does not exist in production, while template previews (sample data only) do', async () => {
       const production = Fastify();
       registerErrorHandling(production);
-      await production.register(previewsRoutes, { config: { NODE_ENV: 'production', MAIL_PREVIEW_URL: config.MAIL_PREVIEW_URL, TWILIO_API_BASE_URL: config.TWILIO_API_BASE_URL }, pool });
+      await production.register(previewsRoutes, {
+        config: {
+          NODE_ENV: 'production',
+          MAIL_PREVIEW_URL: config.MAIL_PREVIEW_URL,
+          TWILIO_API_BASE_URL: config.TWILIO_API_BASE_URL,
+        },
+        pool,
+      });
       await production.register(templatesRoutes, { renderer: createTemplateRenderer() });
       try {
         expect((await production.inject({ method: 'GET', url: '/previews/emails' })).statusCode).toBe(404);

@@ -16,16 +16,30 @@ describe('Twilio webhooks: status callbacks and STOP / START', () => {
   });
 
   const reply = (from: string, body: string) =>
-    fetch(`${gateway.config.TWILIO_API_BASE_URL}/sandbox/inbound`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ from, body }) });
+    fetch(`${gateway.config.TWILIO_API_BASE_URL}/sandbox/inbound`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from, body }),
+    });
   const postStatus = (headers: Record<string, string>, params: Record<string, string>) =>
     fetch(`${gateway.apiUrl}/webhooks/twilio/status`, {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(params).toString(),
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(params).toString(),
     });
 
   it('follows each SMS to delivered through the signed status callbacks', async () => {
     const userId = `cb-${randomBytes(3).toString('hex')}`;
     const phone = uniquePhone();
-    const { eventId } = await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'CALLBACK1', userId, userPhone: phone, userEmail: uniqueEmail('cb') }));
+    const { eventId } = await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: 'CALLBACK1',
+        userId,
+        userPhone: phone,
+        userEmail: uniqueEmail('cb'),
+      }),
+    );
     const sms = await waitFor('the SMS delivered', async () => {
       const [row] = await gateway.deliveries.find({ eventId, channel: 'sms' });
       return row?.status === 'delivered' ? row : undefined;
@@ -38,9 +52,17 @@ describe('Twilio webhooks: status callbacks and STOP / START', () => {
     const missing = await postStatus({}, params);
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ details: [{ path: 'x-twilio-signature' }] });
-    const forged = twilio.getExpectedTwilioSignature('another-token', `${gateway.apiUrl}/webhooks/twilio/status`, params);
+    const forged = twilio.getExpectedTwilioSignature(
+      'another-token',
+      `${gateway.apiUrl}/webhooks/twilio/status`,
+      params,
+    );
     expect((await postStatus({ 'x-twilio-signature': forged }, params)).status).toBe(403);
-    const genuine = twilio.getExpectedTwilioSignature(gateway.config.TWILIO_AUTH_TOKEN, `${gateway.apiUrl}/webhooks/twilio/status`, params);
+    const genuine = twilio.getExpectedTwilioSignature(
+      gateway.config.TWILIO_AUTH_TOKEN,
+      `${gateway.apiUrl}/webhooks/twilio/status`,
+      params,
+    );
     expect((await postStatus({ 'x-twilio-signature': genuine }, params)).status).toBe(204);
   });
 
@@ -56,14 +78,18 @@ describe('Twilio webhooks: status callbacks and STOP / START', () => {
     expect(await stopped.json()).toMatchObject({ webhookStatus: 200 });
     expect((await gateway.preferences.get(userId))!.channels).toMatchObject({ sms: false });
 
-    await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'STOPPED01', userId, userEmail: email, userPhone: phone }));
+    await gateway.producer.publish(
+      bookingConfirmed({ eventId: undefined, pnrNumber: 'STOPPED01', userId, userEmail: email, userPhone: phone }),
+    );
     await waitFor('the email, which STOP does not touch', async () => (await emailsTo(email)).length === 1);
     await waitFor('the WhatsApp', () => gateway.sandbox.store.list((m) => m.to === `whatsapp:${phone}`).length === 1);
     expect(sms()).toHaveLength(0);
 
     await reply(phone, 'START');
     expect((await gateway.preferences.get(userId))!.channels).toMatchObject({ sms: true });
-    await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'STARTED01', userId, userEmail: email, userPhone: phone }));
+    await gateway.producer.publish(
+      bookingConfirmed({ eventId: undefined, pnrNumber: 'STARTED01', userId, userEmail: email, userPhone: phone }),
+    );
     await waitFor('an SMS again', () => sms().length === 1);
     expect(sms()[0]!.body).toContain('STARTED01');
   });

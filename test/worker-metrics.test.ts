@@ -24,10 +24,20 @@ describe('a worker process on its own (as in docker-compose.yml)', () => {
 
   it('serves its own /metrics: what it delivered, by channel, with the latency, and its breakers', async () => {
     const [worker] = fleet.workers;
-    const traveller = { userId: `metrics-${randomBytes(3).toString('hex')}`, email: uniqueEmail('metrics'), phone: uniquePhone() };
-    await fleet.producer.publish(bookingConfirmed({ userId: traveller.userId, userEmail: traveller.email, userPhone: traveller.phone }));
-    await waitFor('the email and both Twilio messages', async () =>
-      (await emailsTo(traveller.email)).length === 1 && fleet.sandbox.store.list((m) => m.to.endsWith(traveller.phone)).length === 2);
+    const traveller = {
+      userId: `metrics-${randomBytes(3).toString('hex')}`,
+      email: uniqueEmail('metrics'),
+      phone: uniquePhone(),
+    };
+    await fleet.producer.publish(
+      bookingConfirmed({ userId: traveller.userId, userEmail: traveller.email, userPhone: traveller.phone }),
+    );
+    await waitFor(
+      'the email and both Twilio messages',
+      async () =>
+        (await emailsTo(traveller.email)).length === 1 &&
+        fleet.sandbox.store.list((m) => m.to.endsWith(traveller.phone)).length === 2,
+    );
 
     const metrics = await waitFor('all four deliveries counted', async () => {
       const text = await (await fetch(fleet.metricsUrlOf(worker!))).text();

@@ -12,7 +12,11 @@ import { bridgeConsumers } from './gateway/readiness.js';
 import type { Progress } from './gateway/timing.js';
 import amqp from 'amqplib';
 
-const BODY = JSON.stringify({ type: 'FLIGHT_DELAY', flightNumber: 'W2121', payload: { minutes: 90, reason: 'weather' } });
+const BODY = JSON.stringify({
+  type: 'FLIGHT_DELAY',
+  flightNumber: 'W2121',
+  payload: { minutes: 90, reason: 'weather' },
+});
 const WARMUP_S = 3;
 
 export interface IngestResult {
@@ -52,10 +56,16 @@ async function queueDepth(amqpUrl: string, queue: string): Promise<number> {
   }
 }
 
-export async function benchIngest(deployment: Deployment, { seconds, connections }: { seconds: number; connections: number }, progress: Progress): Promise<IngestResult> {
+export async function benchIngest(
+  deployment: Deployment,
+  { seconds, connections }: { seconds: number; connections: number },
+  progress: Progress,
+): Promise<IngestResult> {
   const { apiUrls, config } = deployment;
   const apiKey = config.INGEST_API_KEYS[0]!;
-  progress(`ingest: ${connections} connections over ${apiUrls.length} api process(es), ${WARMUP_S} s warm-up + ${seconds} s, workers delivering meanwhile`);
+  progress(
+    `ingest: ${connections} connections over ${apiUrls.length} api process(es), ${WARMUP_S} s warm-up + ${seconds} s, workers delivering meanwhile`,
+  );
   await run(apiUrls, connections, WARMUP_S, apiKey); // JIT, keep-alive connections, RabbitMQ channels
   const from = deployment.sampler.now();
   const result = await run(apiUrls, connections, seconds, apiKey);
@@ -64,12 +74,21 @@ export async function benchIngest(deployment: Deployment, { seconds, connections
   const queuedAtEnd = await queueDepth(config.AMQP_URL, queue).catch(() => NaN);
   const consumers = await bridgeConsumers(config.AMQP_URL, queue);
   const out: IngestResult = {
-    apiProcesses: apiUrls.length, connections: result.connections, seconds, bodyBytes: BODY.length,
+    apiProcesses: apiUrls.length,
+    connections: result.connections,
+    seconds,
+    bodyBytes: BODY.length,
     acceptedPerSecond: Math.round(result['2xx'] / seconds),
     latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
-    non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, queuedAtEnd, processes,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    queuedAtEnd,
+    processes,
   };
-  progress(`ingest: ${out.acceptedPerSecond} accepted/s, p50 ${out.latencyMs.p50} ms, p99 ${out.latencyMs.p99} ms, non-2xx ${out.non2xx}, `
-    + `errors ${out.errors}; ${queuedAtEnd} waiting in RabbitMQ for the bridge (${consumers} consumer)`);
+  progress(
+    `ingest: ${out.acceptedPerSecond} accepted/s, p50 ${out.latencyMs.p50} ms, p99 ${out.latencyMs.p99} ms, non-2xx ${out.non2xx}, ` +
+      `errors ${out.errors}; ${queuedAtEnd} waiting in RabbitMQ for the bridge (${consumers} consumer)`,
+  );
   return out;
 }

@@ -44,24 +44,52 @@ export interface Figure {
   ratio?: number;
 }
 
-const fmt = (n: number | null | undefined) => (n === null || n === undefined || !Number.isFinite(n) ? '–' : Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : String(Math.round(n * 10) / 10));
+const fmt = (n: number | null | undefined) =>
+  n === null || n === undefined || !Number.isFinite(n)
+    ? '–'
+    : Math.abs(n) >= 100
+      ? Math.round(n).toLocaleString('en-US')
+      : String(Math.round(n * 10) / 10);
 const ratio = (value: number | null | undefined, raw: number | undefined) =>
-  value !== null && value !== undefined && raw !== undefined && Number.isFinite(raw) && raw > 0 ? Number((value / raw).toPrecision(3)) : undefined;
+  value !== null && value !== undefined && raw !== undefined && Number.isFinite(raw) && raw > 0
+    ? Number((value / raw).toPrecision(3))
+    : undefined;
 
 function sustainedFigures(s: SustainedResult, raw: RawLimits | undefined, target: number): Figure[] {
-  const row = (name: string, value: number, rawValue?: number, extra: Partial<Figure> = {}): Figure =>
-    ({ name, value, unit: '/s', raw: rawValue, ratio: ratio(value, rawValue), ...extra });
+  const row = (name: string, value: number, rawValue?: number, extra: Partial<Figure> = {}): Figure => ({
+    name,
+    value,
+    unit: '/s',
+    raw: rawValue,
+    ratio: ratio(value, rawValue),
+    ...extra,
+  });
   const drain = s.drain;
   return [
-    row('deliveries/s sustained, total (vs kafka consume)', s.perSecond.total, raw?.kafkaConsumePerSec, { goal: `≥ ${target}`, met: s.perSecond.total >= target }),
+    row('deliveries/s sustained, total (vs kafka consume)', s.perSecond.total, raw?.kafkaConsumePerSec, {
+      goal: `≥ ${target}`,
+      met: s.perSecond.total >= target,
+    }),
     row('  total vs PostgreSQL claim inserts', s.perSecond.total, raw?.pgClaimInsertsPerSec),
-    row('  email (vs smtp-sink)', s.perSecond.email, raw?.smtpSinkPerSec, { goal: `offered ${fmt(s.offeredPerSecond.email)}` }),
-    row('  sms + whatsapp (vs twilio create)', s.perSecond.sms + s.perSecond.whatsapp, raw?.twilioCreatePerSec, { goal: `offered ${fmt(s.offeredPerSecond.sms + s.offeredPerSecond.whatsapp)}` }),
-    row('  websocket (vs socket.io emit)', s.perSecond.websocket, raw?.socketIoEmitPerSec, { goal: `offered ${fmt(s.offeredPerSecond.websocket)}` }),
+    row('  email (vs smtp-sink)', s.perSecond.email, raw?.smtpSinkPerSec, {
+      goal: `offered ${fmt(s.offeredPerSecond.email)}`,
+    }),
+    row('  sms + whatsapp (vs twilio create)', s.perSecond.sms + s.perSecond.whatsapp, raw?.twilioCreatePerSec, {
+      goal: `offered ${fmt(s.offeredPerSecond.sms + s.offeredPerSecond.whatsapp)}`,
+    }),
+    row('  websocket (vs socket.io emit)', s.perSecond.websocket, raw?.socketIoEmitPerSec, {
+      goal: `offered ${fmt(s.offeredPerSecond.websocket)}`,
+    }),
     row('deliveries/s incl. drain, total', s.perSecondInclDrain.total),
     {
-      name: 'time to drain after publishing', value: drain.drained ? drain.ms : null, unit: 'ms', goal: `≤ cap ${fmt(drain.capMs / 1000)} s`, met: drain.drained,
-      ...(!drain.drained && { text: `not drained after ${Math.round(drain.ms / 1000)} s (${fmt(drain.unsettled)} unsettled${drain.projectedMs ? `, ~${fmt(drain.projectedMs / 1000)} s more` : ''})` }),
+      name: 'time to drain after publishing',
+      value: drain.drained ? drain.ms : null,
+      unit: 'ms',
+      goal: `≤ cap ${fmt(drain.capMs / 1000)} s`,
+      met: drain.drained,
+      ...(!drain.drained && {
+        text: `not drained after ${Math.round(drain.ms / 1000)} s (${fmt(drain.unsettled)} unsettled${drain.projectedMs ? `, ~${fmt(drain.projectedMs / 1000)} s more` : ''})`,
+      }),
     },
   ];
 }
@@ -69,10 +97,18 @@ function sustainedFigures(s: SustainedResult, raw: RawLimits | undefined, target
 function latencyFigures(s: SustainedResult, raw: RawLimits | undefined): Figure[] {
   const l = s.latency;
   const label = `ws latency @ ${fmt(s.load.eventsPerSec)} events/s`;
-  const lb = (flag: boolean, v: number) => (flag ? { text: `≥ ${fmt(v)} ms (${fmt(l.expected - l.received)} of ${fmt(l.expected)} alerts not received)` } : {});
+  const lb = (flag: boolean, v: number) =>
+    flag ? { text: `≥ ${fmt(v)} ms (${fmt(l.expected - l.received)} of ${fmt(l.expected)} alerts not received)` } : {};
   return [
     { name: `${label}, p50`, value: l.p50Ms, unit: 'ms', ...lb(l.lowerBound.p50, l.p50Ms) },
-    { name: `${label}, p99 (vs raw socket.io p99)`, value: l.p99Ms, unit: 'ms', raw: raw?.socketIoP99Ms, ratio: ratio(l.p99Ms, raw?.socketIoP99Ms), ...lb(l.lowerBound.p99, l.p99Ms) },
+    {
+      name: `${label}, p99 (vs raw socket.io p99)`,
+      value: l.p99Ms,
+      unit: 'ms',
+      raw: raw?.socketIoP99Ms,
+      ratio: ratio(l.p99Ms, raw?.socketIoP99Ms),
+      ...lb(l.lowerBound.p99, l.p99Ms),
+    },
     { name: `${label}, p99.9`, value: l.p999Ms, unit: 'ms', ...lb(l.lowerBound.p999, l.p999Ms) },
     // The sockets live in the bench's own event loop: its delay is the measurement's own share of these figures.
     { name: '  bench event-loop delay p99 (part of the above)', value: s.benchLoopDelayMs.p99, unit: 'ms' },
@@ -80,9 +116,13 @@ function latencyFigures(s: SustainedResult, raw: RawLimits | undefined): Figure[
 }
 
 function fanoutFigures(f: FanoutResult): Figure[] {
-  const notDone = (got: number) => `not done after ${Math.round(f.waitedMs / 1000)} s (${fmt(got)}/${fmt(f.travellers)})`;
+  const notDone = (got: number) =>
+    `not done after ${Math.round(f.waitedMs / 1000)} s (${fmt(got)}/${fmt(f.travellers)})`;
   const timed = (name: string, ms: number | null, got: number, goalMs?: number): Figure => ({
-    name, value: ms, unit: 'ms', ...(ms === null && { text: notDone(got) }),
+    name,
+    value: ms,
+    unit: 'ms',
+    ...(ms === null && { text: notDone(got) }),
     ...(goalMs !== undefined && { goal: `≤ ${fmt(goalMs)}`, met: ms !== null && ms <= goalMs }),
   });
   return [
@@ -103,15 +143,35 @@ export function buildFigures(run: RunOutcome): Figure[] {
   if (fanout) figures.push(...fanoutFigures(fanout));
   if (ingest) {
     const lb = ingest.apiProcesses > 1 ? ` (${ingest.apiProcesses} api processes)` : '';
-    figures.push({ name: `ingest accepted/s${lb}`, value: ingest.acceptedPerSecond, unit: '/s', goal: '≥ 3000', met: ingest.acceptedPerSecond >= 3000 });
-    figures.push({ name: 'ingest p99', value: ingest.latencyMs.p99, unit: 'ms', goal: '< 50', met: ingest.latencyMs.p99 < 50 });
+    figures.push({
+      name: `ingest accepted/s${lb}`,
+      value: ingest.acceptedPerSecond,
+      unit: '/s',
+      goal: '≥ 3000',
+      met: ingest.acceptedPerSecond >= 3000,
+    });
+    figures.push({
+      name: 'ingest p99',
+      value: ingest.latencyMs.p99,
+      unit: 'ms',
+      goal: '< 50',
+      met: ingest.latencyMs.p99 < 50,
+    });
   }
   const workerRss = workerRssMb(run.processes);
   if (workerRss !== null) figures.push({ name: 'worker RSS, max (largest worker)', value: workerRss, unit: 'MB' });
   if (raw) {
-    for (const [name, value] of Object.entries(raw)) figures.push({ name: `raw ${name}`, value: value as number, unit: /Ms$/.test(name) ? 'ms' : '/s' });
+    for (const [name, value] of Object.entries(raw))
+      figures.push({ name: `raw ${name}`, value: value as number, unit: /Ms$/.test(name) ? 'ms' : '/s' });
   }
-  for (const [part, error] of Object.entries(run.errors)) figures.push({ name: `${part}: FAILED`, value: null, unit: '', text: error.split('\n')[0]!.slice(0, 110), met: false });
+  for (const [part, error] of Object.entries(run.errors))
+    figures.push({
+      name: `${part}: FAILED`,
+      value: null,
+      unit: '',
+      text: error.split('\n')[0]!.slice(0, 110),
+      met: false,
+    });
   return figures;
 }
 
@@ -121,19 +181,29 @@ const workerRssMb = (processes: ProcSummary[]) => {
 };
 
 export function renderTable(figures: Figure[]): string {
-  const rows = [['figure', 'value', 'goal', 'raw limit', 'ratio', 'met'], ...figures.map((f) => [
-    f.name, f.text ?? `${fmt(f.value)} ${f.unit}`.trim(), f.goal ?? '', f.raw === undefined ? '' : fmt(f.raw), f.ratio === undefined ? '' : f.ratio < 100 ? String(f.ratio) : fmt(f.ratio),
-    f.met === undefined ? '' : f.met ? 'met' : 'NOT met',
-  ])];
+  const rows = [
+    ['figure', 'value', 'goal', 'raw limit', 'ratio', 'met'],
+    ...figures.map((f) => [
+      f.name,
+      f.text ?? `${fmt(f.value)} ${f.unit}`.trim(),
+      f.goal ?? '',
+      f.raw === undefined ? '' : fmt(f.raw),
+      f.ratio === undefined ? '' : f.ratio < 100 ? String(f.ratio) : fmt(f.ratio),
+      f.met === undefined ? '' : f.met ? 'met' : 'NOT met',
+    ]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((cell, i) => (i === 0 || i === 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const line = (r: string[]) =>
+    r.map((cell, i) => (i === 0 || i === 1 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
 export function renderProcesses(title: string, processes: ProcSummary[]): string {
   const line = (p: ProcSummary) =>
     `  ${p.name.padEnd(12)} ${p.role.padEnd(8)} cpu avg ${String(p.avgCpuPct).padStart(4)} %  max ${String(p.maxCpuPct).padStart(4)} %${p.maxRssMb > 0 ? `  rss max ${fmt(p.maxRssMb).padStart(6)} MB` : ''}`;
-  const known = processes.filter((p) => p.role !== 'machine' && (p.avgCpuPct > 0 || p.maxCpuPct > 0)).sort((a, b) => b.avgCpuPct - a.avgCpuPct);
+  const known = processes
+    .filter((p) => p.role !== 'machine' && (p.avgCpuPct > 0 || p.maxCpuPct > 0))
+    .sort((a, b) => b.avgCpuPct - a.avgCpuPct);
   const rows = [...known, ...processes.filter((p) => p.role === 'machine')].map(line);
   return [`${title} (100 % = one core of ${os.cpus().length}):`, ...rows].join('\n');
 }
@@ -141,12 +211,30 @@ export function renderProcesses(title: string, processes: ProcSummary[]): string
 /** The JSON document; the headline numbers first, then everything each part measured. */
 export function toJson(run: RunOutcome, figures: Figure[]) {
   const { raw, sustained: s, wsPhase: ws, fanout: f, ingest: i } = run;
-  const channelFigures = s && Object.fromEntries((['email', 'sms', 'whatsapp', 'websocket'] as const).map((c) => {
-    const rawValue = c === 'email' ? raw?.smtpSinkPerSec : c === 'websocket' ? raw?.socketIoEmitPerSec : raw?.twilioCreatePerSec;
-    return [c, { perSecond: s.perSecond[c], perSecondInclDrain: s.perSecondInclDrain[c], offeredPerSecond: s.offeredPerSecond[c], settled: s.settled[c], expected: s.expected[c], raw: rawValue, ratioToRaw: ratio(s.perSecond[c], rawValue) }];
-  }));
+  const channelFigures =
+    s &&
+    Object.fromEntries(
+      (['email', 'sms', 'whatsapp', 'websocket'] as const).map((c) => {
+        const rawValue =
+          c === 'email' ? raw?.smtpSinkPerSec : c === 'websocket' ? raw?.socketIoEmitPerSec : raw?.twilioCreatePerSec;
+        return [
+          c,
+          {
+            perSecond: s.perSecond[c],
+            perSecondInclDrain: s.perSecondInclDrain[c],
+            offeredPerSecond: s.offeredPerSecond[c],
+            settled: s.settled[c],
+            expected: s.expected[c],
+            raw: rawValue,
+            ratioToRaw: ratio(s.perSecond[c], rawValue),
+          },
+        ];
+      }),
+    );
   return {
-    startedAt: run.startedAt, wallMs: run.wallMs, parts: run.parts,
+    startedAt: run.startedAt,
+    wallMs: run.wallMs,
+    parts: run.parts,
     deliveriesPerSecond: s?.perSecond.total ?? null,
     deliveriesPerSecondInclDrain: s?.perSecondInclDrain.total ?? null,
     wsP99Ms: ws?.latency.p99Ms ?? null,
@@ -162,12 +250,20 @@ export function toJson(run: RunOutcome, figures: Figure[]) {
     ingestP99Ms: i?.latencyMs.p99 ?? null,
     raw: raw ?? null,
     channels: channelFigures ?? null,
-    goals: figures.filter((g) => g.met !== undefined).map((g) => ({ name: g.name, goal: g.goal ?? null, value: g.value, text: g.text ?? null, met: g.met })),
+    goals: figures
+      .filter((g) => g.met !== undefined)
+      .map((g) => ({ name: g.name, goal: g.goal ?? null, value: g.value, text: g.text ?? null, met: g.met })),
     figures,
     errors: run.errors,
     cleanupErrors: run.cleanupErrors,
     settings: run.settings,
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, totalMemoryMb: Math.round(os.totalmem() / 2 ** 20), node: process.version, kernel: os.release() },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+      node: process.version,
+      kernel: os.release(),
+    },
     deployment: run.deployment ?? null,
     resets: run.resets,
     sustained: s ?? null,

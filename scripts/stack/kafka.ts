@@ -29,8 +29,15 @@ function ensureJars(log: (line: string) => void): void {
   log(`fetching Apache Kafka ${KAFKA_VERSION} from Maven Central into ${path.relative(ROOT, LIBS)} …`);
   execFileSync(
     'mvn',
-    ['-q', '-B', '-f', path.join(ROOT, 'scripts/stack/kafka-pom.xml'), 'dependency:copy-dependencies',
-      `-DoutputDirectory=${LIBS}`, '-DincludeScope=runtime'],
+    [
+      '-q',
+      '-B',
+      '-f',
+      path.join(ROOT, 'scripts/stack/kafka-pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${LIBS}`,
+      '-DincludeScope=runtime',
+    ],
     { stdio: 'inherit' },
   );
 }
@@ -58,13 +65,22 @@ function writeConfig(broker: string): void {
     'group.initial.rebalance.delay.ms': '0',
     'auto.create.topics.enable': 'true',
   };
-  writeFileSync(CONFIG, Object.entries(properties).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    CONFIG,
+    Object.entries(properties)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   writeFileSync(
     LOG4J,
-    ['log4j.rootLogger=WARN, stdout', 'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+    [
+      'log4j.rootLogger=WARN, stdout',
+      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
       'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
-      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n', 'log4j.logger.kafka.server.KafkaServer=INFO',
-      'log4j.logger.kafka.server.BrokerServer=INFO'].join('\n') + '\n',
+      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka.server.KafkaServer=INFO',
+      'log4j.logger.kafka.server.BrokerServer=INFO',
+    ].join('\n') + '\n',
   );
 }
 
@@ -80,7 +96,13 @@ function java(main: string, args: string[], jvm: string[] = []): [string, string
 
 /** True once the broker answers a metadata request, which is when clients can use it. */
 export async function kafkaAnswers(broker: string): Promise<boolean> {
-  const admin = new Kafka({ brokers: [broker], clientId: 'stack-probe', logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
+  const admin = new Kafka({
+    brokers: [broker],
+    clientId: 'stack-probe',
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+  }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
@@ -100,7 +122,14 @@ export async function startKafka(broker: string, log: (line: string) => void): P
     mkdirSync(KAFKA_DIR, { recursive: true });
     ensureJars(log);
     writeConfig(broker);
-    const [cmd, format] = java('kafka.tools.StorageTool', ['format', '-t', clusterId(), '-c', CONFIG, '--ignore-formatted']);
+    const [cmd, format] = java('kafka.tools.StorageTool', [
+      'format',
+      '-t',
+      clusterId(),
+      '-c',
+      CONFIG,
+      '--ignore-formatted',
+    ]);
     execFileSync(cmd, format, { stdio: 'ignore' });
     const [javaCmd, args] = java('kafka.Kafka', [CONFIG], ['-Xmx512m', '-Xms512m', '-XX:+UseG1GC']);
     const pid = startDaemon(kafkaDaemon, javaCmd, args, KAFKA_DIR);

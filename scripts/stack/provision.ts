@@ -13,7 +13,10 @@ export async function provision(config: Config, logger: Logger, log: (line: stri
   log(`postgresql: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'stack', logger });
-  const created = await ensureTopics(kafka, { prefix: config.KAFKA_TOPIC_PREFIX, partitions: config.KAFKA_TOPIC_PARTITIONS });
+  const created = await ensureTopics(kafka, {
+    prefix: config.KAFKA_TOPIC_PREFIX,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+  });
   log(`kafka: ${created.length ? `created ${created.join(', ')}` : 'topics present'}`);
 
   const connection = await amqp.connect(config.AMQP_URL);

@@ -20,7 +20,8 @@ export interface Service {
 }
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-const has = (binary: string) => ['/usr/bin', '/usr/sbin', '/usr/local/bin'].some((dir) => existsSync(`${dir}/${binary}`));
+const has = (binary: string) =>
+  ['/usr/bin', '/usr/sbin', '/usr/local/bin'].some((dir) => existsSync(`${dir}/${binary}`));
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: 'ignore', timeout: 120_000 });
 
 /** The URL without its password, for messages. */
@@ -45,9 +46,13 @@ export function services(config: { DATABASE_URL: string; REDIS_URL: string; AMQP
         await client.connect();
         await client.end();
       },
-      localStart: has('pg_ctlcluster') && existsSync('/etc/postgresql')
-        ? () => readdirSync('/etc/postgresql').forEach((v) => run('pg_ctlcluster', ['--skip-systemctl-redirect', v, 'main', 'start']))
-        : undefined,
+      localStart:
+        has('pg_ctlcluster') && existsSync('/etc/postgresql')
+          ? () =>
+              readdirSync('/etc/postgresql').forEach((v) =>
+                run('pg_ctlcluster', ['--skip-systemctl-redirect', v, 'main', 'start']),
+              )
+          : undefined,
     },
     {
       name: 'Redis',
@@ -55,7 +60,12 @@ export function services(config: { DATABASE_URL: string; REDIS_URL: string; AMQP
       defaultPort: 6379,
       install: 'apt-get install redis-server, or `docker compose up -d redis`',
       probe: async () => {
-        const redis = new Redis(config.REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const redis = new Redis(config.REDIS_URL, {
+          lazyConnect: true,
+          connectTimeout: 2000,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
         try {
           await redis.connect();
           await redis.ping();
@@ -64,8 +74,24 @@ export function services(config: { DATABASE_URL: string; REDIS_URL: string; AMQP
         }
       },
       localStart: has('redis-server')
-        ? () => run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '',
-            '--appendonly', 'no', '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log'])
+        ? () =>
+            run('redis-server', [
+              '--daemonize',
+              'yes',
+              '--bind',
+              '127.0.0.1',
+              '-::1',
+              '--port',
+              '6379',
+              '--save',
+              '',
+              '--appendonly',
+              'no',
+              '--dir',
+              '/var/lib/redis',
+              '--logfile',
+              '/var/log/redis/ci.log',
+            ])
         : undefined,
     },
     {
@@ -82,7 +108,11 @@ export function services(config: { DATABASE_URL: string; REDIS_URL: string; AMQP
   ];
 }
 
-const probeOk = (service: Service) => service.probe().then(() => true, () => false);
+const probeOk = (service: Service) =>
+  service.probe().then(
+    () => true,
+    () => false,
+  );
 
 /** Makes sure a server answers, starting its local install when that is possible; throws a message naming it. */
 export async function ensureService(service: Service, log: (line: string) => void): Promise<void> {

@@ -73,7 +73,12 @@ const toEntry = (row: Row): DeadLetterEntry => ({
   eventType: row.event_type,
   userId: row.user_id,
   idempotencyKey: row.idempotency_key,
-  original: { topic: row.original_topic, partition: row.original_partition, offset: row.original_offset, key: row.original_key },
+  original: {
+    topic: row.original_topic,
+    partition: row.original_partition,
+    offset: row.original_offset,
+    key: row.original_key,
+  },
   consumerGroup: row.consumer_group,
   attempts: row.attempts,
   firstFailedAt: row.first_failed_at,
@@ -115,7 +120,10 @@ const REPLAYABLE = `status <> 'discarded' AND payload IS NOT NULL AND NOT (jsonb
 export function createDeadLettersAdminRepository(pool: pg.Pool) {
   return {
     /** Newest first, `limit` at a time; `nextCursor` (for `after`) is null on the last page. */
-    async list(filter: DeadLetterFilter, page: { limit?: number; after?: number } = {}): Promise<{ items: DeadLetterEntry[]; nextCursor: string | null }> {
+    async list(
+      filter: DeadLetterFilter,
+      page: { limit?: number; after?: number } = {},
+    ): Promise<{ items: DeadLetterEntry[]; nextCursor: string | null }> {
       const limit = page.limit ?? DEFAULT_PAGE_SIZE;
       const { sql, values } = where(filter);
       if (page.after !== undefined) {
@@ -137,10 +145,15 @@ export function createDeadLettersAdminRepository(pool: pg.Pool) {
     },
 
     /** How many replayable entries match, and the oldest `limit` of them (replayed in the order they failed). */
-    async replayable(filter: DeadLetterFilter, limit: number): Promise<{ matched: number; entries: DeadLetterEntry[] }> {
+    async replayable(
+      filter: DeadLetterFilter,
+      limit: number,
+    ): Promise<{ matched: number; entries: DeadLetterEntry[] }> {
       const { sql, values } = where(filter);
       const condition = [...sql, REPLAYABLE].join(' AND ');
-      const { rows: [count] } = await pool.query(`SELECT count(*)::int AS n FROM dead_letters WHERE ${condition}`, values);
+      const {
+        rows: [count],
+      } = await pool.query(`SELECT count(*)::int AS n FROM dead_letters WHERE ${condition}`, values);
       if (limit === 0) return { matched: count.n, entries: [] };
       const { rows } = await pool.query(
         `SELECT ${COLUMNS} FROM dead_letters WHERE ${condition} ORDER BY id LIMIT $${values.length + 1}`,
@@ -150,7 +163,10 @@ export function createDeadLettersAdminRepository(pool: pg.Pool) {
     },
 
     async markReplayed(id: number, result: string, at: Date = new Date()): Promise<void> {
-      await pool.query(`UPDATE dead_letters SET status = 'replayed', replayed_at = $2, replay_result = $3 WHERE id = $1`, [id, at, result]);
+      await pool.query(
+        `UPDATE dead_letters SET status = 'replayed', replayed_at = $2, replay_result = $3 WHERE id = $1`,
+        [id, at, result],
+      );
     },
 
     /** Marks the entry discarded; false when there is no such entry. */
@@ -162,7 +178,13 @@ export function createDeadLettersAdminRepository(pool: pg.Pool) {
     async audit(entry: AuditEntry): Promise<void> {
       await pool.query(
         `INSERT INTO dead_letter_audit (dead_letter_id, action, actor, filter, result) VALUES ($1, $2, $3, $4, $5)`,
-        [entry.deadLetterId ?? null, entry.action, entry.actor, entry.filter ? JSON.stringify(entry.filter) : null, entry.result],
+        [
+          entry.deadLetterId ?? null,
+          entry.action,
+          entry.actor,
+          entry.filter ? JSON.stringify(entry.filter) : null,
+          entry.result,
+        ],
       );
     },
   };

@@ -17,15 +17,25 @@ export function createReplayProducer({ config, logger }: { config: KafkaConfig; 
   const prefix = config.KAFKA_TOPIC_PREFIX;
   // An operator waits on the answer: a few seconds of retries, not kafkajs' default half minute.
   const kafka = createKafka({
-    brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-admin`, logger,
+    brokers: config.KAFKA_BROKERS,
+    clientId: `${config.KAFKA_CLIENT_ID}-admin`,
+    logger,
     retry: { retries: 4, initialRetryTime: 200, maxRetryTime: 2_000 },
   });
-  const producer: Producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   let starting: Promise<void> | undefined;
   let started = false;
 
   async function start(): Promise<void> {
-    await ensureTopics(kafka, { prefix, partitions: config.KAFKA_TOPIC_PARTITIONS, extra: CHANNELS.map((c) => retryTopic(c, 1, prefix)) });
+    await ensureTopics(kafka, {
+      prefix,
+      partitions: config.KAFKA_TOPIC_PARTITIONS,
+      extra: CHANNELS.map((c) => retryTopic(c, 1, prefix)),
+    });
     await producer.connect();
     started = true;
   }

@@ -6,7 +6,10 @@ import type { DeadLetterEntry } from './dead-letters.repository.js';
 export class NotReplayableError extends Error {
   readonly code = 'NOT_REPLAYABLE';
   readonly retriable = false;
-  constructor(readonly entryId: number, readonly reason: string) {
+  constructor(
+    readonly entryId: number,
+    readonly reason: string,
+  ) {
     super(`dead letter ${entryId} cannot be replayed: ${reason}`);
     this.name = 'NotReplayableError';
   }
@@ -20,7 +23,8 @@ export interface ReplayOutcome {
   replayedAt: Date;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Why the entry cannot be replayed, or undefined when it can. */
 export function replayBlocker(entry: Pick<DeadLetterEntry, 'status' | 'payload'>): string | undefined {
@@ -35,7 +39,8 @@ export function replayBlocker(entry: Pick<DeadLetterEntry, 'status' | 'payload'>
  * that text, so the consumer meets exactly what it refused (and refuses it again, unless the cause was fixed).
  */
 function originalValue(payload: unknown): string {
-  if (isObject(payload) && typeof payload.unparsed === 'string' && Object.keys(payload).length === 1) return payload.unparsed;
+  if (isObject(payload) && typeof payload.unparsed === 'string' && Object.keys(payload).length === 1)
+    return payload.unparsed;
   return JSON.stringify(payload);
 }
 
@@ -49,11 +54,19 @@ export function replayRecord(entry: DeadLetterEntry, prefix = ''): { topic: stri
     firstFailedAt: entry.firstFailedAt,
     lastErrorCode: entry.errorCode ?? undefined,
     // -1: an entry written by hand may not know its partition; nothing routes by it.
-    original: { topic: entry.original.topic, partition: entry.original.partition ?? -1, offset: entry.original.offset ?? '', key: entry.original.key },
+    original: {
+      topic: entry.original.topic,
+      partition: entry.original.partition ?? -1,
+      offset: entry.original.offset ?? '',
+      key: entry.original.key,
+    },
     replayOf: String(entry.id),
   });
   if (entry.idempotencyKey) headers['x-idempotency-key'] = entry.idempotencyKey;
-  return { topic: retryTopic(entry.channel, 1, prefix), message: { key: entry.original.key, value: originalValue(entry.payload), headers } };
+  return {
+    topic: retryTopic(entry.channel, 1, prefix),
+    message: { key: entry.original.key, value: originalValue(entry.payload), headers },
+  };
 }
 
 export interface ReplayerOptions {
@@ -78,7 +91,12 @@ export function createReplayer({ producer, prefix = '', ready }: ReplayerOptions
       await ready?.();
       const { topic, message } = replayRecord(entry, prefix);
       const [meta] = await producer.send({ topic, acks: -1, messages: [message] });
-      return { topic, partition: meta?.partition ?? -1, offset: meta?.baseOffset ?? meta?.offset, replayedAt: new Date() };
+      return {
+        topic,
+        partition: meta?.partition ?? -1,
+        offset: meta?.baseOffset ?? meta?.offset,
+        replayedAt: new Date(),
+      };
     },
   };
 }

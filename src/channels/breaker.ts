@@ -4,7 +4,12 @@ import type { Logger } from '../logger.js';
 import { asLookupFailure, DeliveryError, type ChannelAdapter, type OutboundMessage } from './channel.js';
 
 /** The provider behind each channel; SMS and WhatsApp share Twilio, so one outage opens one breaker for both. */
-export const PROVIDER_OF: Record<Channel, string> = { email: 'smtp', sms: 'twilio', whatsapp: 'twilio', websocket: 'realtime' };
+export const PROVIDER_OF: Record<Channel, string> = {
+  email: 'smtp',
+  sms: 'twilio',
+  whatsapp: 'twilio',
+  websocket: 'realtime',
+};
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
@@ -51,7 +56,8 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
       volumeThreshold: options.volumeThreshold ?? 5,
       rollingCountTimeout: 10_000,
       // Counted: transient failures, and calls that ran past the timeout above (opossum's own ETIMEDOUT).
-      errorFilter: (error: unknown) => !(error instanceof DeliveryError && error.retriable) && (error as { code?: string })?.code !== 'ETIMEDOUT',
+      errorFilter: (error: unknown) =>
+        !(error instanceof DeliveryError && error.retriable) && (error as { code?: string })?.code !== 'ETIMEDOUT',
     });
     const announce = (state: BreakerState) => () => {
       log.warn({ provider, state }, 'circuit breaker changed state');
@@ -80,7 +86,12 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
           if (error instanceof DeliveryError && error.providerWide) breaker.open();
           // Ambiguous like any timeout: the provider may still take it, so the retry asks it first.
           if (error?.code === 'ETIMEDOUT' && !(error instanceof DeliveryError)) {
-            throw new DeliveryError(`${provider} did not answer within ${options.callTimeoutMs ?? 45_000} ms`, 'PROVIDER_TIMEOUT', true, { cause: error });
+            throw new DeliveryError(
+              `${provider} did not answer within ${options.callTimeoutMs ?? 45_000} ms`,
+              'PROVIDER_TIMEOUT',
+              true,
+              { cause: error },
+            );
           }
           throw error;
         });
@@ -88,7 +99,10 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
       return {
         channel: adapter.channel,
         close: () => adapter.close(),
-        ...(findSent && { findSent: (message: OutboundMessage, since: Date) => fire(() => findSent(message, since).catch((e: unknown) => Promise.reject(asLookupFailure(e)))) }),
+        ...(findSent && {
+          findSent: (message: OutboundMessage, since: Date) =>
+            fire(() => findSent(message, since).catch((e: unknown) => Promise.reject(asLookupFailure(e)))),
+        }),
         send: (message) => fire(() => adapter.send(message)),
       };
     },

@@ -63,7 +63,11 @@ export interface ChannelAdapter {
  * timed out under load, say) is a transient failure: the delivery is tried again later, and asks again first, rather
  * than sending what may already be out.
  */
-export async function findAtProvider(adapter: ChannelAdapter, message: OutboundMessage, since: Date): Promise<SendResult | undefined> {
+export async function findAtProvider(
+  adapter: ChannelAdapter,
+  message: OutboundMessage,
+  since: Date,
+): Promise<SendResult | undefined> {
   if (!adapter.findSent) return undefined;
   return adapter.findSent(message, since).catch((error: unknown) => {
     throw asLookupFailure(error);
@@ -76,5 +80,10 @@ export async function findAtProvider(adapter: ChannelAdapter, message: OutboundM
  */
 export function asLookupFailure(error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
-  return new DeliveryError(`could not ask the provider whether it has the message: ${(error as Error)?.message ?? String(error)}`, 'PROVIDER_LOOKUP_FAILED', true, { cause: error });
+  return new DeliveryError(
+    `could not ask the provider whether it has the message: ${(error as Error)?.message ?? String(error)}`,
+    'PROVIDER_LOOKUP_FAILED',
+    true,
+    { cause: error },
+  );
 }

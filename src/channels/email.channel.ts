@@ -24,7 +24,12 @@ export interface EmailChannelOptions {
 }
 
 /** Email through a pooled SMTP transport (MailDev locally, Mailhog in compose, any relay in production). */
-export function createEmailChannel({ smtpUrl, from, maxConnections = 10, lookupUrl }: EmailChannelOptions): ChannelAdapter {
+export function createEmailChannel({
+  smtpUrl,
+  from,
+  maxConnections = 10,
+  lookupUrl,
+}: EmailChannelOptions): ChannelAdapter {
   const url = new URL(smtpUrl);
   const lookup = lookupUrl ? createMailDevLookup(lookupUrl) : undefined;
   const host = url.hostname;

@@ -2,7 +2,16 @@ import { redactProviderText } from '../util/redact.js';
 import { DeliveryError } from './channel.js';
 
 /** Connection-level failures: the server may be back in a moment. */
-const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNREFUSED', 'ECONNRESET', 'EDNS', 'ETLS', 'EPROTOCOL']);
+const TRANSIENT_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EDNS',
+  'ETLS',
+  'EPROTOCOL',
+]);
 
 /**
  * The server refused our login, not the message: nodemailer's EAUTH (a 535 "credentials invalid", 534 "log in another
@@ -20,8 +29,15 @@ export function classifySmtpError(error: unknown): DeliveryError {
     // Retriable and the provider's: it opens the breaker and email waits, keeping its records, until it is fixed.
     return new DeliveryError(message, 'SMTP_AUTH', true, { cause: error, providerWide: true });
   }
-  if (err.responseCode && err.responseCode >= 500) return new DeliveryError(message, `SMTP_${err.responseCode}`, false, { cause: error });
-  if (err.responseCode && err.responseCode >= 400) return new DeliveryError(message, `SMTP_${err.responseCode}`, true, { cause: error });
+  if (err.responseCode && err.responseCode >= 500)
+    return new DeliveryError(message, `SMTP_${err.responseCode}`, false, { cause: error });
+  if (err.responseCode && err.responseCode >= 400)
+    return new DeliveryError(message, `SMTP_${err.responseCode}`, true, { cause: error });
   if (err.code === 'EENVELOPE') return new DeliveryError(message, 'SMTP_ENVELOPE', false, { cause: error });
-  return new DeliveryError(message, err.code && TRANSIENT_CODES.has(err.code) ? `SMTP_${err.code}` : 'SMTP_UNKNOWN', true, { cause: error });
+  return new DeliveryError(
+    message,
+    err.code && TRANSIENT_CODES.has(err.code) ? `SMTP_${err.code}` : 'SMTP_UNKNOWN',
+    true,
+    { cause: error },
+  );
 }

@@ -12,7 +12,15 @@ type SocketCallback = (error: Error | null, socket?: { connection: net.Socket })
  * reporting it through the callback instead leaves the pool's slot taken for good (nodemailer 7), so after a few
  * failed connections every send would wait forever.
  */
-export function smtpSocketFactory({ host, port, connectionTimeoutMs }: { host: string; port: number; connectionTimeoutMs: number }) {
+export function smtpSocketFactory({
+  host,
+  port,
+  connectionTimeoutMs,
+}: {
+  host: string;
+  port: number;
+  connectionTimeoutMs: number;
+}) {
   return (_options: unknown, callback: SocketCallback): void => {
     const socket = net.connect({ host, port, noDelay: true });
     socket.setTimeout(connectionTimeoutMs);
@@ -27,7 +35,8 @@ export function smtpSocketFactory({ host, port, connectionTimeoutMs }: { host: s
       }
     };
     const onConnect = () => settle();
-    const onTimeout = () => settle(Object.assign(new Error(`connection to ${host}:${port} timed out`), { code: 'ETIMEDOUT' }));
+    const onTimeout = () =>
+      settle(Object.assign(new Error(`connection to ${host}:${port} timed out`), { code: 'ETIMEDOUT' }));
     socket.once('connect', onConnect).once('error', settle).once('timeout', onTimeout);
   };
 }

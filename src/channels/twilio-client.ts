@@ -67,7 +67,8 @@ function normaliseBaseUrl(raw: string): string {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new TypeError(`createTwilioClient: baseUrl must be http(s): ${raw}`);
   }
-  if (url.search || url.hash) throw new TypeError(`createTwilioClient: baseUrl may not carry a query or fragment: ${raw}`);
+  if (url.search || url.hash)
+    throw new TypeError(`createTwilioClient: baseUrl may not carry a query or fragment: ${raw}`);
   // A base URL with a path (a proxy mounting the sandbox under /twilio) keeps it; the SDK's path follows.
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }

@@ -7,20 +7,40 @@ const rest = (status: number, code: number, message: string) => Object.assign(ne
 describe('classifyTwilioError', () => {
   it.each([
     ['20003 Authenticate', rest(401, 20003, 'Authenticate'), 'TWILIO_AUTH', true, true],
-    ['20404 for an account that does not exist', rest(404, 20404, 'The requested resource /2010-04-01/Accounts/AC1/Messages.json was not found'), 'TWILIO_AUTH', true, true],
+    [
+      '20404 for an account that does not exist',
+      rest(404, 20404, 'The requested resource /2010-04-01/Accounts/AC1/Messages.json was not found'),
+      'TWILIO_AUTH',
+      true,
+      true,
+    ],
     ['20005 account not active', rest(401, 20005, 'Account not active'), 'TWILIO_AUTH', true, true],
     ['a 401 with no code', Object.assign(new Error('Unauthorized'), { status: 401 }), 'TWILIO_AUTH', true, true],
-    ['21211 invalid number', rest(400, 21211, "The 'To' number +919812345678 is not a valid phone number."), 'TWILIO_21211', false, false],
+    [
+      '21211 invalid number',
+      rest(400, 21211, "The 'To' number +919812345678 is not a valid phone number."),
+      'TWILIO_21211',
+      false,
+      false,
+    ],
     ['20429 rate limit', rest(429, 20429, 'Too Many Requests'), 'TWILIO_20429', true, false],
     ['20500 server error', rest(500, 20500, 'Internal Server Error'), 'TWILIO_20500', true, false],
-    ['another 4xx', rest(400, 21617, 'The concatenated message body exceeds the 1600 character limit.'), 'TWILIO_21617', false, false],
+    [
+      'another 4xx',
+      rest(400, 21617, 'The concatenated message body exceeds the 1600 character limit.'),
+      'TWILIO_21617',
+      false,
+      false,
+    ],
     ['a network error', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), 'ECONNRESET', true, false],
   ])('%s: %s, retriable %s, provider-wide %s', (_, error, code, retriable, providerWide) => {
     expect(classifyTwilioError(error)).toMatchObject({ code, retriable, providerWide });
   });
 
   it('keeps the reason and drops the number', () => {
-    const { message } = classifyTwilioError(rest(400, 21211, "The 'To' number whatsapp:+919812345678 is not a valid phone number."));
+    const { message } = classifyTwilioError(
+      rest(400, 21211, "The 'To' number whatsapp:+919812345678 is not a valid phone number."),
+    );
     expect(message).toBe("Twilio: The 'To' number whatsapp:[phone] is not a valid phone number.");
   });
 });

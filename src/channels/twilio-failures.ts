@@ -5,7 +5,9 @@ import { DeliveryError } from './channel.js';
  * Twilio error codes after which the same message can never succeed: invalid or unreachable number, opted out,
  * WhatsApp user not reachable, landline or carrier refusal.
  */
-export const PERMANENT_TWILIO_CODES = new Set([21211, 21408, 21602, 21604, 21610, 21612, 21614, 21910, 30006, 63015, 63016]);
+export const PERMANENT_TWILIO_CODES = new Set([
+  21211, 21408, 21602, 21604, 21610, 21612, 21614, 21910, 30006, 63015, 63016,
+]);
 
 /** Rate limits and queue overflow: worth another try later. */
 const TRANSIENT_TWILIO_CODES = new Set([20429, 30001, 30003, 30008, 30022]);
@@ -24,10 +26,17 @@ export function classifyTwilioError(error: unknown): DeliveryError {
   const message = redactProviderText(`Twilio: ${err.message ?? String(error)}`);
   if ((code !== undefined && ACCOUNT_TWILIO_CODES.has(code)) || err.status === 401) {
     // Retriable and the provider's: it opens the breaker and the channel waits, keeping its records, until it is fixed.
-    return new DeliveryError(`${message} (${code ?? `HTTP ${err.status}`}: the account was refused)`, 'TWILIO_AUTH', true, { cause: error, providerWide: true });
+    return new DeliveryError(
+      `${message} (${code ?? `HTTP ${err.status}`}: the account was refused)`,
+      'TWILIO_AUTH',
+      true,
+      { cause: error, providerWide: true },
+    );
   }
-  if (code !== undefined && PERMANENT_TWILIO_CODES.has(code)) return new DeliveryError(message, `TWILIO_${code}`, false, { cause: error });
-  if (code !== undefined && TRANSIENT_TWILIO_CODES.has(code)) return new DeliveryError(message, `TWILIO_${code}`, true, { cause: error });
+  if (code !== undefined && PERMANENT_TWILIO_CODES.has(code))
+    return new DeliveryError(message, `TWILIO_${code}`, false, { cause: error });
+  if (code !== undefined && TRANSIENT_TWILIO_CODES.has(code))
+    return new DeliveryError(message, `TWILIO_${code}`, true, { cause: error });
   if (err.status === 429 || (err.status !== undefined && err.status >= 500)) {
     return new DeliveryError(message, code ? `TWILIO_${code}` : `HTTP_${err.status}`, true, { cause: error });
   }

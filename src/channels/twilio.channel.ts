@@ -22,7 +22,12 @@ export interface TwilioChannelOptions {
 
 /** SMS and WhatsApp through the twilio SDK; the two differ only in their addresses (`whatsapp:+…`). */
 export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapter {
-  const client = createTwilioClient({ accountSid: options.accountSid, authToken: options.authToken, baseUrl: options.baseUrl, timeoutMs: 10_000 });
+  const client = createTwilioClient({
+    accountSid: options.accountSid,
+    authToken: options.authToken,
+    baseUrl: options.baseUrl,
+    timeoutMs: 10_000,
+  });
   // A bound per provider, not per record: an API flooded past what it answers in time times requests out, and a
   // timed-out create is ambiguous (it may still be taken), which costs a look-up and risks a second copy.
   const bound = pLimit(options.maxInFlight ?? 16);
@@ -33,7 +38,11 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
     const queuedAt = Date.now();
     return bound(() => {
       if (Date.now() - queuedAt > maxQueueWaitMs) {
-        throw new DeliveryError(`waited over ${maxQueueWaitMs} ms for a turn at the Twilio API; not sent`, 'TWILIO_QUEUE_TIMEOUT', true);
+        throw new DeliveryError(
+          `waited over ${maxQueueWaitMs} ms for a turn at the Twilio API; not sent`,
+          'TWILIO_QUEUE_TIMEOUT',
+          true,
+        );
       }
       return call();
     });
@@ -42,13 +51,18 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
     channel: options.channel,
     async send(message: OutboundMessage): Promise<SendResult> {
       try {
-        const created = await limit(() => client.messages.create({
-          to: message.to,
-          from: options.from,
-          body: message.text,
-          ...(options.statusCallback && { statusCallback: options.statusCallback }),
-        }));
-        return { providerId: created.sid, status: created.status === 'delivered' ? 'delivered' : created.status === 'sent' ? 'sent' : 'queued' };
+        const created = await limit(() =>
+          client.messages.create({
+            to: message.to,
+            from: options.from,
+            body: message.text,
+            ...(options.statusCallback && { statusCallback: options.statusCallback }),
+          }),
+        );
+        return {
+          providerId: created.sid,
+          status: created.status === 'delivered' ? 'delivered' : created.status === 'sent' ? 'sent' : 'queued',
+        };
       } catch (error) {
         throw classifyTwilioError(error);
       }
@@ -56,27 +70,35 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
     async findSent(message: OutboundMessage, since: Date): Promise<SendResult | undefined> {
       // The same event renders the same text for the same person: a message to them with this body since then is ours.
       // The list is newest first, so paging stops at the first message older than that.
-      const ours = await limit(() => new Promise<MessageInstance | undefined>((resolve, reject) => {
-        let found: MessageInstance | undefined;
-        client.messages.each({
-          to: message.to,
-          pageSize: 100,
-          callback: (m, stop) => {
-            if (m.dateCreated < since) return stop();
-            if (m.body === message.text) {
-              found = m;
-              stop();
-            }
-          },
-          done: (error?: Error) => (error ? reject(error) : resolve(found)),
-        });
-        // A refused account (401) pauses the channel, as it does for a send; any other failure to ask stays a failed
-        // question (transient, see findAtProvider), never a reason to give the message up.
-      })).catch((error: unknown) => {
+      const ours = await limit(
+        () =>
+          new Promise<MessageInstance | undefined>((resolve, reject) => {
+            let found: MessageInstance | undefined;
+            client.messages.each({
+              to: message.to,
+              pageSize: 100,
+              callback: (m, stop) => {
+                if (m.dateCreated < since) return stop();
+                if (m.body === message.text) {
+                  found = m;
+                  stop();
+                }
+              },
+              done: (error?: Error) => (error ? reject(error) : resolve(found)),
+            });
+            // A refused account (401) pauses the channel, as it does for a send; any other failure to ask stays a failed
+            // question (transient, see findAtProvider), never a reason to give the message up.
+          }),
+      ).catch((error: unknown) => {
         const classified = classifyTwilioError(error);
         throw classified.providerWide ? classified : error;
       });
-      return ours && { providerId: ours.sid, status: ours.status === 'delivered' ? 'delivered' : ours.status === 'sent' ? 'sent' : 'queued' };
+      return (
+        ours && {
+          providerId: ours.sid,
+          status: ours.status === 'delivered' ? 'delivered' : ours.status === 'sent' ? 'sent' : 'queued',
+        }
+      );
     },
     async close() {},
   };

@@ -25,7 +25,13 @@ export type Alert = Record<string, unknown> & { id: number; eventId: string; eve
 
 /** The one shape of an alert, live or replayed; the inbox fields win over any same-named payload field. */
 export function toAlert(row: InboxRow): Alert {
-  return { ...row.payload, id: Number(row.id), eventId: row.event_id, eventType: row.event_type, createdAt: row.created_at.toISOString() };
+  return {
+    ...row.payload,
+    id: Number(row.id),
+    eventId: row.event_id,
+    eventType: row.event_type,
+    createdAt: row.created_at.toISOString(),
+  };
 }
 
 // A redelivery meets the existing row; the no-op update makes RETURNING give it back, so it keeps its id.
@@ -49,7 +55,10 @@ async function insertInbox(pool: pg.Pool, entries: readonly InboxEntry[]): Promi
   // One statement may not touch a row twice: an alert asked for twice at once is inserted once and given to both.
   const unique = [...new Map(entries.map((e) => [id(e.userId, e.eventId), e])).values()];
   const { rows } = await pool.query<InboxRow & { user_id: string }>(INSERT_INBOX, [
-    unique.map((e) => e.userId), unique.map((e) => e.eventId), unique.map((e) => e.eventType), unique.map((e) => e.payload),
+    unique.map((e) => e.userId),
+    unique.map((e) => e.eventId),
+    unique.map((e) => e.eventType),
+    unique.map((e) => e.payload),
   ]);
   const byId = new Map(rows.map((row) => [id(row.user_id, row.event_id), row]));
   return entries.map((e) => byId.get(id(e.userId, e.eventId))!);
@@ -82,16 +91,22 @@ export function createWebsocketChannel({ pool, redis, logger }: WebsocketChannel
 
     async send(message: OutboundMessage): Promise<SendResult> {
       const payload = message.payload ?? { title: message.subject, body: message.text };
-      const row = await insert({ userId: message.userId, eventId: message.eventId, eventType: message.eventType, payload: JSON.stringify(payload) })
-        .catch((error: unknown) => {
-          throw classify(error, 'inbox insert failed');
-        });
+      const row = await insert({
+        userId: message.userId,
+        eventId: message.eventId,
+        eventType: message.eventType,
+        payload: JSON.stringify(payload),
+      }).catch((error: unknown) => {
+        throw classify(error, 'inbox insert failed');
+      });
 
       emitter.to(userRoom(message.userId)).emit(ALERT_EVENT, toAlert(row));
       // A failed publish is retried as a whole: the insert then returns the same row, and the browser drops a
       // duplicate by id, so retrying cannot create a second alert.
       await lastPublish.catch((error: unknown) => {
-        throw new DeliveryError(`alert publish failed: ${errorMessage(error)}`, 'STORE_UNAVAILABLE', true, { cause: error });
+        throw new DeliveryError(`alert publish failed: ${errorMessage(error)}`, 'STORE_UNAVAILABLE', true, {
+          cause: error,
+        });
       });
       logger.debug({ inboxId: row.id, eventId: message.eventId }, 'websocket alert delivered');
       return { providerId: `inbox:${row.id}`, status: 'delivered' };

@@ -48,29 +48,64 @@ export interface ChannelConsumerOptions {
  * wait (their partition paused) until they are due.
  */
 export function createChannelConsumer(options: ChannelConsumerOptions) {
-  const { kafka, channel, groupId, topics, deliverTo, deliveries, router, breakers, levelOf, fallback, concurrency = 64, fanOutConcurrency = concurrency } = options;
+  const {
+    kafka,
+    channel,
+    groupId,
+    topics,
+    deliverTo,
+    deliveries,
+    router,
+    breakers,
+    levelOf,
+    fallback,
+    concurrency = 64,
+    fanOutConcurrency = concurrency,
+  } = options;
   const logger = options.logger.child({ component: 'channel-consumer', channel, groupId });
   let consumer: Consumer | undefined;
   let unsubscribe: (() => void) | undefined;
 
-  async function settle(outcome: Outcome, ctx: { record: FailedRecord; event: GatewayEvent; profile: UserProfile; level: number; attempts: number; firstFailedAt: Date }) {
+  async function settle(
+    outcome: Outcome,
+    ctx: {
+      record: FailedRecord;
+      event: GatewayEvent;
+      profile: UserProfile;
+      level: number;
+      attempts: number;
+      firstFailedAt: Date;
+    },
+  ) {
     if (outcome.kind === 'done' || outcome.kind === 'paused') return;
-    const base = { record: ctx.record, event: ctx.event, userId: ctx.profile.userId, attempts: ctx.attempts + 1, firstFailedAt: ctx.firstFailedAt };
+    const base = {
+      record: ctx.record,
+      event: ctx.event,
+      userId: ctx.profile.userId,
+      attempts: ctx.attempts + 1,
+      firstFailedAt: ctx.firstFailedAt,
+    };
     if (outcome.kind === 'held') {
       const failure = { code: 'CLAIM_HELD', message: 'another worker holds this delivery', retriable: true };
       return router.transient({ ...base, failure }, ctx.level, outcome.until);
     }
     const failed = { ...base, failure: outcome.failure };
-    const routed = outcome.kind === 'transient' ? await router.transient(failed, ctx.level) : await router.permanent(failed);
+    const routed =
+      outcome.kind === 'transient' ? await router.transient(failed, ctx.level) : await router.permanent(failed);
     // Only now that the dead letter is written does the ledger say so: had the write failed, the re-read record would
     // have found a settled row, and the dead letter would be gone.
-    if (routed === 'dead-lettered' && outcome.claimId) await deliveries.markFailed(outcome.claimId, outcome.failure, 'dead_lettered');
+    if (routed === 'dead-lettered' && outcome.claimId)
+      await deliveries.markFailed(outcome.claimId, outcome.failure, 'dead_lettered');
     if (outcome.kind === 'transient') return;
-    logger.warn({ code: outcome.failure.code, eventId: ctx.event.eventId, userId: ctx.profile.userId }, 'delivery failed permanently; dead-lettered');
+    logger.warn(
+      { code: outcome.failure.code, eventId: ctx.event.eventId, userId: ctx.profile.userId },
+      'delivery failed permanently; dead-lettered',
+    );
     if (!fallback?.codes.has(outcome.failure.code)) return;
     const second = await fallback.deliverTo(ctx.event, ctx.profile);
     // The SMS that failed for good has no dead letter of its own (the WhatsApp one stands for the record).
-    if (second.kind === 'permanent' && second.claimId) await deliveries.markFailed(second.claimId, second.failure, 'failed');
+    if (second.kind === 'permanent' && second.claimId)
+      await deliveries.markFailed(second.claimId, second.failure, 'failed');
   }
 
   async function handle(record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Step> {
@@ -81,23 +116,41 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
     const firstFailedAt = envelope?.firstFailedAt ?? new Date();
     const parsed = parseRecord(message);
     if (!parsed.ok) {
-      await router.permanent({ record: original, failure: { code: parsed.code, message: parsed.message, retriable: false }, attempts: 1, firstFailedAt });
+      await router.permanent({
+        record: original,
+        failure: { code: parsed.code, message: parsed.message, retriable: false },
+        attempts: 1,
+        firstFailedAt,
+      });
       logger.warn({ topic: record.topic, offset: record.offset, code: parsed.code }, 'poison record dead-lettered');
       return CONTINUE;
     }
     const event = parsed.event;
-    const pages = envelope?.userId ? single(recipientById(event, envelope.userId, options)) : recipientsOf(event, options);
+    const pages = envelope?.userId
+      ? single(recipientById(event, envelope.userId, options))
+      : recipientsOf(event, options);
     let paused = false;
     for await (const page of pages) {
-      await pMap(page, async (profile) => {
-        const outcome = await deliverTo(event, profile, { replay: Boolean(envelope?.replayOf) });
-        paused ||= outcome.kind === 'paused';
-        await settle(outcome, { record: original, event, profile, level, attempts: envelope?.attempts ?? 0, firstFailedAt });
-        // A disruption to thousands takes longer than a session: the group must not think this member dead. After
-        // every recipient, not every page: a page of slow sends alone can outlast the session (kafkajs sends one
-        // heartbeat per interval, however often it is asked).
-        await heartbeat();
-      }, { concurrency: fanOutConcurrency });
+      await pMap(
+        page,
+        async (profile) => {
+          const outcome = await deliverTo(event, profile, { replay: Boolean(envelope?.replayOf) });
+          paused ||= outcome.kind === 'paused';
+          await settle(outcome, {
+            record: original,
+            event,
+            profile,
+            level,
+            attempts: envelope?.attempts ?? 0,
+            firstFailedAt,
+          });
+          // A disruption to thousands takes longer than a session: the group must not think this member dead. After
+          // every recipient, not every page: a page of slow sends alone can outlast the session (kafkajs sends one
+          // heartbeat per interval, however often it is asked).
+          await heartbeat();
+        },
+        { concurrency: fanOutConcurrency },
+      );
       if (paused) return { next: 'pause-all' };
     }
     return CONTINUE;
@@ -110,7 +163,14 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       // rebalance at their next heartbeat. kafkajs heartbeats only between fetches, and an idle or paused consumer
       // waits maxWaitTimeInMs (5 s by default) per fetch: 1 s keeps every member within a second of the news, so
       // partitions move within 10 s of a crash.
-      consumer = kafka.consumer({ groupId, sessionTimeout: 6_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 1_000, retry: { retries: 8 }, ...FETCH_SIZES });
+      consumer = kafka.consumer({
+        groupId,
+        sessionTimeout: 6_000,
+        heartbeatInterval: 1_000,
+        maxWaitTimeInMs: 1_000,
+        retry: { retries: 8 },
+        ...FETCH_SIZES,
+      });
       const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
       unsubscribe = breakers.onStateChange((provider, state) => {
         // Half-open lets the next send through as the trial; if it fails the breaker opens and pauses us again.
@@ -122,17 +182,31 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
         concurrency,
         onPoison: async (record, message, error) => {
           const envelope = levelOf(record.topic) > 0 ? safeEnvelope(message, record) : undefined;
-          const failure = { code: 'UNHANDLED', message: `record could not be handled: ${describeError(error)}`, retriable: false };
+          const failure = {
+            code: 'UNHANDLED',
+            message: `record could not be handled: ${describeError(error)}`,
+            retriable: false,
+          };
           const parsed = parseRecord(message);
           await router.permanent({
-            record: envelope ? { ...record, ...envelope.original } : record, failure, attempts: (envelope?.attempts ?? 0) + 1,
-            firstFailedAt: envelope?.firstFailedAt ?? new Date(), ...(parsed.ok && { event: parsed.event }), ...(envelope?.userId && { userId: envelope.userId }),
+            record: envelope ? { ...record, ...envelope.original } : record,
+            failure,
+            attempts: (envelope?.attempts ?? 0) + 1,
+            firstFailedAt: envelope?.firstFailedAt ?? new Date(),
+            ...(parsed.ok && { event: parsed.event }),
+            ...(envelope?.userId && { userId: envelope.userId }),
           });
           // The error's code and message only: a database error's detail quotes the row, personal data included.
-          logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) }, 'a record that kept failing was dead-lettered');
+          logger.error(
+            { topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) },
+            'a record that kept failing was dead-lettered',
+          );
         },
         onUnwritable: (record, error) => {
-          logger.error({ topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) }, 'a record that could not even be dead-lettered was passed over; it is still in Kafka at this offset');
+          logger.error(
+            { topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) },
+            'a record that could not even be dead-lettered was passed over; it is still in Kafka at this offset',
+          );
         },
         // The breaker may have half-opened or closed while the batch that paused was finishing its records.
         afterPauseAll: () => {
@@ -149,7 +223,6 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
 }
 
 export type ChannelConsumer = ReturnType<typeof createChannelConsumer>;
-
 
 /** The retry envelope, when its headers can be read at all: a record that failed may have broken ones. */
 function safeEnvelope(message: KafkaMessage, record: FailedRecord) {

@@ -10,7 +10,12 @@ export const dlqTopic = (channel: Channel, prefix = '') => `${prefix}notificatio
 export const projectionDlqTopic = (prefix = '') => `${prefix}itinerary-projection.dlq`;
 
 /** The headers every dead letter carries: where the record came from, and why it failed. */
-export function deadLetterHeaders(entry: Pick<DeadLetter, 'record' | 'consumerGroup' | 'attempts' | 'firstFailedAt' | 'errorClass' | 'code' | 'message'>): Record<string, string> {
+export function deadLetterHeaders(
+  entry: Pick<
+    DeadLetter,
+    'record' | 'consumerGroup' | 'attempts' | 'firstFailedAt' | 'errorClass' | 'code' | 'message'
+  >,
+): Record<string, string> {
   return {
     'x-original-topic': entry.record.topic,
     'x-original-partition': String(entry.record.partition),
@@ -56,7 +61,15 @@ export interface DeadLetter {
  * Writes to `notifications.<channel>.dlq` (headers say where the record came from and why it failed) and indexes the
  * entry in PostgreSQL for the admin API. The topic write comes first: once it is acked the record is safe to commit.
  */
-export function createDeadLetterWriter({ producer, pool, topicPrefix = '' }: { producer: Producer; pool: pg.Pool; topicPrefix?: string }) {
+export function createDeadLetterWriter({
+  producer,
+  pool,
+  topicPrefix = '',
+}: {
+  producer: Producer;
+  pool: pg.Pool;
+  topicPrefix?: string;
+}) {
   return async function deadLetter(entry: DeadLetter): Promise<void> {
     const now = new Date().toISOString();
     const headers: Record<string, string> = {
@@ -76,10 +89,25 @@ export function createDeadLetterWriter({ producer, pool, topicPrefix = '' }: { p
          error_message, payload)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
       // A poison record may carry anything (a NUL in its key or its text): the entry must go in all the same.
-      [entry.channel, isUuid(entry.eventId) ? entry.eventId : null, storableText(entry.eventType), storableText(entry.userId),
-        storableText(entry.idempotencyKey), entry.record.topic, entry.record.partition, entry.record.offset, storableText(entry.record.key),
-        entry.consumerGroup, entry.attempts, entry.firstFailedAt, now, entry.errorClass, storableText(entry.code), storableText(storedMessage(entry.message)),
-        payload === null ? null : JSON.stringify(storableJson(payload))],
+      [
+        entry.channel,
+        isUuid(entry.eventId) ? entry.eventId : null,
+        storableText(entry.eventType),
+        storableText(entry.userId),
+        storableText(entry.idempotencyKey),
+        entry.record.topic,
+        entry.record.partition,
+        entry.record.offset,
+        storableText(entry.record.key),
+        entry.consumerGroup,
+        entry.attempts,
+        entry.firstFailedAt,
+        now,
+        entry.errorClass,
+        storableText(entry.code),
+        storableText(storedMessage(entry.message)),
+        payload === null ? null : JSON.stringify(storableJson(payload)),
+      ],
     );
   };
 }
@@ -89,7 +117,8 @@ export type DeadLetterWriter = ReturnType<typeof createDeadLetterWriter>;
 /** Redacted before it is cut, so the cut never leaves half an address behind. */
 const storedMessage = (message: string) => redactProviderText(message).slice(0, 500);
 
-const isUuid = (value: string | undefined) => !!value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+const isUuid = (value: string | undefined) =>
+  !!value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 
 /** The record as JSON when it is JSON; otherwise its text, so a poison record can still be inspected. */
 function safeJson(value: Buffer): unknown {

@@ -19,7 +19,15 @@ type Withdrawn = { code: string; message: string; status: 'failed' | 'skipped' }
  * claims are shared safely between workers, and a message is sent under the same ledger rules as any other. Each
  * message is claimed on its own, as it is sent, so its lease runs only while it is in hand.
  */
-export function createDeferredSender({ adapters, deliveries, preferences, optOutsFor, logger, intervalMs = 1000, concurrency = 8 }: {
+export function createDeferredSender({
+  adapters,
+  deliveries,
+  preferences,
+  optOutsFor,
+  logger,
+  intervalMs = 1000,
+  concurrency = 8,
+}: {
   adapters: ChannelAdapter[];
   deliveries: DeliveriesRepository;
   /** What the person wants now: a message held overnight is not sent if they turned the channel off meanwhile. */
@@ -38,11 +46,16 @@ export function createDeferredSender({ adapters, deliveries, preferences, optOut
 
   async function withdrawn(due: DueDelivery): Promise<Withdrawn | undefined> {
     // Erased while it waited: there is no one to send it to any more.
-    if (!due.recipient || due.body === null) return { code: 'ERASED', message: 'recipient erased before delivery', status: 'failed' };
+    if (!due.recipient || due.body === null)
+      return { code: 'ERASED', message: 'recipient erased before delivery', status: 'failed' };
     const profile = await preferences.get(due.key.userId);
     if (profile?.erased) return { code: 'ERASED', message: 'recipient erased before delivery', status: 'failed' };
     if (!channelEnabled(profile, due.key.eventType, due.key.channel)) {
-      return { code: 'PREFERENCE_OFF', message: `${due.key.channel} was turned off while the message waited`, status: 'skipped' };
+      return {
+        code: 'PREFERENCE_OFF',
+        message: `${due.key.channel} was turned off while the message waited`,
+        status: 'skipped',
+      };
     }
     const optOuts = optOutsFor?.(due.key.channel);
     if (optOuts && (await optOuts.has(due.recipient.replace(/^whatsapp:/, '')))) {
@@ -55,25 +68,46 @@ export function createDeferredSender({ adapters, deliveries, preferences, optOut
     const stop = await withdrawn(due);
     if (stop) return deliveries.markFailed(due.id, stop, stop.status);
     const message = {
-      channel: adapter.channel, to: due.recipient!, userId: due.key.userId, eventId: due.key.eventId, eventType: due.key.eventType,
-      idempotencyKey: idempotencyKeyOf(due.key), text: due.body!, ...(due.subject && { subject: due.subject }),
+      channel: adapter.channel,
+      to: due.recipient!,
+      userId: due.key.userId,
+      eventId: due.key.eventId,
+      eventType: due.key.eventType,
+      idempotencyKey: idempotencyKeyOf(due.key),
+      text: due.body!,
+      ...(due.subject && { subject: due.subject }),
     };
     let result: SendResult;
     try {
       // Tried before (taken over from a sender that died mid-send, or a failure that may have reached the provider,
       // such as a timeout): the provider may have it already, and is asked first, back to the delivery's first claim.
-      const found = due.triedBefore ? await findAtProvider(adapter, message, lookBackFrom(due.firstClaimedAt)) : undefined;
+      const found = due.triedBefore
+        ? await findAtProvider(adapter, message, lookBackFrom(due.firstClaimedAt))
+        : undefined;
       result = found ?? (await deliveries.holdWhile(due.id, () => adapter.send(message)));
     } catch (error) {
       const failure = classifyFailure(error);
-      if (failure.retriable) await deliveries.redefer(due.id, new Date(Date.now() + backoffDelay(due.attempt, { baseMs: 5_000, maxMs: 300_000 })), failure);
+      if (failure.retriable)
+        await deliveries.redefer(
+          due.id,
+          new Date(Date.now() + backoffDelay(due.attempt, { baseMs: 5_000, maxMs: 300_000 })),
+          failure,
+        );
       else await deliveries.markFailed(due.id, failure, 'failed');
-      log.warn({ code: failure.code, retriable: failure.retriable, eventId: due.key.eventId }, 'deferred delivery failed');
+      log.warn(
+        { code: failure.code, retriable: failure.retriable, eventId: due.key.eventId },
+        'deferred delivery failed',
+      );
       return;
     }
     // The provider has it: a failure to record that is not a failed send. Recording is retried; should it still fail,
     // the row stays 'sending' until its lease ends and the next taker asks the provider before sending.
-    const sent = { ...result, recipient: due.recipient!, body: due.body!, ...(due.subject && { subject: due.subject }) };
+    const sent = {
+      ...result,
+      recipient: due.recipient!,
+      body: due.body!,
+      ...(due.subject && { subject: due.subject }),
+    };
     await pRetry(() => deliveries.markSent(due.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
   }
 
@@ -91,7 +125,10 @@ export function createDeferredSender({ adapters, deliveries, preferences, optOut
 
   const tick = () => {
     running ??= Promise.all(adapters.map(sendDue))
-      .then(() => undefined, (error: unknown) => log.warn({ err: error }, 'deferred sweep failed; next sweep retries'))
+      .then(
+        () => undefined,
+        (error: unknown) => log.warn({ err: error }, 'deferred sweep failed; next sweep retries'),
+      )
       .finally(() => (running = undefined));
   };
 

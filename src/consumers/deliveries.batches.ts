@@ -44,23 +44,45 @@ export async function claimMany(pool: pg.Pool, requests: readonly ClaimRequest[]
   const keys = requests.map((r) => idempotencyKeyOf(r.key));
   // One statement may not touch a row twice: a key asked for twice at once is claimed once, the other caller finds it held.
   const unique = [...new Map(requests.map((r, i) => [keys[i]!, r])).entries()];
-  const { rows } = await pool.query<{ idempotency_key: string; id: string; attempts: number; recovered: boolean | null; created_at: Date }>(CLAIM_MANY, [
-    unique.map(([k]) => k), unique.map(([, r]) => r.key.eventId), unique.map(([, r]) => r.key.eventType),
-    unique.map(([, r]) => r.key.channel), unique.map(([, r]) => r.key.userId), leaseMs,
+  const { rows } = await pool.query<{
+    idempotency_key: string;
+    id: string;
+    attempts: number;
+    recovered: boolean | null;
+    created_at: Date;
+  }>(CLAIM_MANY, [
+    unique.map(([k]) => k),
+    unique.map(([, r]) => r.key.eventId),
+    unique.map(([, r]) => r.key.eventType),
+    unique.map(([, r]) => r.key.channel),
+    unique.map(([, r]) => r.key.userId),
+    leaseMs,
     unique.filter(([, r]) => r.replay).map(([k]) => k),
   ]);
   const won = new Map(rows.map((row) => [row.idempotency_key, row]));
   const refused = keys.filter((k) => !won.has(k));
   const held = refused.length
-    ? new Map((await pool.query<{ idempotency_key: string; lease_until: Date }>(HELD, [refused])).rows.map((r) => [r.idempotency_key, r.lease_until]))
+    ? new Map(
+        (await pool.query<{ idempotency_key: string; lease_until: Date }>(HELD, [refused])).rows.map((r) => [
+          r.idempotency_key,
+          r.lease_until,
+        ]),
+      )
     : new Map<string, Date>();
   return keys.map((key) => {
     const row = won.get(key);
     if (row) {
       won.delete(key); // the first caller of a duplicated key gets the claim, the next finds it held
-      return { claimed: true, id: row.id, attempt: row.attempts, recovered: row.recovered === true, firstClaimedAt: row.created_at };
+      return {
+        claimed: true,
+        id: row.id,
+        attempt: row.attempts,
+        recovered: row.recovered === true,
+        firstClaimedAt: row.created_at,
+      };
     }
-    const until = held.get(key) ?? (rows.some((r) => r.idempotency_key === key) ? new Date(Date.now() + leaseMs) : undefined);
+    const until =
+      held.get(key) ?? (rows.some((r) => r.idempotency_key === key) ? new Date(Date.now() + leaseMs) : undefined);
     return until ? { claimed: false, heldUntil: until } : { claimed: false };
   });
 }
@@ -84,8 +106,12 @@ const MARK_SENT_MANY = `
 
 export async function markSentMany(pool: pg.Pool, sent: readonly SentRow[]): Promise<void[]> {
   await pool.query(MARK_SENT_MANY, [
-    sent.map((s) => s.id), sent.map((s) => s.status), sent.map((s) => s.providerId),
-    sent.map((s) => s.recipient), sent.map((s) => s.subject ?? null), sent.map((s) => s.body),
+    sent.map((s) => s.id),
+    sent.map((s) => s.status),
+    sent.map((s) => s.providerId),
+    sent.map((s) => s.recipient),
+    sent.map((s) => s.subject ?? null),
+    sent.map((s) => s.body),
   ]);
   return sent.map(() => undefined);
 }
@@ -104,8 +130,13 @@ const MARK_SKIPPED_MANY = `
 
 export async function markSkippedMany(pool: pg.Pool, skipped: readonly SkippedRow[]): Promise<void[]> {
   await pool.query(MARK_SKIPPED_MANY, [
-    skipped.map((s) => idempotencyKeyOf(s.key)), skipped.map((s) => s.key.eventId), skipped.map((s) => s.key.eventType),
-    skipped.map((s) => s.key.channel), skipped.map((s) => s.key.userId), skipped.map((s) => s.code), skipped.map((s) => s.message),
+    skipped.map((s) => idempotencyKeyOf(s.key)),
+    skipped.map((s) => s.key.eventId),
+    skipped.map((s) => s.key.eventType),
+    skipped.map((s) => s.key.channel),
+    skipped.map((s) => s.key.userId),
+    skipped.map((s) => s.code),
+    skipped.map((s) => s.message),
   ]);
   return skipped.map(() => undefined);
 }
@@ -146,7 +177,9 @@ export async function updateStatusMany(pool: pg.Pool, updates: readonly StatusUp
   const known = new Map<StatusUpdate, boolean>();
   for (const round of rounds) {
     const { rows } = await pool.query<{ known: boolean }>(UPDATE_STATUS_MANY, [
-      round.map((u) => u.providerId), round.map((u) => u.status), round.map((u) => u.errorCode ?? null),
+      round.map((u) => u.providerId),
+      round.map((u) => u.status),
+      round.map((u) => u.errorCode ?? null),
     ]);
     round.forEach((update, i) => known.set(update, rows[i]!.known));
   }

@@ -5,10 +5,18 @@ import { redactProviderText } from '../util/redact.js';
 import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
 
 export { idempotencyKeyOf, type Claim, type DeliveryKey };
-import { claimMany, markSentMany, type Claim, markSkippedMany, updateStatusMany, type ClaimRequest, type ProviderStatus, type SentRow, type SkippedRow, type StatusUpdate } from './deliveries.batches.js';
-
-
-
+import {
+  claimMany,
+  markSentMany,
+  type Claim,
+  markSkippedMany,
+  updateStatusMany,
+  type ClaimRequest,
+  type ProviderStatus,
+  type SentRow,
+  type SkippedRow,
+  type StatusUpdate,
+} from './deliveries.batches.js';
 
 /** A message held for quiet hours, rendered and addressed. */
 export interface HeldMessage {
@@ -51,11 +59,21 @@ export interface DeliveryRecord {
  * the claim after a transient failure. Every outcome is also appended to delivery_attempts.
  */
 export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } = {}) {
-  async function attempt(id: string, status: string, fields: { providerId?: string; code?: string; message?: string } = {}) {
+  async function attempt(
+    id: string,
+    status: string,
+    fields: { providerId?: string; code?: string; message?: string } = {},
+  ) {
     await pool.query(
       `INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code, error_message)
        SELECT id, attempts, $2, $3, $4, $5 FROM deliveries WHERE id = $1`,
-      [id, status, fields.providerId ?? null, fields.code ?? null, fields.message === undefined ? null : redactProviderText(fields.message)],
+      [
+        id,
+        status,
+        fields.providerId ?? null,
+        fields.code ?? null,
+        fields.message === undefined ? null : redactProviderText(fields.message),
+      ],
     );
   }
 
@@ -80,7 +98,10 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
      * The provider has the message. One statement (the outcome and its attempt row together), because until it is
      * committed a crash would leave the claim to be taken over: the shorter this is, the shorter the duplicate window.
      */
-    markSent(id: string, result: { providerId: string; status: string; recipient: string; subject?: string; body: string }): Promise<void> {
+    markSent(
+      id: string,
+      result: { providerId: string; status: string; recipient: string; subject?: string; body: string },
+    ): Promise<void> {
       return markSentOne({ id, ...result });
     },
 
@@ -88,7 +109,11 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
      * A failed send: the claim is released at once, so the retry (of this or another process) can take it. A
      * permanent failure is released too (`attempt` 'failed') until its dead letter is written, then marked.
      */
-    async release(id: string, error: { code: string; message: string }, attemptStatus: 'retrying' | 'failed' = 'retrying') {
+    async release(
+      id: string,
+      error: { code: string; message: string },
+      attemptStatus: 'retrying' | 'failed' = 'retrying',
+    ) {
       await pool.query(
         `UPDATE deliveries SET lease_until = now() - interval '1 millisecond', error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
         [id, error.code, redactProviderText(error.message)],
@@ -97,7 +122,11 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     },
 
     /** Settled without a send: never tried again unless an operator replays it ('skipped' is never replayed). */
-    async markFailed(id: string, error: { code: string; message: string }, status: 'failed' | 'dead_lettered' | 'skipped' = 'dead_lettered') {
+    async markFailed(
+      id: string,
+      error: { code: string; message: string },
+      status: 'failed' | 'dead_lettered' | 'skipped' = 'dead_lettered',
+    ) {
       await pool.query(
         `UPDATE deliveries SET status = $4, lease_until = NULL, error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
         [id, error.code, redactProviderText(error.message), status],
@@ -114,7 +143,17 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       const { rowCount } = await pool.query(
         `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, recipient, subject, body, deliver_after)
          VALUES ($1, $2, $3, $4, $5, 'deferred', $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING`,
-        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, message.recipient, message.subject ?? null, message.body, message.deliverAfter],
+        [
+          idempotencyKeyOf(key),
+          key.eventId,
+          key.eventType,
+          key.channel,
+          key.userId,
+          message.recipient,
+          message.subject ?? null,
+          message.body,
+          message.deliverAfter,
+        ],
       );
       return rowCount === 1;
     },
@@ -136,10 +175,17 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
      * one takes over a delivery still in hand. A failed renewal is left to the next one: the lease is the fallback.
      */
     async holdWhile<T>(id: string, work: () => Promise<T>): Promise<T> {
-      const renew = setInterval(() => {
-        pool.query(`UPDATE deliveries SET lease_until = now() + $2 * interval '1 millisecond' WHERE id = $1 AND status = 'sending'`, [id, leaseMs])
-          .catch(() => {});
-      }, Math.max(100, Math.floor(leaseMs / 3)));
+      const renew = setInterval(
+        () => {
+          pool
+            .query(
+              `UPDATE deliveries SET lease_until = now() + $2 * interval '1 millisecond' WHERE id = $1 AND status = 'sending'`,
+              [id, leaseMs],
+            )
+            .catch(() => {});
+        },
+        Math.max(100, Math.floor(leaseMs / 3)),
+      );
       try {
         return await work();
       } finally {
@@ -168,8 +214,14 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
         [channel, limit, leaseMs],
       );
       return rows.map((r) => ({
-        id: r.id, attempt: r.attempts, recovered: r.recovered, triedBefore: r.tried_before, firstClaimedAt: r.created_at,
-        recipient: r.recipient, subject: r.subject, body: r.body,
+        id: r.id,
+        attempt: r.attempts,
+        recovered: r.recovered,
+        triedBefore: r.tried_before,
+        firstClaimedAt: r.created_at,
+        recipient: r.recipient,
+        subject: r.subject,
+        body: r.body,
         key: { eventId: r.event_id, eventType: r.event_type, channel: r.channel, userId: r.user_id },
       }));
     },

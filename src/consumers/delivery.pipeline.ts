@@ -44,7 +44,14 @@ export interface PipelineDeps {
  * breaker, with a few quick retries), and the ledger. The claim is taken before the provider is called and released
  * only when the send certainly failed, so no path sends the same delivery twice.
  */
-export function createDeliveryPipeline({ channel, adapter, renderer, deliveries, inPlaceRetries = 2, optOuts }: PipelineDeps) {
+export function createDeliveryPipeline({
+  channel,
+  adapter,
+  renderer,
+  deliveries,
+  inPlaceRetries = 2,
+  optOuts,
+}: PipelineDeps) {
   const render = (event: GatewayEvent, profile: UserProfile): Rendered =>
     renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
 
@@ -52,7 +59,11 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
    * Sends with quick retries. An attempt after a failure first asks the provider whether the failed one went through
    * after all (a timeout is ambiguous): a retry must never be the second copy.
    */
-  async function send(message: Parameters<ChannelAdapter['send']>[0], askFirst: boolean, since: Date): Promise<SendResult> {
+  async function send(
+    message: Parameters<ChannelAdapter['send']>[0],
+    askFirst: boolean,
+    since: Date,
+  ): Promise<SendResult> {
     return pRetry(
       async (attemptNumber) => {
         try {
@@ -69,7 +80,11 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
     );
   }
 
-  return async function deliverTo(event: GatewayEvent, profile: UserProfile, options: { replay?: boolean } = {}): Promise<Outcome> {
+  return async function deliverTo(
+    event: GatewayEvent,
+    profile: UserProfile,
+    options: { replay?: boolean } = {},
+  ): Promise<Outcome> {
     const outcome = await attempt(event, profile, options.replay ?? false);
     deliveryOutcomes.inc({ channel, outcome: outcome.kind });
     return outcome;
@@ -78,7 +93,10 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
   async function attempt(event: GatewayEvent, profile: UserProfile, replay: boolean): Promise<Outcome> {
     const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel, userId: profile.userId };
     if (!channelEnabled(profile, event.eventType, channel)) {
-      await deliveries.markSkipped(key, { code: 'PREFERENCE_OFF', message: `${channel} is off for ${event.eventType}` });
+      await deliveries.markSkipped(key, {
+        code: 'PREFERENCE_OFF',
+        message: `${channel} is off for ${event.eventType}`,
+      });
       return { kind: 'done' };
     }
     const address = addressOf(channel, profile);
@@ -110,18 +128,30 @@ export function createDeliveryPipeline({ channel, adapter, renderer, deliveries,
     try {
       rendered = render(event, profile);
       const message = {
-        channel, to: address.to, userId: profile.userId, eventId: event.eventId, eventType: event.eventType,
-        idempotencyKey: idempotencyKeyOf(key), subject: rendered.subject, text: rendered.text, html: rendered.html, payload: rendered.payload,
+        channel,
+        to: address.to,
+        userId: profile.userId,
+        eventId: event.eventId,
+        eventType: event.eventType,
+        idempotencyKey: idempotencyKeyOf(key),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        payload: rendered.payload,
       };
       // A delivery tried before (taken over from a dead process, or retried after an ambiguous failure) may be out.
-      result = await deliveries.holdWhile(claim.id, () => send(message, claim.recovered || claim.attempt > 1, lookBackFrom(claim.firstClaimedAt)));
+      result = await deliveries.holdWhile(claim.id, () =>
+        send(message, claim.recovered || claim.attempt > 1, lookBackFrom(claim.firstClaimedAt)),
+      );
     } catch (error) {
       const cause = error instanceof AbortError ? error.originalError : error;
       const failure = classifyFailure(cause);
       if (pausesChannel(cause) || failure.retriable) {
         await deliveries.release(claim.id, failure);
         // Paused, the record is read again and keeps its retry level: an account refusal is not this message's failure.
-        return pausesChannel(cause) ? { kind: 'paused' } : { kind: 'transient', failure, attempt: claim.attempt, claimId: claim.id };
+        return pausesChannel(cause)
+          ? { kind: 'paused' }
+          : { kind: 'transient', failure, attempt: claim.attempt, claimId: claim.id };
       }
       await deliveries.release(claim.id, failure, 'failed');
       return { kind: 'permanent', failure, attempt: claim.attempt, claimId: claim.id };

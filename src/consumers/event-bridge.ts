@@ -114,7 +114,12 @@ export function createEventBridge(options: EventBridgeOptions): EventBridge {
           persistent: true,
           contentType: message.properties.contentType,
           messageId: message.properties.messageId,
-          headers: { ...message.properties.headers, 'x-error-code': code, 'x-error-reason': reason, 'x-failed-at': new Date().toISOString() },
+          headers: {
+            ...message.properties.headers,
+            'x-error-code': code,
+            'x-error-reason': reason,
+            'x-failed-at': new Date().toISOString(),
+          },
         },
         (error) => (error ? reject(error) : resolve()),
       ),

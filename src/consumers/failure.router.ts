@@ -23,7 +23,14 @@ export type Routed = 'retried' | 'dead-lettered';
  * Where failures go: a transient one to the next retry topic (due after that level's delay), or, past the last level,
  * to the dead-letter topic as 'exhausted'; a permanent one straight to the dead-letter topic.
  */
-export function createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs, prefix = '' }: {
+export function createFailureRouter({
+  channel,
+  producer,
+  deadLetter,
+  consumerGroup,
+  delaysMs,
+  prefix = '',
+}: {
   channel: Channel;
   producer: Producer;
   deadLetter: DeadLetterWriter;
@@ -33,11 +40,25 @@ export function createFailureRouter({ channel, producer, deadLetter, consumerGro
 }) {
   const toDeadLetters = async (failed: FailedDelivery, errorClass: 'permanent' | 'exhausted'): Promise<Routed> => {
     await deadLetter({
-      channel, consumerGroup, record: failed.record, attempts: failed.attempts, firstFailedAt: failed.firstFailedAt, errorClass,
-      code: failed.failure.code, message: failed.failure.message,
+      channel,
+      consumerGroup,
+      record: failed.record,
+      attempts: failed.attempts,
+      firstFailedAt: failed.firstFailedAt,
+      errorClass,
+      code: failed.failure.code,
+      message: failed.failure.message,
       ...(failed.event && { eventId: failed.event.eventId, eventType: failed.event.eventType }),
       ...(failed.userId && { userId: failed.userId }),
-      ...(failed.event && failed.userId && { idempotencyKey: idempotencyKeyOf({ eventId: failed.event.eventId, eventType: failed.event.eventType, channel, userId: failed.userId }) }),
+      ...(failed.event &&
+        failed.userId && {
+          idempotencyKey: idempotencyKeyOf({
+            eventId: failed.event.eventId,
+            eventType: failed.event.eventType,
+            channel,
+            userId: failed.userId,
+          }),
+        }),
     });
     return 'dead-lettered';
   };
@@ -57,7 +78,12 @@ export function createFailureRouter({ channel, producer, deadLetter, consumerGro
         dueAt: new Date(due),
         firstFailedAt: failed.firstFailedAt,
         lastErrorCode: failed.failure.code,
-        original: { topic: failed.record.topic, partition: failed.record.partition, offset: failed.record.offset, key: failed.record.key },
+        original: {
+          topic: failed.record.topic,
+          partition: failed.record.partition,
+          offset: failed.record.offset,
+          key: failed.record.key,
+        },
         ...(failed.userId && { userId: failed.userId }),
       };
       await producer.send({

@@ -12,10 +12,16 @@ export interface Failure {
 
 /** What a failed send means for the ledger: adapters and templates classify; anything unforeseen is retried. */
 export function classifyFailure(error: unknown): Failure {
-  if (error instanceof DeliveryError) return { code: error.code, message: redactProviderText(error.message), retriable: error.retriable };
-  if (error instanceof TemplateError) return { code: error.code, message: redactProviderText(error.message), retriable: false };
+  if (error instanceof DeliveryError)
+    return { code: error.code, message: redactProviderText(error.message), retriable: error.retriable };
+  if (error instanceof TemplateError)
+    return { code: error.code, message: redactProviderText(error.message), retriable: false };
   // Unknown failures (a bug, a dropped database connection) are retried rather than thrown away.
-  return { code: 'UNEXPECTED', message: redactProviderText((error as Error)?.message ?? String(error)), retriable: true };
+  return {
+    code: 'UNEXPECTED',
+    message: redactProviderText((error as Error)?.message ?? String(error)),
+    retriable: true,
+  };
 }
 
 /**

@@ -37,7 +37,13 @@ export function createItinerariesRepository(pool: pg.Pool) {
     /** Adds (or reactivates) an itinerary; the user row is created if it does not exist. Returns its id. */
     async add(input: ItineraryInput): Promise<number> {
       await pool.query(`INSERT INTO users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, [input.userId]);
-      const values = [input.userId, input.pnrNumber ?? null, input.vehicleKind, input.vehicleNumber, input.journeyDate ?? null];
+      const values = [
+        input.userId,
+        input.pnrNumber ?? null,
+        input.vehicleKind,
+        input.vehicleNumber,
+        input.journeyDate ?? null,
+      ];
       const { rows } = input.pnrNumber
         ? await pool.query<{ id: string }>(
             `INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date) VALUES ($1, $2, $3, $4, $5)
@@ -102,11 +108,17 @@ const RECORD_BOOKINGS = `
     vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date, status = 'active', updated_at = now()`;
 
 async function recordBookings(pool: pg.Pool, events: readonly BookingEvent[]): Promise<void[]> {
-  const vehicle = (e: BookingEvent) => (e.flightNumber ? ['flight', e.flightNumber] : e.trainNumber ? ['train', e.trainNumber] : [null, null]);
+  const vehicle = (e: BookingEvent) =>
+    e.flightNumber ? ['flight', e.flightNumber] : e.trainNumber ? ['train', e.trainNumber] : [null, null];
   await pool.query(RECORD_BOOKINGS, [
-    events.map((e) => e.userId), events.map((e) => e.userName ?? null), events.map((e) => e.userEmail ?? null),
-    events.map((e) => e.userPhone ?? null), events.map((e) => vehicle(e)[0]), events.map((e) => vehicle(e)[1]),
-    events.map((e) => e.journeyDate ?? null), events.map((e) => e.pnrNumber),
+    events.map((e) => e.userId),
+    events.map((e) => e.userName ?? null),
+    events.map((e) => e.userEmail ?? null),
+    events.map((e) => e.userPhone ?? null),
+    events.map((e) => vehicle(e)[0]),
+    events.map((e) => vehicle(e)[1]),
+    events.map((e) => e.journeyDate ?? null),
+    events.map((e) => e.pnrNumber),
   ]);
   return events.map(() => undefined);
 }

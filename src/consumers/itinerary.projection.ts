@@ -12,7 +12,15 @@ import type { ItinerariesRepository } from './itineraries.repository.js';
  * Who travels on what, kept from the booking topics: a confirmation records the traveller and their itinerary, a
  * cancellation ends it. Disruptions are routed from this table. Writes are idempotent, so redelivery is harmless.
  */
-export function createItineraryProjection({ kafka, producer, itineraries, preferences, logger, prefix = '', concurrency = 64 }: {
+export function createItineraryProjection({
+  kafka,
+  producer,
+  itineraries,
+  preferences,
+  logger,
+  prefix = '',
+  concurrency = 64,
+}: {
   kafka: Kafka;
   /** For the dead letters: a booking that cannot be stored goes to `itinerary-projection.dlq`, and the rest goes on. */
   producer: Producer;
@@ -33,27 +41,47 @@ export function createItineraryProjection({ kafka, producer, itineraries, prefer
       const topics = [topicName('booking-confirmed', prefix), topicName('booking-cancelled', prefix)];
       await consumer.subscribe({ topics, fromBeginning: true });
       // Bookings of different PNRs are projected together; a PNR's confirmation always before its cancellation.
-      await runPaced(consumer, topics, async ({ topic, partition, offset }, message) => {
-        const result = parseEvent(safeParse(message.value?.toString('utf8')));
-        if (!result.ok) {
-          // The channel consumers dead-letter poison records; the projection has nothing to learn from one.
-          log.warn({ topic, partition, offset }, 'skipping a record that is not a valid event');
+      await runPaced(
+        consumer,
+        topics,
+        async ({ topic, partition, offset }, message) => {
+          const result = parseEvent(safeParse(message.value?.toString('utf8')));
+          if (!result.ok) {
+            // The channel consumers dead-letter poison records; the projection has nothing to learn from one.
+            log.warn({ topic, partition, offset }, 'skipping a record that is not a valid event');
+            return CONTINUE;
+          }
+          const event = result.event;
+          if (event.eventType === 'BOOKING_CONFIRMED') await itineraries.recordBooking(event);
+          else if (event.eventType === 'BOOKING_CANCELLED') await itineraries.cancelBooking(event);
+          else return CONTINUE;
+          await preferences.invalidate(event.userId);
           return CONTINUE;
-        }
-        const event = result.event;
-        if (event.eventType === 'BOOKING_CONFIRMED') await itineraries.recordBooking(event);
-        else if (event.eventType === 'BOOKING_CANCELLED') await itineraries.cancelBooking(event);
-        else return CONTINUE;
-        await preferences.invalidate(event.userId);
-        return CONTINUE;
-      }, {
-        concurrency,
-        onPoison: async (record, _message, error) => {
-          const entry = { record, consumerGroup: groupId, attempts: FAILURES_BEFORE_DEAD_LETTER.record, firstFailedAt: new Date(), errorClass: 'permanent' as const, code: 'UNSTORABLE', message: `booking could not be projected: ${describeError(error)}` };
-          await producer.send({ topic: projectionDlqTopic(prefix), acks: -1, messages: [{ key: record.key, value: record.value, headers: deadLetterHeaders(entry) }] });
-          log.error({ topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) }, 'a booking that could not be projected was dead-lettered');
         },
-      });
+        {
+          concurrency,
+          onPoison: async (record, _message, error) => {
+            const entry = {
+              record,
+              consumerGroup: groupId,
+              attempts: FAILURES_BEFORE_DEAD_LETTER.record,
+              firstFailedAt: new Date(),
+              errorClass: 'permanent' as const,
+              code: 'UNSTORABLE',
+              message: `booking could not be projected: ${describeError(error)}`,
+            };
+            await producer.send({
+              topic: projectionDlqTopic(prefix),
+              acks: -1,
+              messages: [{ key: record.key, value: record.value, headers: deadLetterHeaders(entry) }],
+            });
+            log.error(
+              { topic: record.topic, partition: record.partition, offset: record.offset, error: describeError(error) },
+              'a booking that could not be projected was dead-lettered',
+            );
+          },
+        },
+      );
     },
     async stop(): Promise<void> {
       await consumer?.disconnect();

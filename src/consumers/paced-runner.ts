@@ -14,7 +14,11 @@ export type Step =
 
 export const CONTINUE: Step = { next: 'continue' };
 
-export type RecordHandler = (record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>) => Promise<Step>;
+export type RecordHandler = (
+  record: FailedRecord,
+  message: KafkaMessage,
+  heartbeat: () => Promise<void>,
+) => Promise<Step>;
 
 export interface PacedRunOptions {
   /** Records in flight at once in this consumer, over all its partitions. */
@@ -43,7 +47,12 @@ export interface PacedRunOptions {
  * and the consumer seeks back to the oldest unsettled record, pausing its partition (or the whole consumer), so the
  * record is read again, not skipped and not lost. Records after it that did finish meet their settled claims then.
  */
-export async function runPaced(consumer: Consumer, topics: string[], handle: RecordHandler, { concurrency = 64, afterPauseAll, onPoison, onUnwritable }: PacedRunOptions = {}): Promise<void> {
+export async function runPaced(
+  consumer: Consumer,
+  topics: string[],
+  handle: RecordHandler,
+  { concurrency = 64, afterPauseAll, onPoison, onUnwritable }: PacedRunOptions = {},
+): Promise<void> {
   const timers = new Set<NodeJS.Timeout>();
   // How often each record has failed in a row, by topic, partition and offset (cleared once it is settled).
   const failures = new Map<string, number>();
@@ -65,7 +74,8 @@ export async function runPaced(consumer: Consumer, topics: string[], handle: Rec
       } catch (deadLetterError) {
         // The dead letter itself cannot be written, for a reason of the record's own, again and again: the last
         // resort is to log where the record is (Kafka keeps it, an operator can read it there) and go on.
-        if (faultKindOf(deadLetterError) === 'outage' || count < 2 * FAILURES_BEFORE_DEAD_LETTER.unknown) throw deadLetterError;
+        if (faultKindOf(deadLetterError) === 'outage' || count < 2 * FAILURES_BEFORE_DEAD_LETTER.unknown)
+          throw deadLetterError;
         onUnwritable?.(record, deadLetterError);
       }
       failures.delete(id);
@@ -88,10 +98,13 @@ export async function runPaced(consumer: Consumer, topics: string[], handle: Rec
     }
     const target = [{ topic, partitions: [partition] }];
     consumer.pause(target);
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      consumer.resume(target);
-    }, Math.max(0, step.until.getTime() - Date.now()));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        consumer.resume(target);
+      },
+      Math.max(0, step.until.getTime() - Date.now()),
+    );
     timers.add(timer);
   }
 
@@ -108,7 +121,13 @@ export async function runPaced(consumer: Consumer, topics: string[], handle: Rec
       let failure: { error: unknown } | undefined;
       const runOne = async (message: KafkaMessage) => {
         if (halted || failure || rejoining || !isRunning() || isStale()) return;
-        const record = { topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key?.toString() ?? null, value: message.value };
+        const record = {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value,
+        };
         try {
           const step = await guarded(record, message, heartbeat);
           if (step.next !== 'continue') {
@@ -133,7 +152,10 @@ export async function runPaced(consumer: Consumer, topics: string[], handle: Rec
       for (const message of batch.messages) {
         // A record without a key promises no order: it waits for nothing.
         const key = message.key ? message.key.toString('latin1') : `offset:${message.offset}`;
-        byKey.set(key, (byKey.get(key) ?? Promise.resolve()).then(() => limit(() => runOne(message))));
+        byKey.set(
+          key,
+          (byKey.get(key) ?? Promise.resolve()).then(() => limit(() => runOne(message))),
+        );
       }
       await Promise.all(byKey.values());
       // kafkajs reads the batch again from the last resolved offset after a failure: the settled prefix is kept.

@@ -55,7 +55,9 @@ export function addressOf(channel: Channel, profile: UserProfile): { to: string 
       return profile.phone ? { to: profile.phone } : { skip: 'NO_ADDRESS', reason: 'no phone number on file' };
     case 'whatsapp':
       if (!profile.phone) return { skip: 'NO_ADDRESS', reason: 'no phone number on file' };
-      return profile.whatsappOptIn ? { to: `whatsapp:${profile.phone}` } : { skip: 'NOT_OPTED_IN', reason: 'not opted in to WhatsApp' };
+      return profile.whatsappOptIn
+        ? { to: `whatsapp:${profile.phone}` }
+        : { skip: 'NOT_OPTED_IN', reason: 'not opted in to WhatsApp' };
     case 'websocket':
       return { to: profile.userId };
   }

@@ -13,7 +13,11 @@ describe('faultKindOf', () => {
     ['the server shutting down', sqlError('57P01'), 'outage'],
     ['a lost connection', sqlError('08006'), 'outage'],
     ['too many connections', sqlError('53300'), 'outage'],
-    ['a refused socket', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }), 'outage'],
+    [
+      'a refused socket',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      'outage',
+    ],
     ['Kafka unreachable', Object.assign(new Error('Connection error'), { name: 'KafkaJSConnectionError' }), 'outage'],
     ['Redis gone', new Error('Connection is closed.'), 'outage'],
     ['something else', new Error('surprise'), 'unknown'],

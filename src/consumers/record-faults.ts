@@ -11,7 +11,15 @@ export type FaultKind = 'record' | 'outage' | 'unknown';
 const RECORD_SQL_CLASSES = new Set(['22', '23', '42', '54']);
 // Connection exceptions, insufficient resources, operator intervention (shutdown, a cancelled statement), system errors.
 const OUTAGE_SQL_CLASSES = new Set(['08', '53', '57', '58']);
-const OUTAGE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const OUTAGE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
 
 export function faultKindOf(error: unknown): FaultKind {
   const code = (error as { code?: unknown })?.code;
@@ -22,10 +30,20 @@ export function faultKindOf(error: unknown): FaultKind {
   if (typeof code === 'string' && OUTAGE_NODE_CODES.has(code)) return 'outage';
   const name = (error as Error)?.name ?? '';
   // kafkajs and ioredis name their connection failures; they pass with the outage.
-  if (/^KafkaJS/.test(name) || name === 'MaxRetriesPerRequestError' || /Connection is closed|connect ECONN|timeout/i.test((error as Error)?.message ?? '')) {
+  if (
+    /^KafkaJS/.test(name) ||
+    name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|connect ECONN|timeout/i.test((error as Error)?.message ?? '')
+  ) {
     return 'outage';
   }
-  if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError || error instanceof URIError) return 'record';
+  if (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof SyntaxError ||
+    error instanceof URIError
+  )
+    return 'record';
   return 'unknown';
 }
 

@@ -2,7 +2,8 @@ import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { Channel } from '../events/index.js';
 
 /** `notifications.<channel>.retry.<n>`, n from 1: where a delivery waits before its n-th later attempt. */
-export const retryTopic = (channel: Channel, level: number, prefix = '') => `${prefix}notifications.${channel}.retry.${level}`;
+export const retryTopic = (channel: Channel, level: number, prefix = '') =>
+  `${prefix}notifications.${channel}.retry.${level}`;
 
 /** The level n of a retry topic's name; 0 for any other topic (the event topics). */
 export const retryLevelOf = (topic: string) => Number(/\.retry\.(\d+)$/.exec(topic)?.[1] ?? 0);
@@ -62,7 +63,9 @@ export function readRetryEnvelope(message: KafkaMessage, topic: string, partitio
     firstFailedAt: dateOr(first, now),
     original: {
       topic: h(headers, 'x-original-topic') ?? topic,
-      partition: Number.isSafeInteger(Number(h(headers, 'x-original-partition'))) ? Number(h(headers, 'x-original-partition')) : partition,
+      partition: Number.isSafeInteger(Number(h(headers, 'x-original-partition')))
+        ? Number(h(headers, 'x-original-partition'))
+        : partition,
       offset: h(headers, 'x-original-offset') ?? message.offset,
       key: h(headers, 'x-original-key') || (message.key?.toString() ?? null),
     },

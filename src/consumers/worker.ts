@@ -28,7 +28,11 @@ import { createDeliveriesRepository } from './deliveries.repository.js';
 import { createItinerariesRepository } from './itineraries.repository.js';
 import { createItineraryProjection } from './itinerary.projection.js';
 
-function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<typeof createPool>; redis: Redis; logger: Logger }): ChannelAdapter {
+function adapterFor(
+  channel: Channel,
+  config: Config,
+  deps: { pool: ReturnType<typeof createPool>; redis: Redis; logger: Logger },
+): ChannelAdapter {
   const twilio = {
     accountSid: config.TWILIO_ACCOUNT_SID,
     authToken: config.TWILIO_AUTH_TOKEN,
@@ -39,7 +43,9 @@ function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<t
   switch (channel) {
     case 'email':
       return createEmailChannel({
-        smtpUrl: config.SMTP_URL, from: config.SMTP_FROM, maxConnections: config.SMTP_MAX_CONNECTIONS,
+        smtpUrl: config.SMTP_URL,
+        from: config.SMTP_FROM,
+        maxConnections: config.SMTP_MAX_CONNECTIONS,
         ...(config.SMTP_LOOKUP_URL !== 'none' && { lookupUrl: config.SMTP_LOOKUP_URL }),
       });
     case 'sms':
@@ -56,7 +62,9 @@ function adapterFor(channel: Channel, config: Config, deps: { pool: ReturnType<t
  * per connection only wait in nodemailer's queue, already claimed, and a rebalance must wait for them all to finish.
  */
 function concurrencyOf(channel: Channel, config: Config): number {
-  return channel === 'email' ? Math.min(config.WORKER_CONCURRENCY, 2 * config.SMTP_MAX_CONNECTIONS) : config.WORKER_CONCURRENCY;
+  return channel === 'email'
+    ? Math.min(config.WORKER_CONCURRENCY, 2 * config.SMTP_MAX_CONNECTIONS)
+    : config.WORKER_CONCURRENCY;
 }
 
 const TWILIO_UNREACHABLE = new Set(['TWILIO_63015', 'TWILIO_63016']);
@@ -66,7 +74,12 @@ const TWILIO_UNREACHABLE = new Set(['TWILIO_63015', 'TWILIO_63016']);
  * its retry topics, sharing one pool, one Redis connection, the compiled templates, a producer for retries and dead
  * letters, and one circuit breaker per provider.
  */
-export async function createWorker({ config, logger, channels = config.WORKER_CHANNELS, templatesDir }: {
+export async function createWorker({
+  config,
+  logger,
+  channels = config.WORKER_CHANNELS,
+  templatesDir,
+}: {
   config: Config;
   logger: Logger;
   channels?: readonly Channel[];
@@ -78,17 +91,25 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-worker`, logger });
   const retryTopics = (channel: Channel) => delays.map((_, i) => retryTopic(channel, i + 1, prefix));
   await ensureTopics(kafka, {
-    prefix, partitions: config.KAFKA_TOPIC_PARTITIONS,
+    prefix,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
     extra: [projectionDlqTopic(prefix), ...channels.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)])],
   });
   // Statements are batched (createBatchLoader), so a few connections carry many deliveries in flight.
   const pool = createPool(config.DATABASE_URL, logger, 20);
   // Auto-pipelining sends the profile look-ups of the deliveries in flight together, one round trip a tick.
   const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
 
-  const breakers = createBreakers(logger, { resetTimeoutMs: config.BREAKER_RESET_MS, callTimeoutMs: config.BREAKER_CALL_TIMEOUT_MS });
+  const breakers = createBreakers(logger, {
+    resetTimeoutMs: config.BREAKER_RESET_MS,
+    callTimeoutMs: config.BREAKER_CALL_TIMEOUT_MS,
+  });
   const breakerStates = createBreakerStateStore(redis, prefix);
   breakers.onStateChange((provider, state) => void breakerStates.write(provider, state).catch(() => {}));
   const renderer = createTemplateRenderer(templatesDir ? { dir: templatesDir } : {});
@@ -98,30 +119,73 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
   const deadLetter = createDeadLetterWriter({ producer, pool, topicPrefix: prefix });
   const adapters = channels.map((channel) => breakers.guard(adapterFor(channel, config, { pool, redis, logger })));
   const optOuts = createOptOutsRepository(pool);
-  const optOutsFor = (channel: Channel) => (channel === 'sms' || channel === 'whatsapp' ? optOuts.forChannel(channel) : undefined);
+  const optOutsFor = (channel: Channel) =>
+    channel === 'sms' || channel === 'whatsapp' ? optOuts.forChannel(channel) : undefined;
   const pipeline = (adapter: ChannelAdapter) => {
     const numbers = optOutsFor(adapter.channel);
-    return createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries, ...(numbers && { optOuts: numbers }) });
+    return createDeliveryPipeline({
+      channel: adapter.channel,
+      adapter,
+      renderer,
+      deliveries,
+      ...(numbers && { optOuts: numbers }),
+    });
   };
   // WhatsApp's fallback sends by SMS even when this worker does not run the SMS channel.
-  const smsAdapter = adapters.find((a) => a.channel === 'sms') ?? breakers.guard(adapterFor('sms', config, { pool, redis, logger }));
+  const smsAdapter =
+    adapters.find((a) => a.channel === 'sms') ?? breakers.guard(adapterFor('sms', config, { pool, redis, logger }));
 
   const consumers: ChannelConsumer[] = adapters.flatMap((adapter) => {
     const channel = adapter.channel;
     const common = {
-      kafka, channel, deliverTo: pipeline(adapter), deliveries, preferences, itineraries, breakers, logger, concurrency: concurrencyOf(channel, config),
+      kafka,
+      channel,
+      deliverTo: pipeline(adapter),
+      deliveries,
+      preferences,
+      itineraries,
+      breakers,
+      logger,
+      concurrency: concurrencyOf(channel, config),
       ...(channel === 'whatsapp' && { fallback: { codes: TWILIO_UNREACHABLE, deliverTo: pipeline(smsAdapter) } }),
     };
-    const router = (consumerGroup: string) => createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });
+    const router = (consumerGroup: string) =>
+      createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });
     const mainGroup = `${prefix}${CONSUMER_GROUPS[channel]}`;
     const retryGroup = `${prefix}${retryGroupOf(channel)}`;
     return [
-      createChannelConsumer({ ...common, groupId: mainGroup, topics: topicsFor(channel).map((t) => `${prefix}${t}`), router: router(mainGroup), levelOf: () => 0 }),
-      createChannelConsumer({ ...common, groupId: retryGroup, topics: retryTopics(channel), router: router(retryGroup), levelOf: retryLevelOf }),
+      createChannelConsumer({
+        ...common,
+        groupId: mainGroup,
+        topics: topicsFor(channel).map((t) => `${prefix}${t}`),
+        router: router(mainGroup),
+        levelOf: () => 0,
+      }),
+      createChannelConsumer({
+        ...common,
+        groupId: retryGroup,
+        topics: retryTopics(channel),
+        router: router(retryGroup),
+        levelOf: retryLevelOf,
+      }),
     ];
   });
-  const projection = createItineraryProjection({ kafka, producer, itineraries, preferences, logger, prefix, concurrency: config.WORKER_CONCURRENCY });
-  const deferred = createDeferredSender({ adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)), deliveries, preferences, optOutsFor, logger });
+  const projection = createItineraryProjection({
+    kafka,
+    producer,
+    itineraries,
+    preferences,
+    logger,
+    prefix,
+    concurrency: config.WORKER_CONCURRENCY,
+  });
+  const deferred = createDeferredSender({
+    adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)),
+    deliveries,
+    preferences,
+    optOutsFor,
+    logger,
+  });
 
   return {
     kafka,
@@ -130,7 +194,9 @@ export async function createWorker({ config, logger, channels = config.WORKER_CH
     /** Every worker's breaker states, as the workers wrote them. */
     readBreakerStates: breakerStates.read,
     async start() {
-      await Promise.all([...new Set(adapters.map((a) => PROVIDER_OF[a.channel]))].map((p) => breakerStates.write(p, 'closed')));
+      await Promise.all(
+        [...new Set(adapters.map((a) => PROVIDER_OF[a.channel]))].map((p) => breakerStates.write(p, 'closed')),
+      );
       await Promise.all([projection.start(), ...consumers.map((c) => c.start())]);
       deferred.start();
     },

@@ -15,7 +15,10 @@ export interface BatchLoaderOptions {
  * One bad row (a value the database refuses) fails the whole statement: the batch is then tried row by row, so only
  * that row's caller gets the error and the others go through.
  */
-export function createBatchLoader<K, V>(run: (keys: readonly K[]) => Promise<V[]>, { maxBatchSize = 500, maxInFlight = 2 }: BatchLoaderOptions = {}) {
+export function createBatchLoader<K, V>(
+  run: (keys: readonly K[]) => Promise<V[]>,
+  { maxBatchSize = 500, maxInFlight = 2 }: BatchLoaderOptions = {},
+) {
   let inFlight = 0;
   const waiting: Array<() => void> = [];
   const finished = () => {
@@ -29,7 +32,14 @@ export function createBatchLoader<K, V>(run: (keys: readonly K[]) => Promise<V[]
         return await run(keys);
       } catch (error) {
         if (keys.length === 1) return [error as Error];
-        return Promise.all(keys.map((key) => run([key]).then((rows) => rows[0]!, (e: unknown) => e as Error)));
+        return Promise.all(
+          keys.map((key) =>
+            run([key]).then(
+              (rows) => rows[0]!,
+              (e: unknown) => e as Error,
+            ),
+          ),
+        );
       } finally {
         finished();
       }

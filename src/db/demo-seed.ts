@@ -3,9 +3,30 @@ import { withTransaction } from './transaction.js';
 
 /** Demo travellers for `npm start`: people following train 12951 and flight W2121, so every event has someone to reach. */
 export const DEMO_USERS = [
-  { userId: 'demo-asha', name: 'Asha Rao', email: 'asha@example.com', phone: '+919876543210', follows: [['train', '12951', 'PNR4512951']] },
-  { userId: 'demo-ravi', name: 'Ravi Kumar', email: 'ravi@example.com', phone: '+919812345678', follows: [['flight', 'W2121', 'W2RAVI']] },
-  { userId: 'demo-meera', name: 'Meera Iyer', email: 'meera@example.com', phone: '+14155550123', follows: [['train', '12951', 'PNR4612951'], ['flight', 'W2121', 'W2MEER']] },
+  {
+    userId: 'demo-asha',
+    name: 'Asha Rao',
+    email: 'asha@example.com',
+    phone: '+919876543210',
+    follows: [['train', '12951', 'PNR4512951']],
+  },
+  {
+    userId: 'demo-ravi',
+    name: 'Ravi Kumar',
+    email: 'ravi@example.com',
+    phone: '+919812345678',
+    follows: [['flight', 'W2121', 'W2RAVI']],
+  },
+  {
+    userId: 'demo-meera',
+    name: 'Meera Iyer',
+    email: 'meera@example.com',
+    phone: '+14155550123',
+    follows: [
+      ['train', '12951', 'PNR4612951'],
+      ['flight', 'W2121', 'W2MEER'],
+    ],
+  },
 ] as const;
 
 /** Idempotent: running it on every start leaves one copy of each demo user and itinerary. */

@@ -13,6 +13,9 @@ describe('storable', () => {
   });
 
   it('cleans keys and values at every depth, and keeps the rest as it was', () => {
-    expect(storableJson({ 'k\u0000': ['\ud800', 1, null, { deep: 'a\u0000' }], n: 2 })).toEqual({ 'k\ufffd': ['\ufffd', 1, null, { deep: 'a\ufffd' }], n: 2 });
+    expect(storableJson({ 'k\u0000': ['\ud800', 1, null, { deep: 'a\u0000' }], n: 2 })).toEqual({
+      'k\ufffd': ['\ufffd', 1, null, { deep: 'a\ufffd' }],
+      n: 2,
+    });
   });
 });

@@ -1,5 +1,10 @@
 /** The four kinds of event the gateway accepts, and the Kafka topic each one travels on. */
-export const EVENT_TYPES = ['BOOKING_CONFIRMED', 'BOOKING_CANCELLED', 'PAYMENT_COMPLETED', 'TRAVEL_DISRUPTION'] as const;
+export const EVENT_TYPES = [
+  'BOOKING_CONFIRMED',
+  'BOOKING_CANCELLED',
+  'PAYMENT_COMPLETED',
+  'TRAVEL_DISRUPTION',
+] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const TOPIC_BY_EVENT_TYPE = {

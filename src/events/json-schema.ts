@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { EVENT_TYPES, type EventType } from './event-types.js';
-import { bookingCancelledSchema, bookingConfirmedSchema, paymentCompletedSchema, travelDisruptionSchema } from './schemas.js';
+import {
+  bookingCancelledSchema,
+  bookingConfirmedSchema,
+  paymentCompletedSchema,
+  travelDisruptionSchema,
+} from './schemas.js';
 
 const SCHEMAS = {
   BOOKING_CONFIRMED: bookingConfirmedSchema,
@@ -15,7 +20,10 @@ const SCHEMAS = {
  */
 export function eventJsonSchemas(): Record<EventType, unknown> {
   return Object.fromEntries(
-    EVENT_TYPES.map((type) => [type, withoutGeneratedDefaults(z.toJSONSchema(SCHEMAS[type], { io: 'input', unrepresentable: 'any' }))]),
+    EVENT_TYPES.map((type) => [
+      type,
+      withoutGeneratedDefaults(z.toJSONSchema(SCHEMAS[type], { io: 'input', unrepresentable: 'any' })),
+    ]),
   ) as Record<EventType, unknown>;
 }
 

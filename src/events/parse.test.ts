@@ -39,7 +39,11 @@ describe('valid events', () => {
   });
 
   it("normalises the partners' short form of a disruption", () => {
-    const result = parseEvent({ type: 'FLIGHT_DELAY', flightNumber: 'w2121', payload: { minutes: 90, reason: 'weather' } });
+    const result = parseEvent({
+      type: 'FLIGHT_DELAY',
+      flightNumber: 'w2121',
+      payload: { minutes: 90, reason: 'weather' },
+    });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.event).toMatchObject({
@@ -54,9 +58,23 @@ describe('valid events', () => {
   });
 
   it("accepts a disruption's known payload fields, keeping a numeric platform as text", () => {
-    const result = parseEvent(flightDelay({ payload: { minutes: 90, reason: 'fog', platform: 5, gate: '42B', newDepartureTime: '2026-12-01T21:30:00+05:30' } }));
+    const result = parseEvent(
+      flightDelay({
+        payload: {
+          minutes: 90,
+          reason: 'fog',
+          platform: 5,
+          gate: '42B',
+          newDepartureTime: '2026-12-01T21:30:00+05:30',
+        },
+      }),
+    );
     expect(result.ok && result.event.eventType === 'TRAVEL_DISRUPTION' && result.event.payload).toEqual({
-      minutes: 90, reason: 'fog', platform: '5', gate: '42B', newDepartureTime: '2026-12-01T21:30:00+05:30',
+      minutes: 90,
+      reason: 'fog',
+      platform: '5',
+      gate: '42B',
+      newDepartureTime: '2026-12-01T21:30:00+05:30',
     });
   });
 
@@ -103,7 +121,11 @@ describe('invalid events are rejected naming the field', () => {
     ['NUL in a field name', bookingConfirmed({ extra: { 'bad\u0000key': 1 } }), 'extra'],
     ['lone surrogate', bookingConfirmed({ userName: 'Asha \ud800' }), 'userName'],
     ['NUL in a disruption reason', flightDelay({ payload: { reason: 'fog\u0000' } }), 'payload.reason'],
-    ['nesting past the bound', bookingConfirmed({ deep: JSON.parse('['.repeat(50) + ']'.repeat(50)) }), 'deep.0.0.0.0.0.0.0'],
+    [
+      'nesting past the bound',
+      bookingConfirmed({ deep: JSON.parse('['.repeat(50) + ']'.repeat(50)) }),
+      'deep.0.0.0.0.0.0.0',
+    ],
     ['minutes as words', flightDelay({ payload: { minutes: 'ninety' } }), 'payload.minutes'],
     ['minutes as a fraction', flightDelay({ payload: { minutes: 1.5 } }), 'payload.minutes'],
     ['minutes negative', flightDelay({ payload: { minutes: -5 } }), 'payload.minutes'],
@@ -112,7 +134,11 @@ describe('invalid events are rejected naming the field', () => {
     ['reason not text', flightDelay({ payload: { reason: { why: 'fog' } } }), 'payload.reason'],
     ['platform with symbols', flightDelay({ payload: { platform: '<b>5</b>' } }), 'payload.platform'],
     ['gate too long', flightDelay({ payload: { gate: 'G'.repeat(11) } }), 'payload.gate'],
-    ['new departure time not a time', flightDelay({ payload: { newDepartureTime: 'soon' } }), 'payload.newDepartureTime'],
+    [
+      'new departure time not a time',
+      flightDelay({ payload: { newDepartureTime: 'soon' } }),
+      'payload.newDepartureTime',
+    ],
     ['unknown payload field', flightDelay({ payload: { minutes: 5, colour: 'red' } }), 'payload.colour'],
   ];
 
@@ -130,7 +156,10 @@ describe('invalid events are rejected naming the field', () => {
   it('rejects any booking without a pnrNumber, whatever else it holds', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (extra) => {
-        const { pnrNumber: _drop, ...rest } = { ...extra, ...(bookingConfirmed() as object) } as Record<string, unknown>;
+        const { pnrNumber: _drop, ...rest } = { ...extra, ...(bookingConfirmed() as object) } as Record<
+          string,
+          unknown
+        >;
         return issuesOf(rest).some((i) => i.path === 'pnrNumber');
       }),
     );

@@ -28,7 +28,11 @@ const phone = z
   .trim()
   .transform((raw, ctx) => {
     const e164 = toE164(raw);
-    if (!e164) ctx.addIssue({ code: 'custom', message: 'must be a phone number, in E.164 (+<country><number>) or national form' });
+    if (!e164)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must be a phone number, in E.164 (+<country><number>) or national form',
+      });
     return e164 ?? raw;
   });
 
@@ -75,7 +79,10 @@ const booking = {
 };
 
 /** A booking or payment message must reach someone: an email address or a phone number. */
-function requireContact(value: { userEmail?: string | undefined; userPhone?: string | undefined }, ctx: z.RefinementCtx) {
+function requireContact(
+  value: { userEmail?: string | undefined; userPhone?: string | undefined },
+  ctx: z.RefinementCtx,
+) {
   if (!value.userEmail && !value.userPhone) {
     ctx.addIssue({ code: 'custom', path: ['userEmail'], message: 'userEmail or userPhone is required' });
   }
@@ -109,7 +116,9 @@ export const paymentCompletedSchema = z
 
 /** A platform or gate as shown on a board: "5", "12A", "B 7". A number is kept as its decimal string. */
 const boardLabel = z
-  .union([z.string().trim(), z.number().int().nonnegative().transform(String)], { error: 'must be a string or a whole number' })
+  .union([z.string().trim(), z.number().int().nonnegative().transform(String)], {
+    error: 'must be a string or a whole number',
+  })
   .pipe(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 -]{0,9}$/, 'must be 1 to 10 letters, digits, spaces or hyphens'));
 
 /** The longest delay an alert can announce: a week. Beyond that it is a cancellation, or a typo. */
@@ -127,14 +136,26 @@ export const disruptionPayloadSchema = z.strictObject(
       .min(1, `must be from 1 to ${MAX_DELAY_MINUTES} minutes`)
       .max(MAX_DELAY_MINUTES, `must be from 1 to ${MAX_DELAY_MINUTES} minutes`)
       .optional(),
-    reason: z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters').optional(),
+    reason: z
+      .string({ error: 'must be a string' })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(200, 'must be at most 200 characters')
+      .optional(),
     platform: boardLabel.optional(),
     gate: boardLabel.optional(),
-    newDepartureTime: z.union([z.iso.datetime({ offset: true, local: true }), clockTime], {
-      error: 'must be an ISO-8601 date-time or a time HH:MM[:SS]',
-    }).optional(),
+    newDepartureTime: z
+      .union([z.iso.datetime({ offset: true, local: true }), clockTime], {
+        error: 'must be an ISO-8601 date-time or a time HH:MM[:SS]',
+      })
+      .optional(),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? 'unknown field; a payload takes minutes, reason, platform, gate, newDepartureTime' : undefined) },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? 'unknown field; a payload takes minutes, reason, platform, gate, newDepartureTime'
+        : undefined,
+  },
 );
 
 export const travelDisruptionSchema = z

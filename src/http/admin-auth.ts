@@ -13,11 +13,18 @@ export function adminGuard(adminToken: string) {
   return async (request: FastifyRequest): Promise<void> => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (!match) {
-      throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer token', [{ path: 'authorization', message: 'required' }],
-        { 'www-authenticate': 'Bearer' });
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'missing Authorization: Bearer token',
+        [{ path: 'authorization', message: 'required' }],
+        { 'www-authenticate': 'Bearer' },
+      );
     }
     if (!timingSafeEqual(digest(match[1]!), expected)) {
-      throw new HttpError(403, 'forbidden', 'this token may not use the admin API', [{ path: 'authorization', message: 'not the admin token' }]);
+      throw new HttpError(403, 'forbidden', 'this token may not use the admin API', [
+        { path: 'authorization', message: 'not the admin token' },
+      ]);
     }
   };
 }

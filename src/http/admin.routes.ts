@@ -1,6 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { createDeadLettersAdminRepository, type DeadLetterEntry, type DeadLetterFilter } from '../admin/dead-letters.repository.js';
+import {
+  createDeadLettersAdminRepository,
+  type DeadLetterEntry,
+  type DeadLetterFilter,
+} from '../admin/dead-letters.repository.js';
 import { createReplayProducer } from '../admin/replay-producer.js';
 import { createReplayer, replayBlocker, type ReplayOutcome } from '../admin/replayer.js';
 import type { Config } from '../config.js';
@@ -11,7 +15,15 @@ import { HttpError } from './errors.js';
 import { adminRateLimit } from './rate-limits.js';
 
 export interface AdminRoutesOptions {
-  config: Pick<Config, 'ADMIN_TOKEN' | 'RATE_LIMIT_ADMIN' | 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_TOPIC_PREFIX' | 'KAFKA_TOPIC_PARTITIONS'>;
+  config: Pick<
+    Config,
+    | 'ADMIN_TOKEN'
+    | 'RATE_LIMIT_ADMIN'
+    | 'KAFKA_BROKERS'
+    | 'KAFKA_CLIENT_ID'
+    | 'KAFKA_TOPIC_PREFIX'
+    | 'KAFKA_TOPIC_PARTITIONS'
+  >;
   pool: pg.Pool;
   logger: Logger;
 }
@@ -19,7 +31,8 @@ export interface AdminRoutesOptions {
 /** The one admin token has no name behind it; the audit trail says so rather than guess. */
 const ACTOR = 'admin';
 
-const resultOf = (outcome: ReplayOutcome) => `republished to ${outcome.topic} partition ${outcome.partition} offset ${outcome.offset ?? '?'}`;
+const resultOf = (outcome: ReplayOutcome) =>
+  `republished to ${outcome.topic} partition ${outcome.partition} offset ${outcome.offset ?? '?'}`;
 const failure = (error: unknown) => `failed: ${(error as Error)?.message ?? String(error)}`.slice(0, 500);
 
 /**
@@ -52,7 +65,13 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
       await deadLetters.audit({ deadLetterId: entry.id, action: 'replay', actor: ACTOR, filter, result });
       return outcome;
     } catch (error) {
-      await deadLetters.audit({ deadLetterId: entry.id, action: 'replay', actor: ACTOR, filter, result: failure(error) });
+      await deadLetters.audit({
+        deadLetterId: entry.id,
+        action: 'replay',
+        actor: ACTOR,
+        filter,
+        result: failure(error),
+      });
       throw error;
     }
   }
@@ -68,14 +87,20 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
     const entry = await found(request.params.id);
     const blocker = replayBlocker(entry);
     if (blocker) {
-      throw new HttpError(409, 'conflict', `dead letter ${entry.id} cannot be replayed: ${blocker}`, [{ path: 'id', message: blocker }]);
+      throw new HttpError(409, 'conflict', `dead letter ${entry.id} cannot be replayed: ${blocker}`, [
+        { path: 'id', message: blocker },
+      ]);
     }
     let outcome: ReplayOutcome;
     try {
       outcome = await replayOne(entry);
     } catch (error) {
       request.log.warn({ err: error, deadLetterId: entry.id }, 'dead letter replay failed');
-      throw new HttpError(503, 'unavailable', 'the replay could not be published to Kafka; the entry is unchanged, try again');
+      throw new HttpError(
+        503,
+        'unavailable',
+        'the replay could not be published to Kafka; the entry is unchanged, try again',
+      );
     }
     return reply.code(202).send({ id: entry.id, replayedAt: outcome.replayedAt, topic: outcome.topic });
   });
@@ -108,7 +133,12 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
   app.delete<{ Params: { id: string } }>('/admin/dlq/:id', async (request, reply) => {
     const entry = await found(request.params.id);
     await deadLetters.discard(entry.id);
-    await deadLetters.audit({ deadLetterId: entry.id, action: 'delete', actor: ACTOR, result: `discarded (was ${entry.status})` });
+    await deadLetters.audit({
+      deadLetterId: entry.id,
+      action: 'delete',
+      actor: ACTOR,
+      result: `discarded (was ${entry.status})`,
+    });
     return reply.code(204).send();
   });
 }

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { DEAD_LETTER_STATUSES, MAX_PAGE_SIZE, decodeCursor, type DeadLetterFilter } from '../admin/dead-letters.repository.js';
+import {
+  DEAD_LETTER_STATUSES,
+  MAX_PAGE_SIZE,
+  decodeCursor,
+  type DeadLetterFilter,
+} from '../admin/dead-letters.repository.js';
 import { CHANNELS, EVENT_TYPES } from '../events/index.js';
 import { HttpError, type ErrorDetail } from './errors.js';
 
@@ -7,38 +12,61 @@ import { HttpError, type ErrorDetail } from './errors.js';
 export const MAX_BULK_REPLAY = 1000;
 export const DEFAULT_BULK_REPLAY = 100;
 
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
 
 const filterFields = {
   channel: oneOf(CHANNELS).optional(),
   eventType: oneOf(EVENT_TYPES).optional(),
-  errorCode: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be an error code such as TWILIO_21211 (letters, digits, _ . : -)').optional(),
+  errorCode: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be an error code such as TWILIO_21211 (letters, digits, _ . : -)')
+    .optional(),
   status: oneOf(DEAD_LETTER_STATUSES).optional(),
 };
 
 /** A query-string integer ("50"), within bounds. */
 const intString = (min: number, max: number) =>
-  z.string().regex(/^\d{1,6}$/, `must be an integer from ${min} to ${max}`).transform(Number)
-    .pipe(z.number().int().min(min, `must be an integer from ${min} to ${max}`).max(max, `must be an integer from ${min} to ${max}`));
+  z
+    .string()
+    .regex(/^\d{1,6}$/, `must be an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, `must be an integer from ${min} to ${max}`)
+        .max(max, `must be an integer from ${min} to ${max}`),
+    );
 
 export const listQuery = z.strictObject({
   ...filterFields,
   limit: intString(1, MAX_PAGE_SIZE).optional(),
-  cursor: z.string().transform((value, ctx) => {
-    const id = decodeCursor(value);
-    if (id === undefined) ctx.addIssue({ code: 'custom', message: 'not a cursor this API handed out' });
-    return id ?? 0;
-  }).optional(),
+  cursor: z
+    .string()
+    .transform((value, ctx) => {
+      const id = decodeCursor(value);
+      if (id === undefined) ctx.addIssue({ code: 'custom', message: 'not a cursor this API handed out' });
+      return id ?? 0;
+    })
+    .optional(),
 });
 
 /** Replays pending entries unless the filter says otherwise; discarded ones are never replayed. */
 export const bulkReplayBody = z.strictObject({
   filter: z.strictObject({
     ...filterFields,
-    status: z.enum(['pending', 'replayed'], { error: 'must be pending or replayed (discarded entries are not replayed)' }).default('pending'),
+    status: z
+      .enum(['pending', 'replayed'], { error: 'must be pending or replayed (discarded entries are not replayed)' })
+      .default('pending'),
   }),
   dryRun: z.boolean().default(false),
-  limit: z.number({ error: `must be an integer from 1 to ${MAX_BULK_REPLAY}` }).int().min(1).max(MAX_BULK_REPLAY).default(DEFAULT_BULK_REPLAY),
+  limit: z
+    .number({ error: `must be an integer from 1 to ${MAX_BULK_REPLAY}` })
+    .int()
+    .min(1)
+    .max(MAX_BULK_REPLAY)
+    .default(DEFAULT_BULK_REPLAY),
 });
 
 export type BulkReplay = z.infer<typeof bulkReplayBody> & { filter: DeadLetterFilter };
@@ -64,6 +92,9 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, what:
 /** A dead letter id: a positive integer that fits PostgreSQL's bigint (and a JavaScript number). */
 export function idParam(value: string): number {
   const id = /^[1-9]\d{0,15}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(id)) throw new HttpError(400, 'bad_request', 'invalid dead letter id', [{ path: 'id', message: 'must be a positive integer' }]);
+  if (!Number.isSafeInteger(id))
+    throw new HttpError(400, 'bad_request', 'invalid dead letter id', [
+      { path: 'id', message: 'must be a positive integer' },
+    ]);
   return id;
 }

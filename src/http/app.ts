@@ -69,8 +69,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Built once and shared: the user routes, the sockets and the Twilio webhooks read and write the same cached profiles.
   const preferences = createPreferencesRepository({ pool, redis });
   const io = attachRealtime({
-    server: app.server, jwtSecret: config.JWT_SECRET, redis, pool, logger,
-    socketsPerUser: config.SOCKETS_PER_USER, isErased: async (userId) => (await preferences.get(userId))?.erased === true,
+    server: app.server,
+    jwtSecret: config.JWT_SECRET,
+    redis,
+    pool,
+    logger,
+    socketsPerUser: config.SOCKETS_PER_USER,
+    isErased: async (userId) => (await preferences.get(userId))?.erased === true,
   });
   app.decorate('io', io);
   app.addHook('preClose', async () => {
@@ -93,7 +98,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(metricsRoutes, { breakers: breakerStates.read });
 
-  await app.register(eventsRoutes, { apiKeys: config.INGEST_API_KEYS, eventQueue, idempotency: createIdempotencyStore(redis) });
+  await app.register(eventsRoutes, {
+    apiKeys: config.INGEST_API_KEYS,
+    eventQueue,
+    idempotency: createIdempotencyStore(redis),
+  });
   await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
   const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });
   await app.register(itinerariesRoutes, { itineraries: createItinerariesRepository(pool), authorize });

@@ -14,7 +14,9 @@ function parseUserId(body: unknown): string {
   const userId = typeof value === 'string' ? value.trim() : undefined;
   const problem = userId === undefined ? 'must be a string' : userIdProblem(userId);
   if (problem === undefined) return userId!;
-  throw new HttpError(400, 'bad_request', 'the body must be {"userId": "<id>"}', [{ path: 'userId', message: problem }]);
+  throw new HttpError(400, 'bad_request', 'the body must be {"userId": "<id>"}', [
+    { path: 'userId', message: problem },
+  ]);
 }
 
 /**

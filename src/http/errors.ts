@@ -50,7 +50,11 @@ const FASTIFY_ERROR_PATHS: Record<string, string> = {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
-      const body: ErrorBody = { error: error.error, message: error.message, ...(error.details && { details: error.details }) };
+      const body: ErrorBody = {
+        error: error.error,
+        message: error.message,
+        ...(error.details && { details: error.details }),
+      };
       return reply.code(error.statusCode).headers(error.headers).send(body);
     }
     const status = error.statusCode ?? 500;
@@ -61,11 +65,16 @@ export function registerErrorHandling(app: FastifyInstance): void {
     // Fastify's own 4xx: bad JSON, wrong content type, body too large, schema validation.
     const body: ErrorBody = { error: ERROR_NAMES[status] ?? 'bad_request', message: error.message };
     body.details = error.validation
-      ? error.validation.map((v) => ({ path: v.instancePath.replace(/^\//, '').replaceAll('/', '.'), message: v.message ?? 'invalid' }))
+      ? error.validation.map((v) => ({
+          path: v.instancePath.replace(/^\//, '').replaceAll('/', '.'),
+          message: v.message ?? 'invalid',
+        }))
       : [{ path: FASTIFY_ERROR_PATHS[error.code] ?? 'body', message: error.message }];
     return reply.code(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` } satisfies ErrorBody),
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url}` } satisfies ErrorBody),
   );
 }

@@ -28,12 +28,16 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
 
   /** Binds the key to this body; a retry of a failed attempt gets the eventId it was first given. */
   async function reserve(request: FastifyRequest, key: string, eventId: string) {
-    const reservation = await deps.idempotency.reserve(request.apiKey!, key, hashBody(request.body), eventId).catch((error: unknown) => {
-      request.log.warn({ err: error }, 'idempotency store unavailable');
-      throw unavailable('the idempotency store is unavailable; nothing was accepted, retry later');
-    });
+    const reservation = await deps.idempotency
+      .reserve(request.apiKey!, key, hashBody(request.body), eventId)
+      .catch((error: unknown) => {
+        request.log.warn({ err: error }, 'idempotency store unavailable');
+        throw unavailable('the idempotency store is unavailable; nothing was accepted, retry later');
+      });
     if (reservation.kind === 'conflict') {
-      throw new HttpError(409, 'conflict', reservation.reason, [{ path: 'idempotency-key', message: reservation.reason }]);
+      throw new HttpError(409, 'conflict', reservation.reason, [
+        { path: 'idempotency-key', message: reservation.reason },
+      ]);
     }
     return reservation;
   }
@@ -45,7 +49,10 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
     },
     handler: async (request, reply) => {
       const idempotencyKey = request.headers['idempotency-key'];
-      if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))) {
+      if (
+        idempotencyKey !== undefined &&
+        (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))
+      ) {
         throw new HttpError(400, 'bad_request', 'invalid Idempotency-Key header', [
           { path: 'idempotency-key', message: 'must be 1 to 255 visible ASCII characters' },
         ]);
@@ -54,11 +61,13 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       if (!result.ok) throw new HttpError(400, 'invalid_event', 'the event does not match its schema', result.issues);
       let event = result.event;
       const eventIdClaim = await deps.idempotency.claimEventId(request.apiKey!, request.body, event.eventId);
-      if (eventIdClaim.kind === 'conflict') throw new HttpError(409, 'conflict', eventIdClaim.reason, [{ path: 'eventId', message: eventIdClaim.reason }]);
+      if (eventIdClaim.kind === 'conflict')
+        throw new HttpError(409, 'conflict', eventIdClaim.reason, [{ path: 'eventId', message: eventIdClaim.reason }]);
 
       if (idempotencyKey) {
         const reservation = await reserve(request, idempotencyKey, event.eventId);
-        if (reservation.kind === 'replay') return reply.code(202).header('idempotent-replayed', 'true').send({ eventId: reservation.eventId });
+        if (reservation.kind === 'replay')
+          return reply.code(202).header('idempotent-replayed', 'true').send({ eventId: reservation.eventId });
         event = { ...event, eventId: reservation.eventId };
       }
 

@@ -15,11 +15,23 @@ export async function healthRoutes(app: FastifyInstance, { checks, breakers }: H
   app.get('/readyz', async (_request, reply) => {
     const results = Object.fromEntries(
       await Promise.all(
-        Object.entries(checks).map(async ([name, check]) => [name, await Promise.resolve().then(check).catch(() => false)] as const),
+        Object.entries(checks).map(
+          async ([name, check]) =>
+            [
+              name,
+              await Promise.resolve()
+                .then(check)
+                .catch(() => false),
+            ] as const,
+        ),
       ),
     );
     const ready = Object.values(results).every(Boolean);
     const breakerStates = breakers ? await breakers().catch(() => ({})) : undefined;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: results, ...(breakerStates && { breakers: breakerStates }) });
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not_ready',
+      checks: results,
+      ...(breakerStates && { breakers: breakerStates }),
+    });
   });
 }

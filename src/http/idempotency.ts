@@ -30,7 +30,10 @@ export type EventIdClaim = { kind: 'ok' } | { kind: 'conflict'; reason: string }
 const PENDING_TTL_SECONDS = 30;
 
 /** Key order and white space do not make a different body. */
-export const hashBody = (body: unknown) => createHash('sha256').update(stringify(body) ?? '').digest('hex');
+export const hashBody = (body: unknown) =>
+  createHash('sha256')
+    .update(stringify(body) ?? '')
+    .digest('hex');
 
 /**
  * Idempotency keys of `POST /events`, kept 24 h in Redis and scoped by API key. A failed publish keeps its eventId, so
@@ -68,12 +71,15 @@ export function createIdempotencyStore(redis: Redis, prefix = 'gateway:idempoten
     async reserve(apiKey: string, key: string, bodyHash: string, eventId: string): Promise<Reservation> {
       const redisKey = keyOf(apiKey, key);
       const fresh: Record = { bodyHash, eventId, state: 'pending' };
-      if ((await redis.set(redisKey, JSON.stringify(fresh), 'EX', PENDING_TTL_SECONDS, 'NX')) === 'OK') return { kind: 'new', eventId };
+      if ((await redis.set(redisKey, JSON.stringify(fresh), 'EX', PENDING_TTL_SECONDS, 'NX')) === 'OK')
+        return { kind: 'new', eventId };
       const existing = JSON.parse((await redis.get(redisKey)) ?? 'null') as Record | null;
       if (!existing) return this.reserve(apiKey, key, bodyHash, eventId); // expired between SET and GET
-      if (existing.bodyHash !== bodyHash) return { kind: 'conflict', reason: 'this Idempotency-Key was used with a different body' };
+      if (existing.bodyHash !== bodyHash)
+        return { kind: 'conflict', reason: 'this Idempotency-Key was used with a different body' };
       if (existing.state === 'accepted') return { kind: 'replay', eventId: existing.eventId };
-      if (existing.state === 'pending') return { kind: 'conflict', reason: 'a request with this Idempotency-Key is still in progress' };
+      if (existing.state === 'pending')
+        return { kind: 'conflict', reason: 'a request with this Idempotency-Key is still in progress' };
       await redis.set(redisKey, JSON.stringify({ ...existing, state: 'pending' }), 'EX', PENDING_TTL_SECONDS);
       return { kind: 'retry', eventId: existing.eventId };
     },

@@ -4,16 +4,27 @@ import type { ItinerariesRepository } from '../consumers/itineraries.repository.
 import { HttpError } from './errors.js';
 import type { userGuard } from './user-auth.js';
 
-const vehicle = z.string().trim().regex(/^[A-Za-z0-9]{2,10}$/, 'must be 2 to 10 letters or digits').transform((v) => v.toUpperCase());
+const vehicle = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9]{2,10}$/, 'must be 2 to 10 letters or digits')
+  .transform((v) => v.toUpperCase());
 const body = z
   .object({
     flightNumber: vehicle.optional(),
     trainNumber: vehicle.optional(),
     journeyDate: z.iso.date().optional(),
-    pnrNumber: z.string().trim().regex(/^[A-Za-z0-9]{5,16}$/, 'must be 5 to 16 letters or digits').optional(),
+    pnrNumber: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9]{5,16}$/, 'must be 5 to 16 letters or digits')
+      .optional(),
   })
   .strict()
-  .refine((v) => Boolean(v.flightNumber) !== Boolean(v.trainNumber), { path: ['flightNumber'], message: 'give exactly one of flightNumber or trainNumber' });
+  .refine((v) => Boolean(v.flightNumber) !== Boolean(v.trainNumber), {
+    path: ['flightNumber'],
+    message: 'give exactly one of flightNumber or trainNumber',
+  });
 
 /** `POST /users/:userId/itineraries`: follow a flight or a train, as a travel app does for its user. */
 export async function itinerariesRoutes(
@@ -24,7 +35,12 @@ export async function itinerariesRoutes(
     await authorize(request, request.params.userId);
     const parsed = body.safeParse(request.body);
     if (!parsed.success) {
-      throw new HttpError(400, 'bad_request', 'invalid itinerary', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      throw new HttpError(
+        400,
+        'bad_request',
+        'invalid itinerary',
+        parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+      );
     }
     const { flightNumber, trainNumber, journeyDate, pnrNumber } = parsed.data;
     const id = await itineraries.add({

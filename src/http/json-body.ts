@@ -11,7 +11,8 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
-    if (text.trim().length === 0) return done(refused('must not be empty when content-type is application/json'), undefined);
+    if (text.trim().length === 0)
+      return done(refused('must not be empty when content-type is application/json'), undefined);
     try {
       done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
     } catch (error) {
@@ -20,4 +21,5 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   });
 }
 
-const refused = (reason: string) => new HttpError(400, 'bad_request', 'the body is not valid JSON', [{ path: 'body', message: reason }]);
+const refused = (reason: string) =>
+  new HttpError(400, 'bad_request', 'the body is not valid JSON', [{ path: 'body', message: reason }]);

@@ -31,7 +31,11 @@ export async function pagesRoutes(app: FastifyInstance, options: PagesRoutesOpti
     const contentType = contentTypeOf(name);
     const content = await readFile(new URL(name, PAGES_DIR));
     app.get(`/${name}`, async (_request, reply) =>
-      reply.header('content-type', contentType).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff').send(content),
+      reply
+        .header('content-type', contentType)
+        .header('cache-control', 'no-cache')
+        .header('x-content-type-options', 'nosniff')
+        .send(content),
     );
   }
 }

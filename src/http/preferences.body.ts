@@ -9,23 +9,34 @@ import { HttpError, type ErrorDetail } from './errors.js';
 const LANGUAGES = new Set(['en', 'hi']);
 
 /** Zod's own wording names types ("expected string, received undefined"); a client wants to know what to send. */
-const expected = (what: string) => ({ error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : what) });
+const expected = (what: string) => ({
+  error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : what),
+});
 const flag = z.boolean({ error: 'must be true or false' });
 const channelFlags = z.strictObject({
-  email: flag.optional(), sms: flag.optional(), whatsapp: flag.optional(), websocket: flag.optional(),
+  email: flag.optional(),
+  sms: flag.optional(),
+  whatsapp: flag.optional(),
+  websocket: flag.optional(),
 } satisfies Record<Channel, unknown>);
 const eventFlags = z.strictObject({
-  BOOKING_CONFIRMED: channelFlags.optional(), BOOKING_CANCELLED: channelFlags.optional(),
-  PAYMENT_COMPLETED: channelFlags.optional(), TRAVEL_DISRUPTION: channelFlags.optional(),
+  BOOKING_CONFIRMED: channelFlags.optional(),
+  BOOKING_CANCELLED: channelFlags.optional(),
+  PAYMENT_COMPLETED: channelFlags.optional(),
+  TRAVEL_DISRUPTION: channelFlags.optional(),
 } satisfies Record<EventType, unknown>);
 
-const clock = z.string(expected('must be a string')).regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be HH:MM or HH:MM:SS (24-hour)');
+const clock = z
+  .string(expected('must be a string'))
+  .regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be HH:MM or HH:MM:SS (24-hour)');
 const withSeconds = (time: string) => (time.length === 5 ? `${time}:00` : time);
 const quietHours = z
   .strictObject({
     start: clock,
     end: clock,
-    timeZone: z.string(expected('must be a string')).refine((zone) => IANAZone.isValidZone(zone), 'not an IANA time zone'),
+    timeZone: z
+      .string(expected('must be a string'))
+      .refine((zone) => IANAZone.isValidZone(zone), 'not an IANA time zone'),
   })
   .refine((q) => withSeconds(q.start) !== withSeconds(q.end), { path: ['end'], message: 'must differ from start' });
 
@@ -40,7 +51,11 @@ const locale = z.string({ error: 'must be a string' }).transform((tag, ctx) => {
   return z.NEVER;
 });
 
-const email = z.string({ error: 'must be a string' }).trim().max(254, 'must be at most 254 characters').pipe(z.email({ error: 'not an email address' }));
+const email = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .max(254, 'must be at most 254 characters')
+  .pipe(z.email({ error: 'not an email address' }));
 const phone = z.string({ error: 'must be a string' }).transform((raw, ctx) => {
   const e164 = toE164(raw);
   if (e164) return e164;
@@ -53,13 +68,20 @@ const body = z.strictObject({
   events: eventFlags.optional(),
   quietHours: quietHours.nullable().optional(),
   locale: locale.optional(),
-  contact: z.strictObject({ email: email.nullable().optional(), phone: phone.nullable().optional(), whatsappOptIn: flag.optional() }).optional(),
+  contact: z
+    .strictObject({
+      email: email.nullable().optional(),
+      phone: phone.nullable().optional(),
+      whatsappOptIn: flag.optional(),
+    })
+    .optional(),
 });
 
 /** Why a key was not expected, by where it was found: a channel, an event type, or any other field. */
 function unknownKey(parent: PropertyKey[]): string {
   const last = parent.at(-1);
-  if (last === 'channels' || (parent[0] === 'events' && parent.length === 2)) return `unknown channel; known: ${CHANNELS.join(', ')}`;
+  if (last === 'channels' || (parent[0] === 'events' && parent.length === 2))
+    return `unknown channel; known: ${CHANNELS.join(', ')}`;
   if (last === 'events') return `unknown event type; known: ${EVENT_TYPES.join(', ')}`;
   return 'unknown field';
 }
@@ -78,8 +100,12 @@ export function parsePreferencesBody(input: unknown): PreferencesPatch {
   if (!parsed.success) throw new HttpError(400, 'bad_request', 'invalid preferences', detailsOf(parsed.error.issues));
   const { channels, events, quietHours: quiet, locale: tag, contact } = parsed.data;
   return {
-    channels, eventChannels: events, locale: tag,
+    channels,
+    eventChannels: events,
+    locale: tag,
     quietHours: quiet && { ...quiet, start: withSeconds(quiet.start), end: withSeconds(quiet.end) },
-    email: contact?.email, phone: contact?.phone, whatsappOptIn: contact?.whatsappOptIn,
+    email: contact?.email,
+    phone: contact?.phone,
+    whatsappOptIn: contact?.whatsappOptIn,
   };
 }

@@ -1,6 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CHANNELS, EVENT_TYPES, type Channel, type EventType } from '../events/index.js';
-import { ErasedUserError, type PreferencesPatch, type PreferencesRepository } from '../preferences/preferences.repository.js';
+import {
+  ErasedUserError,
+  type PreferencesPatch,
+  type PreferencesRepository,
+} from '../preferences/preferences.repository.js';
 import { channelEnabled, type QuietHours, type UserProfile } from '../preferences/profile.js';
 import { HttpError } from './errors.js';
 import { parsePreferencesBody } from './preferences.body.js';
@@ -22,7 +26,8 @@ type Route = { Params: { userId: string } };
 /** Someone the gateway does not know yet, or no longer knows (erased), has the defaults. */
 export function preferencesView(userId: string, profile: UserProfile | undefined): PreferencesView {
   const known = profile && !profile.erased ? profile : undefined;
-  const row = (eventType: EventType) => Object.fromEntries(CHANNELS.map((c) => [c, channelEnabled(known, eventType, c)])) as Record<Channel, boolean>;
+  const row = (eventType: EventType) =>
+    Object.fromEntries(CHANNELS.map((c) => [c, channelEnabled(known, eventType, c)])) as Record<Channel, boolean>;
   return {
     userId,
     channels: known?.channels ?? {},
@@ -57,7 +62,8 @@ export async function preferencesRoutes(
       const profile = await preferences[mode](userId, patch);
       return reply.header('cache-control', 'no-store').send(preferencesView(userId, profile));
     } catch (error) {
-      if (error instanceof ErasedUserError) throw new HttpError(410, 'gone', 'this user was erased; nothing about them is stored again');
+      if (error instanceof ErasedUserError)
+        throw new HttpError(410, 'gone', 'this user was erased; nothing about them is stored again');
       throw error;
     }
   };

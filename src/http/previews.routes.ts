@@ -56,21 +56,31 @@ function limitOf(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_LIMIT;
   const limit = Number(value);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new HttpError(400, 'bad_request', 'invalid query parameter limit', [{ path: 'limit', message: `must be an integer from 1 to ${MAX_LIMIT}` }]);
+    throw new HttpError(400, 'bad_request', 'invalid query parameter limit', [
+      { path: 'limit', message: `must be an integer from 1 to ${MAX_LIMIT}` },
+    ]);
   }
   return limit;
 }
 
 const userOf = (value: string | undefined): string | undefined => value?.trim() || undefined;
 
-async function getJson(url: string, timeoutMs: number): Promise<{ ok: true; body: unknown } | ({ ok: false } & Unavailable)> {
+async function getJson(
+  url: string,
+  timeoutMs: number,
+): Promise<{ ok: true; body: unknown } | ({ ok: false } & Unavailable)> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } });
-    if (!response.ok) return { ok: false, unavailable: true, reason: `${new URL(url).origin} answered HTTP ${response.status}` };
+    const response = await fetch(url, {
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { accept: 'application/json' },
+    });
+    if (!response.ok)
+      return { ok: false, unavailable: true, reason: `${new URL(url).origin} answered HTTP ${response.status}` };
     return { ok: true, body: await response.json() };
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    const reason = (error as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : cause ?? (error as Error).message;
+    const reason =
+      (error as Error).name === 'TimeoutError' ? `no answer in ${timeoutMs} ms` : (cause ?? (error as Error).message);
     return { ok: false, unavailable: true, reason: `${new URL(url).origin} is unreachable (${reason})` };
   }
 }
@@ -118,8 +128,13 @@ export async function previewsRoutes(app: FastifyInstance, options: PreviewsRout
       .sort((a, b) => Date.parse(b.time ?? b.date ?? '') - Date.parse(a.time ?? a.date ?? ''))
       .slice(0, limit)
       .map((email) => ({
-        id: email.id, subject: email.subject ?? '', date: email.time ?? email.date ?? null,
-        from: email.from ?? [], to: email.to ?? [], html: email.html ?? null, text: email.text ?? '',
+        id: email.id,
+        subject: email.subject ?? '',
+        date: email.time ?? email.date ?? null,
+        from: email.from ?? [],
+        to: email.to ?? [],
+        html: email.html ?? null,
+        text: email.text ?? '',
       }));
     return { ...head, emails };
   });
@@ -130,11 +145,17 @@ export async function previewsRoutes(app: FastifyInstance, options: PreviewsRout
     const [who, fetched] = await Promise.all([person(user), getJson(`${sandboxUrl}/sandbox/messages`, fetchTimeoutMs)]);
     const head = { user: user ?? null, phone: who?.phone ?? null };
     if (!fetched.ok) return { ...head, unavailable: true, reason: fetched.reason };
-    const wanted = (number: string) => !user || number === who?.phone || (!who && number.includes(user.replace(/\s+/g, '')));
-    const threads = ((fetched.body as { threads?: SandboxThread[] }).threads ?? []).filter((thread) => wanted(thread.number));
+    const wanted = (number: string) =>
+      !user || number === who?.phone || (!who && number.includes(user.replace(/\s+/g, '')));
+    const threads = ((fetched.body as { threads?: SandboxThread[] }).threads ?? []).filter((thread) =>
+      wanted(thread.number),
+    );
     const byChannel = (channel: 'sms' | 'whatsapp') =>
       threads
-        .map((thread) => ({ number: thread.number, messages: thread.messages.filter((m) => m.channel === channel).slice(0, limit) }))
+        .map((thread) => ({
+          number: thread.number,
+          messages: thread.messages.filter((m) => m.channel === channel).slice(0, limit),
+        }))
         .filter((thread) => thread.messages.length > 0);
     return { ...head, sms: byChannel('sms'), whatsapp: byChannel('whatsapp') };
   });

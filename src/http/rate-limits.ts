@@ -5,7 +5,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { HttpError } from './errors.js';
 
-type Limits = Pick<Config, 'RATE_LIMIT_WINDOW_MS' | 'RATE_LIMIT_EVENTS' | 'RATE_LIMIT_USERS' | 'RATE_LIMIT_AUTH' | 'RATE_LIMIT_ADMIN'>;
+type Limits = Pick<
+  Config,
+  'RATE_LIMIT_WINDOW_MS' | 'RATE_LIMIT_EVENTS' | 'RATE_LIMIT_USERS' | 'RATE_LIMIT_AUTH' | 'RATE_LIMIT_ADMIN'
+>;
 
 /** An API key is a secret: its counter is named by a digest, so the key never sits in Redis. */
 const keyDigest = (key: string) => createHash('sha256').update(key).digest('base64url').slice(0, 22);
@@ -16,7 +19,10 @@ const keyDigest = (key: string) => createHash('sha256').update(key).digest('base
  */
 function policyFor(url: string, limits: Limits): RateLimitOptions | undefined {
   if (url === '/events') {
-    return { max: limits.RATE_LIMIT_EVENTS, keyGenerator: (request: FastifyRequest) => `key:${keyDigest(request.apiKey ?? request.ip)}` };
+    return {
+      max: limits.RATE_LIMIT_EVENTS,
+      keyGenerator: (request: FastifyRequest) => `key:${keyDigest(request.apiKey ?? request.ip)}`,
+    };
   }
   if (url.startsWith('/users/')) return { max: limits.RATE_LIMIT_USERS };
   if (url.startsWith('/auth/')) return { max: limits.RATE_LIMIT_AUTH };
@@ -26,9 +32,13 @@ function policyFor(url: string, limits: Limits): RateLimitOptions | undefined {
 /** The 429 answer, shaped like every other error; the plugin has already set Retry-After and the ratelimit-* headers. */
 function tooMany(_request: FastifyRequest, context: { max: number; after: string; ttl: number }): HttpError {
   const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
-  return new HttpError(429, 'too_many_requests', `rate limit of ${context.max} requests exceeded; retry in ${context.after}`, [
-    { path: 'rate-limit', message: `at most ${context.max} requests per window; retry after ${seconds} s` },
-  ], { 'retry-after': String(seconds) });
+  return new HttpError(
+    429,
+    'too_many_requests',
+    `rate limit of ${context.max} requests exceeded; retry in ${context.after}`,
+    [{ path: 'rate-limit', message: `at most ${context.max} requests per window; retry after ${seconds} s` }],
+    { 'retry-after': String(seconds) },
+  );
 }
 
 /**
@@ -37,7 +47,10 @@ function tooMany(_request: FastifyRequest, context: { max: number; after: string
  * rather than refused: the limits protect the gateway, they are not worth an outage of their own.
  * The admin routes use `adminRateLimit` in their own hook instead, so that it runs before the token check.
  */
-export async function registerRateLimits(app: FastifyInstance, { redis, limits, namespace }: { redis: Redis; limits: Limits; namespace: string }) {
+export async function registerRateLimits(
+  app: FastifyInstance,
+  { redis, limits, namespace }: { redis: Redis; limits: Limits; namespace: string },
+) {
   app.addHook('onRoute', (route) => {
     const policy = policyFor(route.url, limits);
     if (policy && route.config?.rateLimit === undefined) route.config = { ...route.config, rateLimit: policy };

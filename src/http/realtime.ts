@@ -35,7 +35,8 @@ export interface RealtimeDeps {
 }
 
 /** Why a handshake was refused, in `connect_error`'s `err.data.code`. */
-export type HandshakeErrorCode = 'TOKEN_MISSING' | AuthError['code'] | 'USER_ERASED' | 'TOO_MANY_SOCKETS' | 'UNAVAILABLE';
+export type HandshakeErrorCode =
+  'TOKEN_MISSING' | AuthError['code'] | 'USER_ERASED' | 'TOO_MANY_SOCKETS' | 'UNAVAILABLE';
 
 export const DEFAULT_SOCKETS_PER_USER = 10;
 /** setTimeout's longest delay (about 24.8 days); a token that lives longer is checked again then. */
@@ -58,7 +59,8 @@ export function attachRealtime(deps: RealtimeDeps): RealtimeServer {
   const logger = deps.logger.child({ component: 'realtime' });
   const pub = deps.redis.duplicate();
   const sub = deps.redis.duplicate();
-  for (const client of [pub, sub]) client.on('error', (error) => logger.warn({ err: error }, 'socket.io adapter: redis error'));
+  for (const client of [pub, sub])
+    client.on('error', (error) => logger.warn({ err: error }, 'socket.io adapter: redis error'));
 
   // connectionStateRecovery stays off: the inbox (lastSeenId) is the recovery mechanism, and a recovered session
   // would skip the handshake middleware, i.e. the token check.
@@ -73,7 +75,8 @@ export function attachRealtime(deps: RealtimeDeps): RealtimeServer {
     void admit(deps, socket.handshake.auth).then((result) => {
       // Counted here, synchronously after the checks, so a burst of handshakes cannot all see room for one more.
       if (!('code' in result) && !sockets.take(result.userId, socket)) result = { code: 'TOO_MANY_SOCKETS' };
-      if ('code' in result) return next(Object.assign(new Error(refusals[result.code]), { data: { code: result.code } }));
+      if ('code' in result)
+        return next(Object.assign(new Error(refusals[result.code]), { data: { code: result.code } }));
       socket.data.userId = result.userId;
       next();
       closeAtExpiry(socket, result.expiresAt);
@@ -94,7 +97,10 @@ const refusals: Record<HandshakeErrorCode, string> = {
 };
 
 /** The user of a valid token who may connect, or the reason code the client gets in `connect_error`. */
-async function admit(deps: RealtimeDeps, auth: Record<string, unknown> | undefined): Promise<{ userId: string; expiresAt: Date } | { code: HandshakeErrorCode }> {
+async function admit(
+  deps: RealtimeDeps,
+  auth: Record<string, unknown> | undefined,
+): Promise<{ userId: string; expiresAt: Date } | { code: HandshakeErrorCode }> {
   const token = auth?.token;
   if (typeof token !== 'string' || token.length === 0) return { code: 'TOKEN_MISSING' };
   let verified;
@@ -137,7 +143,10 @@ function createSocketCount(limit: number) {
 /** A socket lives no longer than the token it was opened with; the client reconnects with a fresh one. */
 function closeAtExpiry(socket: AlertSocket, expiresAt: Date): void {
   const wait = expiresAt.getTime() - Date.now();
-  const timer = setTimeout(() => (wait > MAX_TIMER_MS ? closeAtExpiry(socket, expiresAt) : socket.disconnect(true)), Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+  const timer = setTimeout(
+    () => (wait > MAX_TIMER_MS ? closeAtExpiry(socket, expiresAt) : socket.disconnect(true)),
+    Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+  );
   timer.unref();
   socket.once('disconnect', () => clearTimeout(timer));
 }
@@ -155,7 +164,8 @@ async function onConnection(socket: AlertSocket, pool: pg.Pool, logger: Logger):
   if (lastSeenId === undefined) return;
   try {
     const { rows } = await pool.query<InboxRow>(REPLAY_QUERY, [userId, lastSeenId]);
-    if (rows.length === REPLAY_LIMIT) logger.info({ userId, lastSeenId }, 'replay truncated; the rest follows on reconnect');
+    if (rows.length === REPLAY_LIMIT)
+      logger.info({ userId, lastSeenId }, 'replay truncated; the rest follows on reconnect');
     for (const row of rows) socket.emit(ALERT_EVENT, toAlert(row));
   } catch (error) {
     // Serving live alerts now would move the browser's lastSeenId past the ones it missed; closing the connection

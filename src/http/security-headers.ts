@@ -22,7 +22,10 @@ export function inlineScriptHashes(pages: readonly string[]): string[] {
  * policy that lets the pages load only from this origin. `upgrade-insecure-requests` is left out: the api is often
  * reached over plain HTTP (the local stack, behind a TLS proxy), where it would break the pages' own requests.
  */
-export async function registerSecurityHeaders(app: FastifyInstance, { pages }: { pages: readonly string[] }): Promise<void> {
+export async function registerSecurityHeaders(
+  app: FastifyInstance,
+  { pages }: { pages: readonly string[] },
+): Promise<void> {
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {

@@ -1,5 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { CHANNELS, DISRUPTION_TYPES, EVENT_TYPES, TOPIC_BY_EVENT_TYPE, type Channel, type DisruptionType, type EventType } from '../events/index.js';
+import {
+  CHANNELS,
+  DISRUPTION_TYPES,
+  EVENT_TYPES,
+  TOPIC_BY_EVENT_TYPE,
+  type Channel,
+  type DisruptionType,
+  type EventType,
+} from '../events/index.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { sampleDisruption, sampleEvent, sampleRecipient } from '../templates/samples.js';
 import { HttpError } from './errors.js';
@@ -17,7 +25,8 @@ interface PreviewQuery {
 }
 
 /** An email preview is a page of its own: nothing in it may run or load anything. */
-const EMAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+const EMAIL_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
 const LOCALE = /^[A-Za-z]{2}([-_][A-Za-z]{2})?$/;
 
@@ -36,7 +45,9 @@ function channelOf(value: string): Channel {
 }
 
 function notFound(field: string, value: string, known: readonly string[]): HttpError {
-  return new HttpError(404, 'not_found', `no templates for ${field} "${value}"`, [{ path: field, message: `must be one of ${known.join(', ')}` }]);
+  return new HttpError(404, 'not_found', `no templates for ${field} "${value}"`, [
+    { path: field, message: `must be one of ${known.join(', ')}` },
+  ]);
 }
 
 function badQuery(field: string, message: string): HttpError {
@@ -62,39 +73,64 @@ function sampleFor(eventType: EventType, query: PreviewQuery) {
 export async function templatesRoutes(app: FastifyInstance, { renderer }: TemplatesRoutesOptions): Promise<void> {
   app.get('/templates', async () =>
     renderer.list().map(({ eventType, topic, channel, locale, file }) => ({
-      event: eventType, topic, channel, locale, file, url: `/templates/${eventType}/${channel}?locale=${locale}`,
+      event: eventType,
+      topic,
+      channel,
+      locale,
+      file,
+      url: `/templates/${eventType}/${channel}?locale=${locale}`,
     })),
   );
 
-  app.get<{ Params: { event: string; channel: string }; Querystring: PreviewQuery }>('/templates/:event/:channel', async (request, reply) => {
-    const eventType = eventTypeOf(request.params.event);
-    const channel = channelOf(request.params.channel);
-    const { locale, format = channel === 'email' ? 'html' : 'json' } = request.query;
-    if (locale !== undefined && !LOCALE.test(locale)) throw badQuery('locale', 'must be a language tag such as en, hi or hi-IN');
-    if (format !== 'json' && !(channel === 'email' && format === 'html')) {
-      throw badQuery('format', channel === 'email' ? 'must be html or json' : 'must be json');
-    }
-    const rendered = renderer.render({ eventType, channel, locale, event: sampleFor(eventType, request.query), recipient: sampleRecipient() });
-    const about = { event: eventType, topic: TOPIC_BY_EVENT_TYPE[eventType], channel, locale: rendered.locale, template: rendered.template };
-    reply.header('cache-control', 'no-cache').header('x-template-file', rendered.template).header('x-template-locale', rendered.locale);
+  app.get<{ Params: { event: string; channel: string }; Querystring: PreviewQuery }>(
+    '/templates/:event/:channel',
+    async (request, reply) => {
+      const eventType = eventTypeOf(request.params.event);
+      const channel = channelOf(request.params.channel);
+      const { locale, format = channel === 'email' ? 'html' : 'json' } = request.query;
+      if (locale !== undefined && !LOCALE.test(locale))
+        throw badQuery('locale', 'must be a language tag such as en, hi or hi-IN');
+      if (format !== 'json' && !(channel === 'email' && format === 'html')) {
+        throw badQuery('format', channel === 'email' ? 'must be html or json' : 'must be json');
+      }
+      const rendered = renderer.render({
+        eventType,
+        channel,
+        locale,
+        event: sampleFor(eventType, request.query),
+        recipient: sampleRecipient(),
+      });
+      const about = {
+        event: eventType,
+        topic: TOPIC_BY_EVENT_TYPE[eventType],
+        channel,
+        locale: rendered.locale,
+        template: rendered.template,
+      };
+      reply
+        .header('cache-control', 'no-cache')
+        .header('x-template-file', rendered.template)
+        .header('x-template-locale', rendered.locale);
 
-    switch (channel) {
-      case 'email':
-        if (format === 'json') return { ...about, subject: rendered.subject, html: rendered.html, text: rendered.text };
-        // Header values are Latin-1: a Hindi subject travels percent-encoded (RFC 8187 style), an English one as is.
-        return reply
-          .header('x-template-subject', headerSafe(rendered.subject ?? ''))
-          .header('content-security-policy', EMAIL_CSP)
-          .header('x-content-type-options', 'nosniff')
-          .type('text/html; charset=utf-8')
-          .send(rendered.html);
-      case 'sms':
-      case 'whatsapp':
-        return { ...about, text: rendered.text, segments: rendered.segments };
-      case 'websocket':
-        return { ...about, payload: rendered.payload };
-    }
-  });
+      switch (channel) {
+        case 'email':
+          if (format === 'json')
+            return { ...about, subject: rendered.subject, html: rendered.html, text: rendered.text };
+          // Header values are Latin-1: a Hindi subject travels percent-encoded (RFC 8187 style), an English one as is.
+          return reply
+            .header('x-template-subject', headerSafe(rendered.subject ?? ''))
+            .header('content-security-policy', EMAIL_CSP)
+            .header('x-content-type-options', 'nosniff')
+            .type('text/html; charset=utf-8')
+            .send(rendered.html);
+        case 'sms':
+        case 'whatsapp':
+          return { ...about, text: rendered.text, segments: rendered.segments };
+        case 'websocket':
+          return { ...about, payload: rendered.payload };
+      }
+    },
+  );
 }
 
 /** A header value as is when it is printable ASCII, else `UTF-8''<percent-encoded>` (how RFC 8187 carries Unicode). */

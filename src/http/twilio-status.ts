@@ -18,10 +18,13 @@ export async function recordProviderStatus(
   errorCode: string | undefined,
   { retries = 5, minTimeout = 100 }: { retries?: number; minTimeout?: number } = {},
 ): Promise<StatusOutcome> {
-  const known = await pRetry(async () => {
-    if (!(await deliveries.updateProviderStatus(sid, status as 'sent', errorCode))) throw new Error('unknown sid');
-    return true;
-  }, { retries, minTimeout, factor: 2 }).catch(() => false);
+  const known = await pRetry(
+    async () => {
+      if (!(await deliveries.updateProviderStatus(sid, status as 'sent', errorCode))) throw new Error('unknown sid');
+      return true;
+    },
+    { retries, minTimeout, factor: 2 },
+  ).catch(() => false);
   if (known) return 'recorded';
   return (await sendsAwaitingSid(pool)) ? 'not-yet' : 'unknown';
 }
@@ -29,6 +32,7 @@ export async function recordProviderStatus(
 /** Whether some SMS or WhatsApp claim has been handed to the provider (or is being) and has no sid on record yet. */
 async function sendsAwaitingSid(pool: pg.Pool): Promise<boolean> {
   const { rows } = await pool.query(
-    `SELECT 1 FROM deliveries WHERE status = 'sending' AND channel IN ('sms', 'whatsapp') AND provider_id IS NULL LIMIT 1`);
+    `SELECT 1 FROM deliveries WHERE status = 'sending' AND channel IN ('sms', 'whatsapp') AND provider_id IS NULL LIMIT 1`,
+  );
   return rows.length > 0;
 }

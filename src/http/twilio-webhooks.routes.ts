@@ -39,11 +39,15 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
   const verified = (request: FastifyRequest): Record<string, string> => {
     const signature = request.headers['x-twilio-signature'];
     if (typeof signature !== 'string' || !signature) {
-      throw new HttpError(400, 'bad_request', 'missing X-Twilio-Signature', [{ path: 'x-twilio-signature', message: 'required' }]);
+      throw new HttpError(400, 'bad_request', 'missing X-Twilio-Signature', [
+        { path: 'x-twilio-signature', message: 'required' },
+      ]);
     }
     const params = (request.body ?? {}) as Record<string, string>;
     if (!twilio.validateRequest(deps.authToken, signature, `${deps.publicUrl}${request.url}`, params)) {
-      throw new HttpError(403, 'forbidden', 'X-Twilio-Signature does not match', [{ path: 'x-twilio-signature', message: 'invalid' }]);
+      throw new HttpError(403, 'forbidden', 'X-Twilio-Signature does not match', [
+        { path: 'x-twilio-signature', message: 'invalid' },
+      ]);
     }
     return params;
   };
@@ -52,14 +56,21 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
     const params = verified(request);
     const status = params.MessageStatus ?? params.SmsStatus;
     if (!params.MessageSid || !status || !STATUSES.has(status)) {
-      throw new HttpError(400, 'bad_request', 'not a status callback', [{ path: 'MessageStatus', message: `one of ${[...STATUSES].join(', ')}` }]);
+      throw new HttpError(400, 'bad_request', 'not a status callback', [
+        { path: 'MessageStatus', message: `one of ${[...STATUSES].join(', ')}` },
+      ]);
     }
     const errorCode = params.ErrorCode ? `TWILIO_${params.ErrorCode}` : undefined;
     const outcome = await recordProviderStatus(deps, params.MessageSid, status, errorCode);
     if (outcome === 'not-yet') {
       // Twilio retries a callback answered with a 5xx: by then the ledger holds the sid.
-      request.log.info({ sid: params.MessageSid }, 'status callback before its send was recorded; asking Twilio to retry');
-      throw new HttpError(503, 'unavailable', 'this message is not recorded yet; retry later', undefined, { 'retry-after': '5' });
+      request.log.info(
+        { sid: params.MessageSid },
+        'status callback before its send was recorded; asking Twilio to retry',
+      );
+      throw new HttpError(503, 'unavailable', 'this message is not recorded yet; retry later', undefined, {
+        'retry-after': '5',
+      });
     }
     // Unknown sids are acknowledged: Twilio would otherwise retry a message we never sent.
     if (outcome === 'unknown') request.log.info({ sid: params.MessageSid }, 'status callback for an unknown message');
@@ -77,7 +88,10 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
       // The number itself is what opted out: no SMS goes to it, whoever's booking carries it.
       await (enabled ? optOuts.optIn(phone, channel) : optOuts.optOut(phone, channel));
       // And its owners' switch follows, so their preferences page shows what they asked for.
-      const { rows } = await deps.pool.query<{ user_id: string }>('SELECT user_id FROM users WHERE phone = $1 AND erased_at IS NULL', [phone]);
+      const { rows } = await deps.pool.query<{ user_id: string }>(
+        'SELECT user_id FROM users WHERE phone = $1 AND erased_at IS NULL',
+        [phone],
+      );
       for (const { user_id } of rows) await deps.preferences.update(user_id, { channels: { [channel]: enabled } });
       request.log.info({ channel, enabled, users: rows.length }, 'opt-out keyword applied');
     }

@@ -14,10 +14,14 @@ export function userGuard({ jwtSecret, adminToken }: { jwtSecret: string; adminT
   return async (request: FastifyRequest, userId: string): Promise<{ admin: boolean }> => {
     // Checked first: an id no token can hold (NUL, too long) is a bad request, whoever asks.
     const idProblem = userIdProblem(userId);
-    if (idProblem) throw new HttpError(400, 'bad_request', 'invalid userId in the path', [{ path: 'userId', message: idProblem }]);
+    if (idProblem)
+      throw new HttpError(400, 'bad_request', 'invalid userId in the path', [{ path: 'userId', message: idProblem }]);
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
-    if (!token) throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer token', [{ path: 'authorization', message: 'required' }]);
+    if (!token)
+      throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer token', [
+        { path: 'authorization', message: 'required' },
+      ]);
     if (timingSafeEqual(digest(token), admin)) return { admin: true };
     let subject: string;
     try {
@@ -26,7 +30,10 @@ export function userGuard({ jwtSecret, adminToken }: { jwtSecret: string; adminT
       const reason = error instanceof AuthError && error.code === 'TOKEN_EXPIRED' ? 'token expired' : 'token invalid';
       throw new HttpError(401, 'unauthorized', reason, [{ path: 'authorization', message: reason }]);
     }
-    if (subject !== userId) throw new HttpError(403, 'forbidden', 'this token belongs to another user', [{ path: 'userId', message: 'not yours' }]);
+    if (subject !== userId)
+      throw new HttpError(403, 'forbidden', 'this token belongs to another user', [
+        { path: 'userId', message: 'not yours' },
+      ]);
     return { admin: false };
   };
 }

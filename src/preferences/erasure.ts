@@ -35,35 +35,43 @@ export function createErasure({ pool, preferences }: { pool: pg.Pool; preference
   return {
     async erase(userId: string): Promise<ErasureCounts> {
       // Through the profile cache's write path: no reader is served the profile from before the erasure.
-      return preferences.writing(userId, () => withTransaction(pool, async (client): Promise<ErasureCounts> => {
-        await client.query(`INSERT INTO users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, [userId]);
-        const contacts = await contactsOf(client, userId);
-        const result = {
-          deliveries: await maskDeliveries(client, userId, contacts),
-          deadLetters: await maskDeadLetters(client, userId, contacts),
-          inbox: (await client.query(`DELETE FROM inbox WHERE user_id = $1`, [userId])).rowCount ?? 0,
-          itineraries: (await client.query(`DELETE FROM itineraries WHERE user_id = $1`, [userId])).rowCount ?? 0,
-        };
-        await client.query(`DELETE FROM preferences WHERE user_id = $1`, [userId]);
-        await client.query(
-          `UPDATE users SET name = NULL, email = NULL, phone = NULL, locale = 'en', whatsapp_opt_in = false,
+      return preferences.writing(userId, () =>
+        withTransaction(pool, async (client): Promise<ErasureCounts> => {
+          await client.query(`INSERT INTO users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, [userId]);
+          const contacts = await contactsOf(client, userId);
+          const result = {
+            deliveries: await maskDeliveries(client, userId, contacts),
+            deadLetters: await maskDeadLetters(client, userId, contacts),
+            inbox: (await client.query(`DELETE FROM inbox WHERE user_id = $1`, [userId])).rowCount ?? 0,
+            itineraries: (await client.query(`DELETE FROM itineraries WHERE user_id = $1`, [userId])).rowCount ?? 0,
+          };
+          await client.query(`DELETE FROM preferences WHERE user_id = $1`, [userId]);
+          await client.query(
+            `UPDATE users SET name = NULL, email = NULL, phone = NULL, locale = 'en', whatsapp_opt_in = false,
              erased_at = COALESCE(erased_at, now()), updated_at = now() WHERE user_id = $1`,
-          [userId],
-        );
-        return result;
-      }));
+            [userId],
+          );
+          return result;
+        }),
+      );
     },
   };
 }
 
 async function contactsOf(client: pg.PoolClient, userId: string): Promise<Contacts> {
   const { rows } = await client.query<{ email: string | null; phone: string | null }>(
-    `SELECT email, phone FROM users WHERE user_id = $1 FOR UPDATE`, [userId]);
+    `SELECT email, phone FROM users WHERE user_id = $1 FOR UPDATE`,
+    [userId],
+  );
   const fromDeliveries = await client.query<{ channel: string; recipient: string }>(
-    `SELECT DISTINCT channel, recipient FROM deliveries WHERE user_id = $1 AND recipient IS NOT NULL AND channel <> 'websocket'`, [userId]);
+    `SELECT DISTINCT channel, recipient FROM deliveries WHERE user_id = $1 AND recipient IS NOT NULL AND channel <> 'websocket'`,
+    [userId],
+  );
   const fromEvents = await client.query<{ email: string | null; phone: string | null }>(
     `SELECT DISTINCT payload->>'userEmail' AS email, payload->>'userPhone' AS phone FROM dead_letters
-      WHERE user_id = $1 OR payload->>'userId' = $1`, [userId]);
+      WHERE user_id = $1 OR payload->>'userId' = $1`,
+    [userId],
+  );
   const emails = new Set<string>();
   const phones = new Set<string>();
   const addPhone = (raw: string | null) => {
@@ -90,8 +98,14 @@ async function maskDeliveries(client: pg.PoolClient, userId: string, contacts: C
   if (pattern && rows.length > 0) {
     // Provider errors are kept for the history; an address quoted in one is not.
     const ids = rows.map((r) => r.id);
-    await client.query(`UPDATE deliveries SET error_message = regexp_replace(error_message, $2, '[erased]', 'gi') WHERE id = ANY($1::bigint[]) AND error_message ~* $2`, [ids, pattern]);
-    await client.query(`UPDATE delivery_attempts SET error_message = regexp_replace(error_message, $2, '[erased]', 'gi') WHERE delivery_id = ANY($1::bigint[]) AND error_message ~* $2`, [ids, pattern]);
+    await client.query(
+      `UPDATE deliveries SET error_message = regexp_replace(error_message, $2, '[erased]', 'gi') WHERE id = ANY($1::bigint[]) AND error_message ~* $2`,
+      [ids, pattern],
+    );
+    await client.query(
+      `UPDATE delivery_attempts SET error_message = regexp_replace(error_message, $2, '[erased]', 'gi') WHERE delivery_id = ANY($1::bigint[]) AND error_message ~* $2`,
+      [ids, pattern],
+    );
   }
   return rows.length;
 }

@@ -34,7 +34,10 @@ export function createOptOutsRepository(pool: pg.Pool) {
     async optOut(phone: string, channel: OptOutChannel): Promise<void> {
       const e164 = normalise(phone);
       if (!e164) return;
-      await pool.query(`INSERT INTO phone_opt_outs (phone, channel) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [e164, channel]);
+      await pool.query(`INSERT INTO phone_opt_outs (phone, channel) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+        e164,
+        channel,
+      ]);
     },
 
     /** Records a START: the number may be sent to again on that channel. */

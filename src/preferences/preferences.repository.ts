@@ -4,7 +4,14 @@ import type { Logger } from '../logger.js';
 import { createBatchLoader } from '../db/batch-loader.js';
 import { withTransaction } from '../db/transaction.js';
 import type { Channel, EventType } from '../events/index.js';
-import { erasedProfile, PROFILE_COLUMNS, profileFromRow, type ProfileRow, type QuietHours, type UserProfile } from './profile.js';
+import {
+  erasedProfile,
+  PROFILE_COLUMNS,
+  profileFromRow,
+  type ProfileRow,
+  type QuietHours,
+  type UserProfile,
+} from './profile.js';
 
 const CACHE_TTL_SECONDS = 300;
 /**
@@ -73,7 +80,12 @@ const REPLACE_PREFERENCES = `
  * written before it commits and puts the new profile in the cache after, so the very next event sees the change even
  * when that last step fails; an erased person is cached as a tombstone.
  */
-export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:profile:', logger }: {
+export function createPreferencesRepository({
+  pool,
+  redis,
+  keyPrefix = 'gateway:profile:',
+  logger,
+}: {
   pool: pg.Pool;
   redis: Redis;
   keyPrefix?: string;
@@ -89,7 +101,9 @@ export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:
          FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id WHERE u.user_id = ANY($1::text[])`,
       [userIds],
     );
-    const byId = new Map(rows.map((row) => [row.user_id, row.erased ? erasedProfile(row.user_id) : profileFromRow(row)]));
+    const byId = new Map(
+      rows.map((row) => [row.user_id, row.erased ? erasedProfile(row.user_id) : profileFromRow(row)]),
+    );
     return userIds.map((id) => byId.get(id));
   });
 
@@ -107,7 +121,10 @@ export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:
    * Runs a commit that changes someone's rows. Marking the cache first is the one Redis step that may fail the call
    * (then nothing was committed); after the commit, the cache is refreshed as best it can be, within a bound.
    */
-  async function writeThrough<T>(userId: string, commit: () => Promise<T>): Promise<{ result: T; profile: UserProfile | undefined }> {
+  async function writeThrough<T>(
+    userId: string,
+    commit: () => Promise<T>,
+  ): Promise<{ result: T; profile: UserProfile | undefined }> {
     await redis.set(cacheKey(userId), WRITING_MARK, 'EX', WRITING_MARK_TTL_SECONDS);
     const result = await commit();
     const profile = await load(userId);
@@ -116,25 +133,37 @@ export function createPreferencesRepository({ pool, redis, keyPrefix = 'gateway:
       await withTimeout(cached, CACHE_WRITE_TIMEOUT_MS);
     } catch (error) {
       cached.catch(() => {}); // may still settle, late, after the bound
-      logger?.warn({ err: error, userId }, 'profile cache not refreshed after a committed write; readers use PostgreSQL until its mark lapses');
+      logger?.warn(
+        { err: error, userId },
+        'profile cache not refreshed after a committed write; readers use PostgreSQL until its mark lapses',
+      );
     }
     return { result, profile };
   }
 
   async function write(userId: string, patch: PreferencesPatch, mode: 'merge' | 'replace'): Promise<UserProfile> {
     const quiet = patch.quietHours ?? undefined;
-    const { profile } = await writeThrough(userId, () => withTransaction(pool, async (client) => {
-      const locale = mode === 'replace' ? (patch.locale ?? 'en') : (patch.locale ?? null);
-      const { rowCount } = await client.query(UPSERT_USER, [userId, patch.email ?? null, patch.phone ?? null, locale,
-        patch.whatsappOptIn ?? null, patch.email !== undefined, patch.phone !== undefined]);
-      if (rowCount === 0) throw new ErasedUserError(userId);
-      const channels = JSON.stringify(patch.channels ?? {});
-      const events = JSON.stringify(patch.eventChannels ?? {});
-      const window = [quiet?.start ?? null, quiet?.end ?? null, quiet?.timeZone ?? null];
-      await (mode === 'merge'
-        ? client.query(MERGE_PREFERENCES, [userId, channels, events, patch.quietHours !== undefined, ...window])
-        : client.query(REPLACE_PREFERENCES, [userId, channels, events, ...window]));
-    }));
+    const { profile } = await writeThrough(userId, () =>
+      withTransaction(pool, async (client) => {
+        const locale = mode === 'replace' ? (patch.locale ?? 'en') : (patch.locale ?? null);
+        const { rowCount } = await client.query(UPSERT_USER, [
+          userId,
+          patch.email ?? null,
+          patch.phone ?? null,
+          locale,
+          patch.whatsappOptIn ?? null,
+          patch.email !== undefined,
+          patch.phone !== undefined,
+        ]);
+        if (rowCount === 0) throw new ErasedUserError(userId);
+        const channels = JSON.stringify(patch.channels ?? {});
+        const events = JSON.stringify(patch.eventChannels ?? {});
+        const window = [quiet?.start ?? null, quiet?.end ?? null, quiet?.timeZone ?? null];
+        await (mode === 'merge'
+          ? client.query(MERGE_PREFERENCES, [userId, channels, events, patch.quietHours !== undefined, ...window])
+          : client.query(REPLACE_PREFERENCES, [userId, channels, events, ...window]));
+      }),
+    );
     return profile!;
   }
 

@@ -51,9 +51,11 @@ export function profileFromRow(row: ProfileRow): UserProfile {
     locale: row.locale,
     channels: row.channels ?? {},
     eventChannels: (row.event_channels ?? {}) as UserProfile['eventChannels'],
-    ...(row.quiet_start && row.quiet_end && row.quiet_time_zone && {
-      quietHours: { start: row.quiet_start, end: row.quiet_end, timeZone: row.quiet_time_zone },
-    }),
+    ...(row.quiet_start &&
+      row.quiet_end &&
+      row.quiet_time_zone && {
+        quietHours: { start: row.quiet_start, end: row.quiet_end, timeZone: row.quiet_time_zone },
+      }),
   };
 }
 

@@ -30,5 +30,7 @@ export function quietUntil(quiet: QuietHours, now: Date = new Date()): Date | un
   const endsTomorrow = start > end && t >= start;
   const day = endsTomorrow ? local.plus({ days: 1 }) : local;
   // Wall-clock set, not seconds added: on a daylight-saving day the two differ by an hour.
-  return day.set({ hour: Math.floor(end / 3600), minute: Math.floor(end / 60) % 60, second: end % 60, millisecond: 0 }).toJSDate();
+  return day
+    .set({ hour: Math.floor(end / 3600), minute: Math.floor(end / 60) % 60, second: end % 60, millisecond: 0 })
+    .toJSDate();
 }

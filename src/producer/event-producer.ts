@@ -1,5 +1,12 @@
 import { Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
-import { assertEvent, partitionKeyOf, topicName, topicOf, type GatewayEvent, type GatewayEventInput } from '../events/index.js';
+import {
+  assertEvent,
+  partitionKeyOf,
+  topicName,
+  topicOf,
+  type GatewayEvent,
+  type GatewayEventInput,
+} from '../events/index.js';
 import type { Logger } from '../logger.js';
 import { PublishError } from './errors.js';
 import { createKafka } from './kafka.js';
@@ -97,7 +104,9 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
       return receipts(byTopic, metadata);
     } catch (cause) {
       const ids = events.map((e) => e.eventId);
-      throw new PublishError(`Kafka did not accept ${ids.length} event(s): ${(cause as Error).message}`, ids, { cause });
+      throw new PublishError(`Kafka did not accept ${ids.length} event(s): ${(cause as Error).message}`, ids, {
+        cause,
+      });
     }
   }
 

@@ -24,7 +24,10 @@ export async function ensureTopics(
       await pRetry(
         async () => {
           // Replication is left to the broker's default.replication.factor: 1 on the local stack, 3 on a cluster.
-          await admin.createTopics({ waitForLeaders: true, topics: missing.map((topic) => ({ topic, numPartitions: partitions })) });
+          await admin.createTopics({
+            waitForLeaders: true,
+            topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+          });
           await admin.fetchTopicMetadata({ topics: missing });
         },
         { retries: 8, minTimeout: 250, maxTimeout: 2_000, shouldRetry: (error) => isSettling(error) },

@@ -17,12 +17,21 @@ export class RoleSelectionError extends Error {
 
 /** The roles to start, in start order, from the `--role a,b` value (or its absence). */
 export function selectRoles(roleArgument: string | undefined, nodeEnv: Config['NODE_ENV']): RoleName[] {
-  const names = roleArgument === undefined ? [...DEFAULT_ROLES] : roleArgument.split(',').map((n) => n.trim()).filter(Boolean);
+  const names =
+    roleArgument === undefined
+      ? [...DEFAULT_ROLES]
+      : roleArgument
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean);
   const unknown = names.filter((name) => !(ROLE_NAMES as readonly string[]).includes(name));
-  if (unknown.length) throw new RoleSelectionError(`unknown role ${unknown.join(', ')}; roles: ${ROLE_NAMES.join(', ')}`);
+  if (unknown.length)
+    throw new RoleSelectionError(`unknown role ${unknown.join(', ')}; roles: ${ROLE_NAMES.join(', ')}`);
   if (names.length === 0) throw new RoleSelectionError(`--role names no role; roles: ${ROLE_NAMES.join(', ')}`);
   if (names.includes('sandbox') && nodeEnv === 'production') {
-    throw new RoleSelectionError('the sandbox role is for development only (NODE_ENV=development); production talks to Twilio itself');
+    throw new RoleSelectionError(
+      'the sandbox role is for development only (NODE_ENV=development); production talks to Twilio itself',
+    );
   }
   return ROLE_NAMES.filter((name) => names.includes(name));
 }

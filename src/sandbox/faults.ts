@@ -75,7 +75,11 @@ export function createFaults(): Faults {
     },
     latencyMs: () => latency,
     undeliverableFor: (to) => undeliverable.find((u) => addressMatches(u.to, to)),
-    snapshot: () => ({ failNext: failRules.map((r) => ({ ...r })), latencyMs: latency, undeliverable: [...undeliverable] }),
+    snapshot: () => ({
+      failNext: failRules.map((r) => ({ ...r })),
+      latencyMs: latency,
+      undeliverable: [...undeliverable],
+    }),
   };
 }
 

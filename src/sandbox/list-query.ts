@@ -69,7 +69,8 @@ function dayOf(date: Date): string {
 function positiveInt(raw: string | undefined, name: string, min = 1): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   const parsed = Number(raw);
-  if (!Number.isInteger(parsed) || parsed < min) throw new TwilioApiError(400, 20001, `Invalid value for ${name}: ${raw}`);
+  if (!Number.isInteger(parsed) || parsed < min)
+    throw new TwilioApiError(400, 20001, `Invalid value for ${name}: ${raw}`);
   return parsed;
 }
 

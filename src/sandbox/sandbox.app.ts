@@ -50,7 +50,14 @@ export async function buildSandboxApp(options: SandboxOptions): Promise<SandboxH
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
   const timing = { ...DEFAULT_TIMING, ...options.timing };
-  const lifecycle = createLifecycle({ store, faults, authToken: options.authToken, logger, timing, signal: closing.signal });
+  const lifecycle = createLifecycle({
+    store,
+    faults,
+    authToken: options.authToken,
+    logger,
+    timing,
+    signal: closing.signal,
+  });
 
   registerTwilioErrorHandling(app);
   // The SDK posts forms; @fastify/formbody would do, but the whole of it is these three lines.
@@ -69,14 +76,20 @@ export async function buildSandboxApp(options: SandboxOptions): Promise<SandboxH
     signal: closing.signal,
   });
   await app.register(sandboxRoutes, { store, faults });
-  await app.register(inboundRoutes, { accountSid, authToken, webhookUrl: options.inboundWebhookUrl, defaultTo: options.inboundTo ?? '+15005550006' });
+  await app.register(inboundRoutes, {
+    accountSid,
+    authToken,
+    webhookUrl: options.inboundWebhookUrl,
+    defaultTo: options.inboundTo ?? '+15005550006',
+  });
   await app.register(previewRoutes, { publicUrl: options.publicUrl });
   return { app, store, faults };
 }
 
 function checkOptions(options: SandboxOptions): void {
   const problems: string[] = [];
-  if (!/^AC[0-9a-fA-F]{32}$/.test(options.accountSid ?? '')) problems.push('accountSid must be AC followed by 32 hex digits');
+  if (!/^AC[0-9a-fA-F]{32}$/.test(options.accountSid ?? ''))
+    problems.push('accountSid must be AC followed by 32 hex digits');
   if (!options.authToken) problems.push('authToken is required');
   if (!options.logger) problems.push('logger is required');
   if (problems.length > 0) throw new TypeError(`buildSandboxApp: ${problems.join('; ')}`);

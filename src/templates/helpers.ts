@@ -13,7 +13,10 @@ import { HelperInputError } from './template-error.js';
 
 type HandlebarsEnv = typeof Handlebars;
 /** Handlebars fills `ids` (the parameters as written) when templates are compiled with `trackIds`. */
-type Options = Handlebars.HelperOptions & { ids?: unknown[]; data?: { locale?: string; root?: Record<string, unknown> } };
+type Options = Handlebars.HelperOptions & {
+  ids?: unknown[];
+  data?: { locale?: string; root?: Record<string, unknown> };
+};
 
 const IST_OFFSET_MS = 330 * 60_000;
 
@@ -27,8 +30,10 @@ export function registerHelpers(env: HandlebarsEnv): void {
   env.registerHelper('json', json);
   env.registerHelper('vehicle', (options: Options) => vehicle(root(options), options.data?.locale));
   env.registerHelper('disruption', (options: Options) => disruption(root(options), options.data?.locale));
-  env.registerHelper('disruptionTitle', (options: Options) =>
-    localeText(options.data?.locale).disruptionTitle[disruptionType(root(options), 'disruptionTitle')],
+  env.registerHelper(
+    'disruptionTitle',
+    (options: Options) =>
+      localeText(options.data?.locale).disruptionTitle[disruptionType(root(options), 'disruptionTitle')],
   );
   env.registerHelper('severity', (options: Options) => severity(disruptionType(root(options), 'severity')));
 }
@@ -138,14 +143,19 @@ function vehicle(event: Record<string, unknown>, locale: string | undefined): st
 function disruptionType(event: Record<string, unknown>, helper: string): DisruptionType {
   const type = event.disruptionType;
   if (typeof type === 'string' && (DISRUPTION_TYPES as readonly string[]).includes(type)) return type as DisruptionType;
-  throw new HelperInputError(helper, 'disruptionType', type === undefined ? 'is missing' : `is unknown (${String(type)})`);
+  throw new HelperInputError(
+    helper,
+    'disruptionType',
+    type === undefined ? 'is missing' : `is unknown (${String(type)})`,
+  );
 }
 
 /** What happened, as the predicate after the vehicle: "is delayed by 90 minutes", "अब प्लेटफ़ॉर्म 5 से रवाना होगी". */
 function disruption(event: Record<string, unknown>, locale: string | undefined): string {
   const words = localeText(locale).disruption;
   const payload = (event.payload && typeof event.payload === 'object' ? event.payload : {}) as Record<string, unknown>;
-  const present = (value: unknown) => (typeof value === 'string' || typeof value === 'number') && String(value).trim() !== '';
+  const present = (value: unknown) =>
+    (typeof value === 'string' || typeof value === 'number') && String(value).trim() !== '';
   switch (disruptionType(event, 'disruption')) {
     case 'FLIGHT_DELAY':
     case 'TRAIN_DELAY': {

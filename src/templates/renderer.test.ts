@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANNELS, DISRUPTION_TYPES, EVENT_TYPES, TOPIC_BY_EVENT_TYPE, type Channel, type EventType } from '../events/index.js';
+import {
+  CHANNELS,
+  DISRUPTION_TYPES,
+  EVENT_TYPES,
+  TOPIC_BY_EVENT_TYPE,
+  type Channel,
+  type EventType,
+} from '../events/index.js';
 import { createTemplateRenderer, localeCandidates, type Rendered, type RenderInput } from './renderer.js';
 import { sampleDisruption, sampleEvent, sampleRecipient } from './samples.js';
 import { TemplateError } from './template-error.js';
@@ -177,7 +184,10 @@ describe('disruptions', () => {
         expectClean(hi);
       }
       const severity = type.endsWith('CANCELLED') ? 'critical' : 'warning';
-      expect(render('TRAVEL_DISRUPTION', 'websocket', { event }).payload).toMatchObject({ severity, disruptionType: type });
+      expect(render('TRAVEL_DISRUPTION', 'websocket', { event }).payload).toMatchObject({
+        severity,
+        disruptionType: type,
+      });
     });
   }
 });
@@ -236,7 +246,9 @@ describe('broken templates fail permanently, naming the file', () => {
   const minimal = { eventType: 'BOOKING_CONFIRMED', locale: 'en', recipient: { userId: '1001' } } as const;
 
   it('a helper handed a missing value names the template and the variable', () => {
-    const broken = createTemplateRenderer({ dir: folder({ 'booking-confirmed/sms.en.hbs': 'Fare {{money totalFare}}' }) });
+    const broken = createTemplateRenderer({
+      dir: folder({ 'booking-confirmed/sms.en.hbs': 'Fare {{money totalFare}}' }),
+    });
     const error = caught(() =>
       broken.render({ ...minimal, channel: 'sms', event: sampleEvent('BOOKING_CONFIRMED', { minimal: true }) }),
     );

@@ -121,7 +121,13 @@ export function createTemplateRenderer({ dir = DEFAULT_DIR }: { dir?: string } =
   const { templates, layouts: layoutSources } = readTemplateFolder(dir);
   const compiled = new Map<string, Compiled>();
   for (const t of templates) {
-    const info: TemplateInfo = { eventType: t.eventType, topic: t.topic, channel: t.channel, locale: t.locale, file: t.file };
+    const info: TemplateInfo = {
+      eventType: t.eventType,
+      topic: t.topic,
+      channel: t.channel,
+      locale: t.locale,
+      file: t.file,
+    };
     if (t.channel === 'email') {
       const parts = splitEmail(t.file, t.source, { withSubject: true });
       compiled.set(key(t.topic, t.channel, t.locale), {
@@ -230,7 +236,8 @@ function runTemplate(file: string, fn: Delegate, context: unknown, locale: strin
     return fn(context, { data: { locale } });
   } catch (error) {
     if (error instanceof TemplateError) throw error;
-    if (error instanceof HelperInputError) throw new TemplateError(error.message, file, error.variable, { cause: error });
+    if (error instanceof HelperInputError)
+      throw new TemplateError(error.message, file, error.variable, { cause: error });
     const message = error instanceof Error ? error.message : String(error);
     const variable =
       /^Missing helper: "([^"]+)"/.exec(message)?.[1] ??

@@ -97,9 +97,24 @@ const MINIMAL: { [T in EventType]: InputOf<T> } = {
 const DISRUPTIONS: Record<DisruptionType, Partial<InputOf<'TRAVEL_DISRUPTION'>>> = {
   FLIGHT_DELAY: {},
   FLIGHT_CANCELLED: { payload: { reason: 'operational reasons' } },
-  TRAIN_DELAY: { flightNumber: undefined, trainNumber: '12951', destination: 'Mumbai Central', payload: { minutes: 45, reason: 'fog' } },
-  TRAIN_CANCELLED: { flightNumber: undefined, trainNumber: '12951', destination: 'Mumbai Central', payload: { reason: 'track maintenance' } },
-  PLATFORM_CHANGE: { flightNumber: undefined, trainNumber: '12951', destination: 'Mumbai Central', payload: { platform: '5' } },
+  TRAIN_DELAY: {
+    flightNumber: undefined,
+    trainNumber: '12951',
+    destination: 'Mumbai Central',
+    payload: { minutes: 45, reason: 'fog' },
+  },
+  TRAIN_CANCELLED: {
+    flightNumber: undefined,
+    trainNumber: '12951',
+    destination: 'Mumbai Central',
+    payload: { reason: 'track maintenance' },
+  },
+  PLATFORM_CHANGE: {
+    flightNumber: undefined,
+    trainNumber: '12951',
+    destination: 'Mumbai Central',
+    payload: { platform: '5' },
+  },
   GATE_CHANGE: { payload: { gate: '42B' } },
   DESTINATION_DISRUPTION: { payload: { reason: 'heavy rain and waterlogging' } },
 };

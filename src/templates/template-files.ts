@@ -1,7 +1,14 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type Handlebars from 'handlebars';
-import { CHANNELS, EVENT_TYPES, TOPIC_BY_EVENT_TYPE, type Channel, type EventTopic, type EventType } from '../events/index.js';
+import {
+  CHANNELS,
+  EVENT_TYPES,
+  TOPIC_BY_EVENT_TYPE,
+  type Channel,
+  type EventTopic,
+  type EventType,
+} from '../events/index.js';
 import { TemplateError } from './template-error.js';
 
 /** One template file of the folder, as found on disk. */
@@ -124,7 +131,11 @@ export function lintTemplate(file: string, ast: Program, rules: LintRules): void
     }
     if (node.type === 'MustacheStatement') {
       if (rules.forbidUnescaped && node.escaped === false) {
-        throw new TemplateError(`{{{${name ?? '…'}}}} would skip HTML escaping${where}; use {{${name ?? '…'}}}`, file, name);
+        throw new TemplateError(
+          `{{{${name ?? '…'}}}} would skip HTML escaping${where}; use {{${name ?? '…'}}}`,
+          file,
+          name,
+        );
       }
       if (rules.requireJson && !insideJson && name !== 'json') {
         throw new TemplateError(`websocket values must be written as {{json ${name ?? '…'}}}${where}`, file, name);

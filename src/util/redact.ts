@@ -12,7 +12,8 @@ const URL_PATTERN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s<>"'`]+/gi;
 const URL_TAIL = /[.,;:!?)\]]+$/;
 // A credential after its scheme: it has a digit or base64's +/=, or is long ("Basic authentication failed" stays).
 const AUTH_SCHEME = /\b(Bearer|Basic|Digest|Token)\s+(?:[\w.~+/-]*[\d+/=][\w.~+/=-]*|[\w.~+/=-]{20,})/gi;
-const SECRET_ASSIGNMENT = /\b(password|passwd|pass|pwd|secret|token|auth[_-]?token|api[_-]?key|access[_-]?key)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,]+)/gi;
+const SECRET_ASSIGNMENT =
+  /\b(password|passwd|pass|pwd|secret|token|auth[_-]?token|api[_-]?key|access[_-]?key)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,]+)/gi;
 // Anything@anything: a local part cut short by truncation ("asha@") or a domain without a dot still goes.
 const EMAIL = /[^\s<>()[\]{}"',;:@]+@[^\s<>()[\]{}"',;:@]*/g;
 // E.164 and its printed forms ("+91 98123 45678", "whatsapp:+9198…"): a plus and at least 7 digits.

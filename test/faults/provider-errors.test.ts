@@ -21,17 +21,46 @@ describe('fault: a permanent and a transient Twilio error', () => {
     const flaky = { userId: `flk-${randomBytes(3).toString('hex')}`, phone: uniquePhone() };
     gateway.sandbox.faults.set({ failNext: { count: 2, code: 20500, status: 500, to: flaky.phone } });
 
-    const bad = await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'INVALID01', userId: invalid.userId, userPhone: invalid.phone, userEmail: uniqueEmail('inv') }));
-    const good = await gateway.producer.publish(bookingConfirmed({ eventId: undefined, pnrNumber: 'FLAKY0001', userId: flaky.userId, userPhone: flaky.phone, userEmail: uniqueEmail('flk') }));
+    const bad = await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: 'INVALID01',
+        userId: invalid.userId,
+        userPhone: invalid.phone,
+        userEmail: uniqueEmail('inv'),
+      }),
+    );
+    const good = await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: 'FLAKY0001',
+        userId: flaky.userId,
+        userPhone: flaky.phone,
+        userEmail: uniqueEmail('flk'),
+      }),
+    );
 
     const dead = await waitFor('the 21211 dead letter', async () => {
-      const { rows } = await gateway.pool.query(`SELECT * FROM dead_letters WHERE event_id = $1 AND channel = 'sms'`, [bad.eventId]);
+      const { rows } = await gateway.pool.query(`SELECT * FROM dead_letters WHERE event_id = $1 AND channel = 'sms'`, [
+        bad.eventId,
+      ]);
       return rows[0];
     });
-    expect(dead).toMatchObject({ error_code: 'TWILIO_21211', error_class: 'permanent', user_id: invalid.userId, status: 'pending' });
-    const [record] = await readRecords(gateway.worker.kafka, [`${gateway.config.KAFKA_TOPIC_PREFIX}notifications.sms.dlq`], 1);
+    expect(dead).toMatchObject({
+      error_code: 'TWILIO_21211',
+      error_class: 'permanent',
+      user_id: invalid.userId,
+      status: 'pending',
+    });
+    const [record] = await readRecords(
+      gateway.worker.kafka,
+      [`${gateway.config.KAFKA_TOPIC_PREFIX}notifications.sms.dlq`],
+      1,
+    );
     expect(record!.message.headers!['x-error-code']!.toString()).toBe('TWILIO_21211');
-    expect(record!.message.headers!['x-original-topic']!.toString()).toBe(`${gateway.config.KAFKA_TOPIC_PREFIX}booking-confirmed`);
+    expect(record!.message.headers!['x-original-topic']!.toString()).toBe(
+      `${gateway.config.KAFKA_TOPIC_PREFIX}booking-confirmed`,
+    );
     expect(record!.message.headers!['x-idempotency-key']!.toString()).toBe(`${bad.eventId}:sms:${invalid.userId}`);
 
     await waitFor('the flaky number’s SMS', () => gateway.sandbox.store.list((m) => m.to === flaky.phone).length === 1);

@@ -26,7 +26,12 @@ const pnrOf = (user: number, seq: number) => `C${RUN}${String(user).padStart(2, 
 const ownerOf = (pnr: string) => Number(pnr.slice(5, 7));
 const PNR_IN_TEXT = new RegExp(`C${RUN}\\d{5}`);
 
-interface Traveller { index: number; userId: string; email: string; phone: string }
+interface Traveller {
+  index: number;
+  userId: string;
+  email: string;
+  phone: string;
+}
 
 /** What one channel's sink holds for the test's travellers: `user` is whose address it went to. */
 type Caught = Array<{ user: number; pnr: string | undefined }>;
@@ -50,7 +55,9 @@ async function ledgerByChannel(fleet: WorkerFleet, userIds: string[]) {
        FROM deliveries WHERE user_id = ANY($1) GROUP BY channel ORDER BY channel`,
     [userIds],
   );
-  return Object.fromEntries(CHANNELS.map((c) => [c, rows.find((r) => r.channel === c) ?? { channel: c, total: 0, final: 0, retaken: 0 }]));
+  return Object.fromEntries(
+    CHANNELS.map((c) => [c, rows.find((r) => r.channel === c) ?? { channel: c, total: 0, final: 0, retaken: 0 }]),
+  );
 }
 
 describe('fault: one of two worker processes is killed -9 in the middle of 2,000 booking events', () => {
@@ -63,11 +70,16 @@ describe('fault: one of two worker processes is killed -9 in the middle of 2,000
     await fleet?.close();
   }, 60_000);
 
-  it('every message is delivered exactly once per channel, and the partitions are reassigned within 10 s', async ({ onTestFailed }) => {
+  it('every message is delivered exactly once per channel, and the partitions are reassigned within 10 s', async ({
+    onTestFailed,
+  }) => {
     onTestFailed(() => console.error(fleet.workers.map((w) => w.output(40)).join('\n')));
     const started = performance.now();
     const people: Traveller[] = Array.from({ length: USERS }, (_, index) => ({
-      index, userId: `crash-${RUN.toLowerCase()}-${randomBytes(3).toString('hex')}-${index}`, email: uniqueEmail(`crash${index}`), phone: uniquePhone(),
+      index,
+      userId: `crash-${RUN.toLowerCase()}-${randomBytes(3).toString('hex')}-${index}`,
+      email: uniqueEmail(`crash${index}`),
+      phone: uniquePhone(),
     }));
     expect(new Set(people.map((p) => p.phone)).size).toBe(USERS);
     const userIds = people.map((p) => p.userId);
@@ -82,7 +94,16 @@ describe('fault: one of two worker processes is killed -9 in the middle of 2,000
       for (const p of people) {
         const eventId = randomUUID();
         pnrByEventId.set(eventId, pnrOf(p.index, seq));
-        events.push(bookingConfirmed({ eventId, pnrNumber: pnrOf(p.index, seq), userId: p.userId, userEmail: p.email, userPhone: p.phone, userName: `Traveller ${p.index}` }));
+        events.push(
+          bookingConfirmed({
+            eventId,
+            pnrNumber: pnrOf(p.index, seq),
+            userId: p.userId,
+            userEmail: p.email,
+            userPhone: p.phone,
+            userName: `Traveller ${p.index}`,
+          }),
+        );
       }
     }
     const allPnrs = [...pnrByEventId.values()];
@@ -92,18 +113,29 @@ describe('fault: one of two worker processes is killed -9 in the middle of 2,000
     publishing.catch(() => undefined); // awaited below; this only keeps an early rejection from going unhandled
 
     // In the middle: a third of the 8,000 deliveries (4 channels × 2,000) have a row in the ledger.
-    const rowsAt = async () => Number((await fleet.pool.query('SELECT count(*) FROM deliveries WHERE user_id = ANY($1)', [userIds])).rows[0].count);
+    const rowsAt = async () =>
+      Number(
+        (await fleet.pool.query('SELECT count(*) FROM deliveries WHERE user_id = ANY($1)', [userIds])).rows[0].count,
+      );
     const third = Math.ceil((EVENTS * CHANNELS.length) / 3);
-    const rowsBeforeKill = await waitFor('a third of the deliveries in the ledger', async () => {
-      const rows = await rowsAt();
-      return rows >= third ? rows : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 20 });
+    const rowsBeforeKill = await waitFor(
+      'a third of the deliveries in the ledger',
+      async () => {
+        const rows = await rowsAt();
+        return rows >= third ? rows : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 20 },
+    );
     const [victim, survivor] = fleet.workers as [(typeof fleet.workers)[0], (typeof fleet.workers)[0]];
     const killedAt = performance.now();
     await victim.crash();
     const ledgerAtKill = await ledgerByChannel(fleet, userIds);
 
-    const reassignedAfter = await fleet.waitForGroups(1, { timeoutMs: REASSIGN_WATCH_MS, since: killedAt, alive: [survivor] });
+    const reassignedAfter = await fleet.waitForGroups(1, {
+      timeoutMs: REASSIGN_WATCH_MS,
+      since: killedAt,
+      alive: [survivor],
+    });
     const reassignMs = Math.max(...Object.values(reassignedAfter));
     await publishing;
 
@@ -117,49 +149,112 @@ describe('fault: one of two worker processes is killed -9 in the middle of 2,000
     }
     const settledAfterKillMs = Math.round(performance.now() - killedAt);
     const { rows: statuses } = await fleet.pool.query<{ channel: string; status: string; n: number }>(
-      `SELECT channel, status, count(*)::int AS n FROM deliveries WHERE user_id = ANY($1) GROUP BY channel, status ORDER BY channel, status`, [userIds]);
-    const { rows: unsettled } = await fleet.pool.query<{ channel: string; event_id: string; attempts: number; status: string }>(
-      `SELECT channel, event_id, attempts, status FROM deliveries WHERE user_id = ANY($1) AND (status = 'sending' OR attempts > 1) ORDER BY channel`, [userIds]);
+      `SELECT channel, status, count(*)::int AS n FROM deliveries WHERE user_id = ANY($1) GROUP BY channel, status ORDER BY channel, status`,
+      [userIds],
+    );
+    const { rows: unsettled } = await fleet.pool.query<{
+      channel: string;
+      event_id: string;
+      attempts: number;
+      status: string;
+    }>(
+      `SELECT channel, event_id, attempts, status FROM deliveries WHERE user_id = ANY($1) AND (status = 'sending' OR attempts > 1) ORDER BY channel`,
+      [userIds],
+    );
 
     // What the travellers got. MailDev stores a message just after answering 250: give it a moment to catch up.
     const addresses = people.map((p) => p.email);
-    const mail = await waitFor('every email in MailDev', async () => {
-      const caught = await emailsTo(addresses);
-      return caught.length >= ledger.email!.total ? caught : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 500 }).catch(() => emailsTo(addresses));
+    const mail = await waitFor(
+      'every email in MailDev',
+      async () => {
+        const caught = await emailsTo(addresses);
+        return caught.length >= ledger.email!.total ? caught : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    ).catch(() => emailsTo(addresses));
     const mailKept = await sentinel.stillThere();
     const addressOwner = new Map(people.map((p) => [p.email.toLowerCase(), p.index]));
     const phoneOwner = new Map(people.map((p) => [p.phone, p.index]));
-    const sandboxCaught = (prefix: string): Caught => fleet.sandbox.store
-      .list((m) => m.to.startsWith(prefix) && phoneOwner.has(m.to.slice(prefix.length)))
-      .map((m) => ({ user: phoneOwner.get(m.to.slice(prefix.length))!, pnr: PNR_IN_TEXT.exec(m.body)?.[0] }));
+    const sandboxCaught = (prefix: string): Caught =>
+      fleet.sandbox.store
+        .list((m) => m.to.startsWith(prefix) && phoneOwner.has(m.to.slice(prefix.length)))
+        .map((m) => ({ user: phoneOwner.get(m.to.slice(prefix.length))!, pnr: PNR_IN_TEXT.exec(m.body)?.[0] }));
     const caught: Record<string, Caught> = {
-      email: mail.map((m) => ({ user: addressOwner.get(m.to[0]!.address.toLowerCase())!, pnr: PNR_IN_TEXT.exec(m.subject)?.[0] })),
+      email: mail.map((m) => ({
+        user: addressOwner.get(m.to[0]!.address.toLowerCase())!,
+        pnr: PNR_IN_TEXT.exec(m.subject)?.[0],
+      })),
       sms: sandboxCaught(''),
       whatsapp: sandboxCaught('whatsapp:'),
-      websocket: clients.flatMap((c, user) => c.distinct().map((a) => ({ user, pnr: a.pnrNumber as string | undefined }))),
+      websocket: clients.flatMap((c, user) =>
+        c.distinct().map((a) => ({ user, pnr: a.pnrNumber as string | undefined })),
+      ),
     };
     const sinks = Object.fromEntries(CHANNELS.map((c) => [c, tally(caught[c]!, allPnrs)]));
-    const { rows: inbox } = await fleet.pool.query<{ user_id: string; event_id: string }>('SELECT user_id, event_id FROM inbox WHERE user_id = ANY($1)', [userIds]);
+    const { rows: inbox } = await fleet.pool.query<{ user_id: string; event_id: string }>(
+      'SELECT user_id, event_id FROM inbox WHERE user_id = ANY($1)',
+      [userIds],
+    );
     const inInbox = new Set(inbox.map((r) => r.event_id));
     // For each delivery the ledger never settled or that was claimed twice: did the person get it, and how often?
     const suspects = unsettled.map((row) => {
       const pnr = pnrByEventId.get(row.event_id)!;
-      return { ...row, pnr, received: caught[row.channel]!.filter((c) => c.pnr === pnr).length, ...(row.channel === 'websocket' && { inInbox: inInbox.has(row.event_id) }) };
+      return {
+        ...row,
+        pnr,
+        received: caught[row.channel]!.filter((c) => c.pnr === pnr).length,
+        ...(row.channel === 'websocket' && { inInbox: inInbox.has(row.event_id) }),
+      };
     });
-    const sockets = clients.map((c) => ({ received: c.received.length, distinctIds: c.distinct().length, eventIds: new Set(c.distinct().map((a) => a.eventId)).size }));
-    console.log(JSON.stringify({
-      reassignMs: Math.round(reassignMs), reassignedAfter: Object.fromEntries(Object.entries(reassignedAfter).map(([c, ms]) => [c, Math.round(ms)])),
-      rowsBeforeKill, ledgerAtKill, ledger, settledAfterKillMs, statuses, suspects, mailKept,
-      sinks: Object.fromEntries(Object.entries(sinks).map(([c, t]) => [c, { ...t, missing: t.missing.slice(0, 10), missingCount: t.missing.length, perUser: [Math.min(...t.perUser), Math.max(...t.perUser)] }])),
-      socketsReceived: sockets.reduce((n, s) => n + s.received, 0), socketReconnects: clients.reduce((n, c) => n + c.reconnects, 0),
-      inboxRows: inbox.length, testMs: Math.round(performance.now() - started),
-    }, null, 1));
+    const sockets = clients.map((c) => ({
+      received: c.received.length,
+      distinctIds: c.distinct().length,
+      eventIds: new Set(c.distinct().map((a) => a.eventId)).size,
+    }));
+    console.log(
+      JSON.stringify(
+        {
+          reassignMs: Math.round(reassignMs),
+          reassignedAfter: Object.fromEntries(Object.entries(reassignedAfter).map(([c, ms]) => [c, Math.round(ms)])),
+          rowsBeforeKill,
+          ledgerAtKill,
+          ledger,
+          settledAfterKillMs,
+          statuses,
+          suspects,
+          mailKept,
+          sinks: Object.fromEntries(
+            Object.entries(sinks).map(([c, t]) => [
+              c,
+              {
+                ...t,
+                missing: t.missing.slice(0, 10),
+                missingCount: t.missing.length,
+                perUser: [Math.min(...t.perUser), Math.max(...t.perUser)],
+              },
+            ]),
+          ),
+          socketsReceived: sockets.reduce((n, s) => n + s.received, 0),
+          socketReconnects: clients.reduce((n, c) => n + c.reconnects, 0),
+          inboxRows: inbox.length,
+          testMs: Math.round(performance.now() - started),
+        },
+        null,
+        1,
+      ),
+    );
 
     expect(rowsBeforeKill, 'the kill came in the middle of the run').toBeLessThan(EVENTS * CHANNELS.length);
     expect(mailKept, 'MailDev kept its mail during the test (it was restarted or cleared: rerun)').toBe(true);
-    expect.soft(reassignMs, `partitions reassigned ${Math.round(reassignMs)} ms after the kill`).toBeLessThanOrEqual(REASSIGN_DEADLINE_MS);
-    expect.soft(suspects.filter((s) => s.status === 'sending'), 'deliveries left claimed by the dead worker').toEqual([]);
+    expect
+      .soft(reassignMs, `partitions reassigned ${Math.round(reassignMs)} ms after the kill`)
+      .toBeLessThanOrEqual(REASSIGN_DEADLINE_MS);
+    expect
+      .soft(
+        suspects.filter((s) => s.status === 'sending'),
+        'deliveries left claimed by the dead worker',
+      )
+      .toEqual([]);
     for (const channel of CHANNELS) {
       const sink = sinks[channel]!;
       expect.soft(sink.duplicated, `${channel}: PNRs sent more than once`).toEqual([]);
@@ -168,12 +263,33 @@ describe('fault: one of two worker processes is killed -9 in the middle of 2,000
       expect.soft(sink.perUser, `${channel}: messages per traveller`).toEqual(Array(USERS).fill(EVENTS_PER_USER));
     }
     // Each socket: 100 alerts (one per inbox id, as the alerts page counts them), for 100 distinct events, all its own.
-    expect.soft(sockets.map((s) => [s.distinctIds, s.eventIds]), 'alerts and distinct events per socket').toEqual(Array(USERS).fill([EVENTS_PER_USER, EVENTS_PER_USER]));
+    expect
+      .soft(
+        sockets.map((s) => [s.distinctIds, s.eventIds]),
+        'alerts and distinct events per socket',
+      )
+      .toEqual(Array(USERS).fill([EVENTS_PER_USER, EVENTS_PER_USER]));
     clients.forEach((client, user) => {
-      const expected = [...pnrByEventId].filter(([, pnr]) => ownerOf(pnr) === user).map(([id]) => id).sort();
-      expect.soft(client.distinct().map((a) => a.eventId).sort(), `socket of traveller ${user}`).toEqual(expected);
+      const expected = [...pnrByEventId]
+        .filter(([, pnr]) => ownerOf(pnr) === user)
+        .map(([id]) => id)
+        .sort();
+      expect
+        .soft(
+          client
+            .distinct()
+            .map((a) => a.eventId)
+            .sort(),
+          `socket of traveller ${user}`,
+        )
+        .toEqual(expected);
     });
     expect.soft(inbox.length, 'inbox rows').toBe(EVENTS);
-    expect.soft(statuses.filter((s) => !['sent', 'queued', 'delivered'].includes(s.status)), 'no delivery skipped, failed or unsettled').toEqual([]);
+    expect
+      .soft(
+        statuses.filter((s) => !['sent', 'queued', 'delivered'].includes(s.status)),
+        'no delivery skipped, failed or unsettled',
+      )
+      .toEqual([]);
   }, 360_000);
 });

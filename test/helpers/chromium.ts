@@ -35,11 +35,15 @@ const INSTALL_TIMEOUT_MS = 10 * 60_000;
 export async function ensureChromium(): Promise<string> {
   if (existsSync(CHROMIUM_PATH)) return CHROMIUM_PATH;
   if (process.getuid?.() !== 0) {
-    throw new Error(`${CHROMIUM_PATH} is missing; install it with: sudo apt-get install -y --no-install-recommends ${PACKAGES.join(' ')}`);
+    throw new Error(
+      `${CHROMIUM_PATH} is missing; install it with: sudo apt-get install -y --no-install-recommends ${PACKAGES.join(' ')}`,
+    );
   }
   const started = Date.now();
   const deadline = started + INSTALL_TIMEOUT_MS;
-  log(`${CHROMIUM_PATH} is missing: installing ${PACKAGES.join(' ')} from Debian (up to ${INSTALL_TIMEOUT_MS / 60_000} min)`);
+  log(
+    `${CHROMIUM_PATH} is missing: installing ${PACKAGES.join(' ')} from Debian (up to ${INSTALL_TIMEOUT_MS / 60_000} min)`,
+  );
   await run('apt-get', ['update'], deadline);
   await run('apt-get', ['install', '-y', '--no-install-recommends', ...PACKAGES], deadline);
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} is still missing`);
@@ -56,11 +60,17 @@ function run(command: string, args: string[], deadline: number): Promise<void> {
   const what = `${command} ${args.join(' ')}`;
   log(`running: ${what}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let lastPrinted = 0;
     let tail = '';
     const onData = (chunk: Buffer) => {
-      const lines = chunk.toString().split('\n').filter((l) => l.trim());
+      const lines = chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim());
       tail = [tail, ...lines].join('\n').slice(-2000);
       if (lines.length && Date.now() - lastPrinted > 3000) {
         lastPrinted = Date.now();
@@ -69,10 +79,13 @@ function run(command: string, args: string[], deadline: number): Promise<void> {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      reject(new Error(`${what} did not finish in time`));
-    }, Math.max(1000, deadline - Date.now()));
+    const timer = setTimeout(
+      () => {
+        child.kill('SIGTERM');
+        reject(new Error(`${what} did not finish in time`));
+      },
+      Math.max(1000, deadline - Date.now()),
+    );
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(new Error(`${what} could not start: ${error.message}`));

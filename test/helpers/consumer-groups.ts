@@ -16,12 +16,19 @@ export interface ChannelGroup {
 /** Every channel group of a prefix, main and retry. */
 export function channelGroups(prefix: string, retryLevels: number): ChannelGroup[] {
   return CHANNELS.flatMap((channel) => [
-    { name: channel, groupId: `${prefix}${CONSUMER_GROUPS[channel]}`, topics: topicsFor(channel).map((t) => `${prefix}${t}`) },
+    {
+      name: channel,
+      groupId: `${prefix}${CONSUMER_GROUPS[channel]}`,
+      topics: topicsFor(channel).map((t) => `${prefix}${t}`),
+    },
     ...(retryLevels > 0
-      ? [{
-          name: `${channel} retry`, groupId: `${prefix}${retryGroupOf(channel)}`,
-          topics: Array.from({ length: retryLevels }, (_, i) => retryTopic(channel, i + 1, prefix)),
-        }]
+      ? [
+          {
+            name: `${channel} retry`,
+            groupId: `${prefix}${retryGroupOf(channel)}`,
+            topics: Array.from({ length: retryLevels }, (_, i) => retryTopic(channel, i + 1, prefix)),
+          },
+        ]
       : []),
   ]);
 }
@@ -52,17 +59,27 @@ export async function describeGroups(admin: Admin, groups: ChannelGroup[]): Prom
 function decodePartitions(assignment: Buffer): Record<string, number[]> {
   if (!assignment?.length) return {};
   const decoded = AssignerProtocol.MemberAssignment.decode(assignment);
-  return Object.fromEntries(Object.entries(decoded?.assignment ?? {}).map(([topic, partitions]) => [topic, [...partitions].sort((a, b) => a - b)]));
+  return Object.fromEntries(
+    Object.entries(decoded?.assignment ?? {}).map(([topic, partitions]) => [
+      topic,
+      [...partitions].sort((a, b) => a - b),
+    ]),
+  );
 }
 
 const held = (view: GroupView) =>
-  view.members.flatMap((m) => Object.entries(m.partitions).flatMap(([topic, ps]) => ps.map((p) => `${topic}:${p}`))).sort();
+  view.members
+    .flatMap((m) => Object.entries(m.partitions).flatMap(([topic, ps]) => ps.map((p) => `${topic}:${p}`)))
+    .sort();
 
 const wanted = (view: GroupView, partitionCount: number) =>
   view.topics.flatMap((topic) => Array.from({ length: partitionCount }, (_, p) => `${topic}:${p}`)).sort();
 
 /** Stable, with exactly `members` members that between them hold every partition of the group's topics, once. */
-export function settled(view: GroupView, { members, partitionCount }: { members: number; partitionCount: number }): boolean {
+export function settled(
+  view: GroupView,
+  { members, partitionCount }: { members: number; partitionCount: number },
+): boolean {
   if (view.state !== 'Stable' || view.members.length !== members) return false;
   return JSON.stringify(held(view)) === JSON.stringify(wanted(view, partitionCount));
 }

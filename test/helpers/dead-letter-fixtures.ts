@@ -36,10 +36,17 @@ export function deadLetterFixtures(label: string) {
   const prefix = () => started().config.KAFKA_TOPIC_PREFIX;
   const code = (name: string) => `${name}_${randomBytes(3).toString('hex').toUpperCase()}`;
 
-  async function call(method: string, path: string, { token = started().config.ADMIN_TOKEN, body }: { token?: string | null; body?: unknown } = {}): Promise<Answer> {
+  async function call(
+    method: string,
+    path: string,
+    { token = started().config.ADMIN_TOKEN, body }: { token?: string | null; body?: unknown } = {},
+  ): Promise<Answer> {
     const response = await fetch(`${started().apiUrl}${path}`, {
       method,
-      headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...(token && { authorization: `Bearer ${token}` }) },
+      headers: {
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+        ...(token && { authorization: `Bearer ${token}` }),
+      },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
     const text = await response.text();
@@ -50,23 +57,42 @@ export function deadLetterFixtures(label: string) {
   async function insertLetter(row: LetterRow = {}): Promise<number> {
     const eventId = row.event_id === undefined ? randomUUID() : row.event_id;
     // Replays are delivered by the worker's retry groups: each entry names a traveller and addresses of its own.
-    const traveller = { userId: row.user_id ?? `dlq-${randomBytes(3).toString('hex')}`, userEmail: uniqueEmail('dlq'), userPhone: uniquePhone() };
+    const traveller = {
+      userId: row.user_id ?? `dlq-${randomBytes(3).toString('hex')}`,
+      userEmail: uniqueEmail('dlq'),
+      userPhone: uniquePhone(),
+    };
     const payload = row.payload === undefined ? bookingConfirmed({ eventId, ...traveller }) : row.payload;
     const { rows } = await started().pool.query<{ id: string }>(
       `INSERT INTO dead_letters (channel, event_id, event_type, user_id, idempotency_key, original_topic, original_partition,
          original_offset, original_key, consumer_group, attempts, error_class, error_code, error_message, payload, status)
        VALUES ($1, $2, $3, $4, $5, $6, 0, '7', $7, 'email-notification-group', 1, 'permanent', $8, 'test failure', $9, $10)
        RETURNING id`,
-      [row.channel ?? 'email', eventId, row.event_type === undefined ? 'BOOKING_CONFIRMED' : row.event_type, row.user_id ?? null,
-        row.idempotency_key ?? null, `${prefix()}booking-confirmed`, row.original_key ?? 'PNR1234567', row.error_code ?? 'SMTP_550',
-        payload === null ? null : JSON.stringify(payload), row.status ?? 'pending'],
+      [
+        row.channel ?? 'email',
+        eventId,
+        row.event_type === undefined ? 'BOOKING_CONFIRMED' : row.event_type,
+        row.user_id ?? null,
+        row.idempotency_key ?? null,
+        `${prefix()}booking-confirmed`,
+        row.original_key ?? 'PNR1234567',
+        row.error_code ?? 'SMTP_550',
+        payload === null ? null : JSON.stringify(payload),
+        row.status ?? 'pending',
+      ],
     );
     return Number(rows[0]!.id);
   }
 
-  const letter = async (id: number) => (await started().pool.query(`SELECT * FROM dead_letters WHERE id = $1`, [id])).rows[0];
+  const letter = async (id: number) =>
+    (await started().pool.query(`SELECT * FROM dead_letters WHERE id = $1`, [id])).rows[0];
   const auditOf = async (id: number) =>
-    (await started().pool.query(`SELECT action, actor, filter, result FROM dead_letter_audit WHERE dead_letter_id = $1 ORDER BY id`, [id])).rows;
+    (
+      await started().pool.query(
+        `SELECT action, actor, filter, result FROM dead_letter_audit WHERE dead_letter_id = $1 ORDER BY id`,
+        [id],
+      )
+    ).rows;
   const ids = (answer: Answer) => (answer.body.items as Array<{ id: number }>).map((item) => item.id);
 
   return {
@@ -77,6 +103,12 @@ export function deadLetterFixtures(label: string) {
     async close(): Promise<void> {
       await gateway?.close();
     },
-    prefix, code, call, insertLetter, letter, auditOf, ids,
+    prefix,
+    code,
+    call,
+    insertLetter,
+    letter,
+    auditOf,
+    ids,
   };
 }

@@ -32,7 +32,9 @@ export async function freshDatabase(base: string): Promise<{ url: string; drop: 
   return {
     url,
     drop: async () => {
-      const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
+      const admin = new pg.Client({
+        connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString(),
+      });
       await admin.connect();
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
@@ -60,30 +62,54 @@ export async function startGateway(label: string, options: GatewayOptions = {}) 
   const apiPort = await freePort();
   const publicUrl = `http://127.0.0.1:${apiPort}`;
   const sandbox: SandboxHandle = await buildSandboxApp({
-    accountSid: base.TWILIO_ACCOUNT_SID, authToken: base.TWILIO_AUTH_TOKEN, logger: testLogger,
-    inboundWebhookUrl: `${publicUrl}/webhooks/twilio/inbound`, inboundTo: base.TWILIO_SMS_FROM,
+    accountSid: base.TWILIO_ACCOUNT_SID,
+    authToken: base.TWILIO_AUTH_TOKEN,
+    logger: testLogger,
+    inboundWebhookUrl: `${publicUrl}/webhooks/twilio/inbound`,
+    inboundTo: base.TWILIO_SMS_FROM,
   });
   const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
-  const config: Config = testConfig(prefix, { DATABASE_URL: database.url, TWILIO_API_BASE_URL: sandboxUrl, PUBLIC_URL: publicUrl, ...options.env });
+  const config: Config = testConfig(prefix, {
+    DATABASE_URL: database.url,
+    TWILIO_API_BASE_URL: sandboxUrl,
+    PUBLIC_URL: publicUrl,
+    ...options.env,
+  });
 
   const amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: `test-${label}` });
   const api: FastifyInstance = await buildApp({
-    config, logger: testLogger, redis: new Redis(config.REDIS_URL), pool: createPool(config.DATABASE_URL, testLogger),
+    config,
+    logger: testLogger,
+    redis: new Redis(config.REDIS_URL),
+    pool: createPool(config.DATABASE_URL, testLogger),
     eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
   });
   const apiUrl = await api.listen({ host: '127.0.0.1', port: apiPort });
   // Events POSTed to the api wait in RabbitMQ until a bridge moves them to Kafka, as in `npm start`.
   const bridge = await startBridge(config, testLogger);
 
-  const worker = await createWorker({ config, logger: testLogger, ...(options.templatesDir && { templatesDir: options.templatesDir }) });
+  const worker = await createWorker({
+    config,
+    logger: testLogger,
+    ...(options.templatesDir && { templatesDir: options.templatesDir }),
+  });
   await worker.start();
-  const producer: EventProducer = createEventProducer({ brokers: config.KAFKA_BROKERS, logger: testLogger, topicPrefix: prefix });
+  const producer: EventProducer = createEventProducer({
+    brokers: config.KAFKA_BROKERS,
+    logger: testLogger,
+    topicPrefix: prefix,
+  });
   const pool = createPool(config.DATABASE_URL, testLogger);
   const redis = new Redis(config.REDIS_URL);
   const sockets: Socket[] = [];
 
   return {
-    config, apiUrl, sandbox, producer, pool, worker,
+    config,
+    apiUrl,
+    sandbox,
+    producer,
+    pool,
+    worker,
     preferences: createPreferencesRepository({ pool, redis }),
     itineraries: createItinerariesRepository(pool),
     deliveries: createDeliveriesRepository(pool),

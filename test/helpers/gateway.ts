@@ -25,7 +25,13 @@ export async function startIngest(config: Config, { withBridge = true } = {}): P
   const queues = eventQueues(config.AMQP_QUEUE_PREFIX);
   const apiConnection: AmqpConnectionManager = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test-api' });
   const eventQueue = createEventQueuePublisher({ connection: apiConnection, queues });
-  const app = await buildApp({ config, logger: testLogger, redis: new Redis(config.REDIS_URL), eventQueue, pool: createPool(config.DATABASE_URL, testLogger) });
+  const app = await buildApp({
+    config,
+    logger: testLogger,
+    redis: new Redis(config.REDIS_URL),
+    eventQueue,
+    pool: createPool(config.DATABASE_URL, testLogger),
+  });
   await waitFor('the api connected to RabbitMQ', () => eventQueue.isConnected());
 
   const bridgeConnection = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test-bridge' });

@@ -32,7 +32,12 @@ export interface ReadRecord {
 }
 
 /** Reads topics from the beginning with a fresh group until `count` records arrived (or the deadline passed). */
-export async function readRecords(kafka: Kafka, topics: string[], count: number, timeoutMs = 60_000): Promise<ReadRecord[]> {
+export async function readRecords(
+  kafka: Kafka,
+  topics: string[],
+  count: number,
+  timeoutMs = 60_000,
+): Promise<ReadRecord[]> {
   const records: ReadRecord[] = [];
   const consumer = kafka.consumer({ groupId: `${topics[0]}.reader.${randomBytes(3).toString('hex')}` });
   await consumer.connect();
@@ -49,7 +54,9 @@ export async function readRecords(kafka: Kafka, topics: string[], count: number,
         });
       },
     });
-    await waitFor(`${count} records on ${topics.join(', ')} (have ${records.length})`, () => records.length >= count, { timeoutMs });
+    await waitFor(`${count} records on ${topics.join(', ')} (have ${records.length})`, () => records.length >= count, {
+      timeoutMs,
+    });
     return records;
   } finally {
     await consumer.disconnect();

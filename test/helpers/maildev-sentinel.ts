@@ -11,7 +11,12 @@ export async function leaveMailSentinel(smtpUrl: string): Promise<{ stillThere()
   const address = `sentinel.${randomBytes(4).toString('hex')}@example.com`;
   const transport = nodemailer.createTransport(smtpUrl);
   try {
-    await transport.sendMail({ from: 'fault-test@example.com', to: address, subject: 'sentinel', text: 'kept since the test began' });
+    await transport.sendMail({
+      from: 'fault-test@example.com',
+      to: address,
+      subject: 'sentinel',
+      text: 'kept since the test began',
+    });
   } finally {
     transport.close();
   }

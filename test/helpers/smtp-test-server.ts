@@ -1,9 +1,11 @@
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 
 /** Postfix's words for an unknown mailbox. */
-export const postfixUnknownUser = (address: string) => `5.1.1 <${address}>: Recipient address rejected: User unknown in local recipient table`;
+export const postfixUnknownUser = (address: string) =>
+  `5.1.1 <${address}>: Recipient address rejected: User unknown in local recipient table`;
 /** Exchange Online's: the address unbracketed, mid-sentence. */
-export const exchangeUnknownUser = (address: string) => `5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient ${address} not found by SMTP address lookup`;
+export const exchangeUnknownUser = (address: string) =>
+  `5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient ${address} not found by SMTP address lookup`;
 
 /** What the server accepted: its envelope's recipients and the raw message. */
 export interface ReceivedMail {
@@ -26,7 +28,10 @@ export interface TestSmtpServer {
  * A real SMTP server (the `smtp-server` package MailDev is built on) that answers as production relays do where
  * MailDev accepts everything: 550 5.1.1 for the recipients named, 535 5.7.8 for logins while `refuseLogins` is set.
  */
-export async function startTestSmtpServer({ rejectRecipients = [], rejectWith = postfixUnknownUser }: {
+export async function startTestSmtpServer({
+  rejectRecipients = [],
+  rejectWith = postfixUnknownUser,
+}: {
   rejectRecipients?: string[];
   /** The reply text after 550 for a rejected recipient (Postfix's by default). */
   rejectWith?: (address: string) => string;
@@ -55,7 +60,10 @@ export async function startTestSmtpServer({ rejectRecipients = [], rejectWith = 
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
+        received.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
         callback();
       });
     },

@@ -34,20 +34,29 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
   const apiPort = await freePort();
   const base = testConfig(prefix);
   const sandbox: SandboxHandle = await buildSandboxApp({
-    accountSid: base.TWILIO_ACCOUNT_SID, authToken: base.TWILIO_AUTH_TOKEN, logger: testLogger, capacity: 50_000,
+    accountSid: base.TWILIO_ACCOUNT_SID,
+    authToken: base.TWILIO_AUTH_TOKEN,
+    logger: testLogger,
+    capacity: 50_000,
   });
   const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
   const env = {
-    KAFKA_TOPIC_PREFIX: prefix, AMQP_QUEUE_PREFIX: prefix, DATABASE_URL: database.url,
-    TWILIO_API_BASE_URL: sandboxUrl, PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+    KAFKA_TOPIC_PREFIX: prefix,
+    AMQP_QUEUE_PREFIX: prefix,
+    DATABASE_URL: database.url,
+    TWILIO_API_BASE_URL: sandboxUrl,
+    PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
   };
   const config = testConfig(prefix, env);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `test-${label}`, logger: testLogger });
   // Created here, before any worker, as a deployment would: the workers then find them all in place.
-  const retryTopics = (channel: (typeof CHANNELS)[number]) => config.RETRY_DELAYS_MS.map((_, i) => retryTopic(channel, i + 1, prefix));
+  const retryTopics = (channel: (typeof CHANNELS)[number]) =>
+    config.RETRY_DELAYS_MS.map((_, i) => retryTopic(channel, i + 1, prefix));
   await ensureTopics(kafka, {
-    prefix, partitions: config.KAFKA_TOPIC_PARTITIONS, extra: CHANNELS.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)]),
+    prefix,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    extra: CHANNELS.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)]),
   });
   const groups = channelGroups(prefix, config.RETRY_DELAYS_MS.length);
   const admin: Admin = kafka.admin();
@@ -55,19 +64,35 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
 
   const amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: `test-${label}` });
   const api: FastifyInstance = await buildApp({
-    config, logger: testLogger, redis: new Redis(config.REDIS_URL), pool: createPool(database.url, testLogger),
+    config,
+    logger: testLogger,
+    redis: new Redis(config.REDIS_URL),
+    pool: createPool(database.url, testLogger),
     eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
   });
   const apiUrl = await api.listen({ host: '127.0.0.1', port: apiPort });
   const pool = createPool(database.url, testLogger);
-  const producer: EventProducer = createEventProducer({ brokers: config.KAFKA_BROKERS, logger: testLogger, topicPrefix: prefix });
+  const producer: EventProducer = createEventProducer({
+    brokers: config.KAFKA_BROKERS,
+    logger: testLogger,
+    topicPrefix: prefix,
+  });
   // Each worker serves its own /metrics: what it delivered is counted in its process.
   const metricsPorts = await Promise.all(Array.from({ length: workerCount }, () => freePort()));
-  const workers: WorkerProcess[] = metricsPorts.map((port, i) => spawnWorker(`worker-${i + 1}`, { ...env, METRICS_PORT: String(port) }));
+  const workers: WorkerProcess[] = metricsPorts.map((port, i) =>
+    spawnWorker(`worker-${i + 1}`, { ...env, METRICS_PORT: String(port) }),
+  );
   const clients: AlertClient[] = [];
 
   const fleet = {
-    prefix, config, apiUrl, sandbox, producer, pool, admin, workers,
+    prefix,
+    config,
+    apiUrl,
+    sandbox,
+    producer,
+    pool,
+    admin,
+    workers,
     metricsUrlOf: (worker: WorkerProcess) => `http://127.0.0.1:${metricsPorts[workers.indexOf(worker)]}/metrics`,
 
     /** Every channel group the workers run: each channel's contract group and its retry group. */
@@ -77,7 +102,14 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
      * Polls the channel groups until each is Stable with `members` members holding all its partitions; throws at
      * once if a worker that should be running has exited. Returns when each group got there (ms since `since`).
      */
-    async waitForGroups(members: number, { timeoutMs, since = performance.now(), alive = workers }: { timeoutMs: number; since?: number; alive?: WorkerProcess[] }) {
+    async waitForGroups(
+      members: number,
+      {
+        timeoutMs,
+        since = performance.now(),
+        alive = workers,
+      }: { timeoutMs: number; since?: number; alive?: WorkerProcess[] },
+    ) {
       const reachedAt = new Map<string, number>();
       let last: GroupView[] = [];
       while (performance.now() - since < timeoutMs) {
@@ -92,7 +124,9 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
         if (reachedAt.size === groups.length) return Object.fromEntries(reachedAt) as Record<string, number>;
         await sleep(100);
       }
-      throw new Error(`channel groups not settled with ${members} member(s) after ${timeoutMs} ms: ${last.map(describeView).join('; ')}`);
+      throw new Error(
+        `channel groups not settled with ${members} member(s) after ${timeoutMs} ms: ${last.map(describeView).join('; ')}`,
+      );
     },
 
     async connectAs(userId: string): Promise<AlertClient> {
@@ -115,7 +149,9 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
       for (const client of clients) client.socket.disconnect();
       await step(() => producer.stop());
       await step(async () => {
-        await admin.deleteGroups([...groups.map((g) => g.groupId), `${prefix}${ITINERARY_PROJECTION_GROUP}`]).catch(() => undefined);
+        await admin
+          .deleteGroups([...groups.map((g) => g.groupId), `${prefix}${ITINERARY_PROJECTION_GROUP}`])
+          .catch(() => undefined);
         await admin.deleteTopics({ topics: (await admin.listTopics()).filter((t) => t.startsWith(prefix)) });
       });
       await step(() => admin.disconnect());

@@ -56,7 +56,8 @@ export async function startDeployment(settings: BenchSettings, progress: Progres
   const cleanups: Cleanup[] = [];
   const close = async () => {
     const errors: string[] = [];
-    for (const [what, run] of cleanups.reverse()) await run().catch((error: unknown) => errors.push(`${what}: ${errorText(error)}`));
+    for (const [what, run] of cleanups.reverse())
+      await run().catch((error: unknown) => errors.push(`${what}: ${errorText(error)}`));
     cleanups.length = 0;
     // Kept when something could not be removed: the next run tries again.
     if (errors.length === 0) forgetRun(hex);
@@ -71,7 +72,13 @@ export async function startDeployment(settings: BenchSettings, progress: Progres
   }
 }
 
-async function start(hex: string, settings: BenchSettings, progress: Progress, cleanups: Cleanup[], close: () => Promise<string[]>): Promise<Deployment> {
+async function start(
+  hex: string,
+  settings: BenchSettings,
+  progress: Progress,
+  cleanups: Cleanup[],
+  close: () => Promise<string[]>,
+): Promise<Deployment> {
   const runId = hex.toUpperCase();
   const prefix = `bench.${hex}.`;
   const base = loadConfig(process.env);
@@ -84,7 +91,13 @@ async function start(hex: string, settings: BenchSettings, progress: Progress, c
   cleanups.push(['disconnect kafka admin', () => admin.disconnect()]);
   const drop = (name: string) => dropDatabase(base.DATABASE_URL, name);
   await sweepDeadRuns({ admin, amqpUrl: base.AMQP_URL, drop, progress });
-  const record = { pid: process.pid, prefix, database, children: [] as number[], smtpSink: undefined as string | undefined };
+  const record = {
+    pid: process.pid,
+    prefix,
+    database,
+    children: [] as number[],
+    smtpSink: undefined as string | undefined,
+  };
   recordRun(hex, record);
 
   await ensureDatabase(databaseUrl);
@@ -94,22 +107,39 @@ async function start(hex: string, settings: BenchSettings, progress: Progress, c
   const sink = await startSmtpSink({ progress });
   if (sink) cleanups.push(['stop smtp-sink', () => sink.stop()]);
   else progress('gateway: smtp-sink unavailable, email goes to MailDev (slower than a relay)');
-  const smtp = sink ? { url: sink.url, kind: 'smtp-sink' as const } : { url: 'smtp://127.0.0.1:1025', kind: 'maildev' as const };
+  const smtp = sink
+    ? { url: sink.url, kind: 'smtp-sink' as const }
+    : { url: 'smtp://127.0.0.1:1025', kind: 'maildev' as const };
   if (sink) recordRun(hex, Object.assign(record, { smtpSink: `${sink.host}:${sink.port}` }));
 
-  const [sandboxPort, ...apiPorts] = await Promise.all(Array.from({ length: 1 + settings.apiProcesses }, () => freePort()));
+  const [sandboxPort, ...apiPorts] = await Promise.all(
+    Array.from({ length: 1 + settings.apiProcesses }, () => freePort()),
+  );
   const apiUrls = apiPorts.map((port) => `http://127.0.0.1:${port}`);
   const env: Record<string, string> = {
-    DATABASE_URL: databaseUrl, KAFKA_TOPIC_PREFIX: prefix, AMQP_QUEUE_PREFIX: prefix, LOG_LEVEL: 'error',
-    SANDBOX_PORT: String(sandboxPort), TWILIO_API_BASE_URL: `http://127.0.0.1:${sandboxPort}`,
+    DATABASE_URL: databaseUrl,
+    KAFKA_TOPIC_PREFIX: prefix,
+    AMQP_QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'error',
+    SANDBOX_PORT: String(sandboxPort),
+    TWILIO_API_BASE_URL: `http://127.0.0.1:${sandboxPort}`,
     // Twilio's status callbacks go to the first api, as they would go to the one public address of a deployment.
-    PUBLIC_URL: apiUrls[0]!, SMTP_URL: smtp.url, SMTP_LOOKUP_URL: 'none', METRICS_PORT: '0',
+    PUBLIC_URL: apiUrls[0]!,
+    SMTP_URL: smtp.url,
+    SMTP_LOOKUP_URL: 'none',
+    METRICS_PORT: '0',
   };
   const config = loadConfig({ ...process.env, ...env });
 
   // Retried: a broker restarting (another user of the stack) must not leave the bench's topics behind.
   cleanups.push(['delete topics and groups', () => retry(() => deleteKafkaResources(admin, prefix), 3, 5_000)]);
-  cleanups.push(['delete queues', () => { const q = eventQueues(prefix); return deleteQueues(config.AMQP_URL, [q.events, q.deadLetters]); }]);
+  cleanups.push([
+    'delete queues',
+    () => {
+      const q = eventQueues(prefix);
+      return deleteQueues(config.AMQP_URL, [q.events, q.deadLetters]);
+    },
+  ]);
   await createTopics(kafka, prefix, config.KAFKA_TOPIC_PARTITIONS, config.RETRY_DELAYS_MS.length);
 
   const processes: RoleProcess[] = [];
@@ -125,22 +155,49 @@ async function start(hex: string, settings: BenchSettings, progress: Progress, c
   const channelGroups = lag.groups.filter((g) => g.name !== 'projection');
   const workersReady = (gone?: Set<string>) => groupsStable(admin, channelGroups, settings.workers, gone);
 
-  progress(`gateway: starting sandbox, ${settings.workers} worker(s), bridge, ${settings.apiProcesses} api process(es) (prefix ${prefix}, email to ${smtp.kind})`);
+  progress(
+    `gateway: starting sandbox, ${settings.workers} worker(s), bridge, ${settings.apiProcesses} api process(es) (prefix ${prefix}, email to ${smtp.kind})`,
+  );
   const started = performance.now();
   const sandbox = spawn('sandbox', 'sandbox');
   // The workers send to the sandbox from their first record, so it answers before they start.
-  await waitAlive('the sandbox answering', [sandbox], () => httpAnswers(`${env.TWILIO_API_BASE_URL}/`), READY_TIMEOUT_MS);
+  await waitAlive(
+    'the sandbox answering',
+    [sandbox],
+    () => httpAnswers(`${env.TWILIO_API_BASE_URL}/`),
+    READY_TIMEOUT_MS,
+  );
   for (let i = 1; i <= settings.workers; i += 1) spawn(`worker-${i}`, 'worker');
   spawn('bridge', 'bridge');
   apiPorts.forEach((port, i) => spawn(`api-${i + 1}`, 'api', { PORT: String(port) }));
-  await waitAlive('every api ready', processes, async () => (await Promise.all(apiUrls.map((u) => httpAnswers(`${u}/readyz`, (s) => s === 200)))).every(Boolean), READY_TIMEOUT_MS);
-  await waitAlive('the bridge consuming', processes, async () => (await bridgeConsumers(config.AMQP_URL, eventQueues(prefix).events)) > 0, READY_TIMEOUT_MS);
-  await waitAlive(`the channel groups holding ${settings.workers} worker(s)`, processes, () => workersReady(), READY_TIMEOUT_MS);
+  await waitAlive(
+    'every api ready',
+    processes,
+    async () => (await Promise.all(apiUrls.map((u) => httpAnswers(`${u}/readyz`, (s) => s === 200)))).every(Boolean),
+    READY_TIMEOUT_MS,
+  );
+  await waitAlive(
+    'the bridge consuming',
+    processes,
+    async () => (await bridgeConsumers(config.AMQP_URL, eventQueues(prefix).events)) > 0,
+    READY_TIMEOUT_MS,
+  );
+  await waitAlive(
+    `the channel groups holding ${settings.workers} worker(s)`,
+    processes,
+    () => workersReady(),
+    READY_TIMEOUT_MS,
+  );
   progress(`gateway: ready in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
   cleanups.push(['close bench pool', () => pool.end()]);
-  const producer = createEventProducer({ brokers: config.KAFKA_BROKERS, clientId: `bench-${hex}-producer`, logger: silentLogger, topicPrefix: prefix });
+  const producer = createEventProducer({
+    brokers: config.KAFKA_BROKERS,
+    clientId: `bench-${hex}-producer`,
+    logger: silentLogger,
+    topicPrefix: prefix,
+  });
   cleanups.push(['stop producer', () => producer.stop()]);
 
   const sampler = createProcSampler(() => [
@@ -152,7 +209,19 @@ async function start(hex: string, settings: BenchSettings, progress: Progress, c
   cleanups.push(['stop sampling', () => sampling.stop()]);
 
   return {
-    runId, prefix, config, env, apiUrls, smtp, pool, kafka, admin, producer, lag, sampler, processes,
+    runId,
+    prefix,
+    config,
+    env,
+    apiUrls,
+    smtp,
+    pool,
+    kafka,
+    admin,
+    producer,
+    lag,
+    sampler,
+    processes,
     workers: () => processes.filter((p) => p.role === 'worker' && !p.exit),
     async restartWorkers(say, between) {
       const old = processes.filter((p) => p.role === 'worker');
@@ -164,7 +233,12 @@ async function start(hex: string, settings: BenchSettings, progress: Progress, c
       for (let i = 1; i <= settings.workers; i += 1) spawn(`worker-${i}`, 'worker');
       const since = performance.now();
       // The killed members leave only when their 6 s sessions end; the groups are Stable again after that.
-      await waitAlive('the channel groups holding the new workers', processes, () => workersReady(gone), READY_TIMEOUT_MS);
+      await waitAlive(
+        'the channel groups holding the new workers',
+        processes,
+        () => workersReady(gone),
+        READY_TIMEOUT_MS,
+      );
       say(`gateway: workers restarted, groups stable after ${((performance.now() - since) / 1000).toFixed(1)} s`);
     },
     close,
@@ -183,7 +257,9 @@ async function retry<T>(run: () => Promise<T>, attempts: number, pauseMs: number
 }
 
 async function dropDatabase(baseUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: Object.assign(new URL(baseUrl), { pathname: '/postgres' }).toString() });
+  const client = new pg.Client({
+    connectionString: Object.assign(new URL(baseUrl), { pathname: '/postgres' }).toString(),
+  });
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`);

@@ -22,7 +22,13 @@ export interface DrainResult {
 
 const MIN_WAIT_MS = 10_000;
 
-export async function waitForDrain({ deployment, ledger, expected, capMs, progress }: {
+export async function waitForDrain({
+  deployment,
+  ledger,
+  expected,
+  capMs,
+  progress,
+}: {
   deployment: Deployment;
   ledger: ReturnType<typeof createLedgerCounter>;
   expected: ChannelCounts;
@@ -35,7 +41,10 @@ export async function waitForDrain({ deployment, ledger, expected, capMs, progre
   let lag: Record<string, number> = {};
   let settled = 0;
   for (;;) {
-    [lag, { settled }] = await Promise.all([deployment.lag.read(), ledger.poll().then((c) => ({ settled: totalOf(c) }))]);
+    [lag, { settled }] = await Promise.all([
+      deployment.lag.read(),
+      ledger.poll().then((c) => ({ settled: totalOf(c) })),
+    ]);
     const now = performance.now();
     const ms = Math.round(now - started);
     if (channelLag(lag) === 0 && settled >= want) {
@@ -50,9 +59,21 @@ export async function waitForDrain({ deployment, ledger, expected, capMs, progre
     const projectedMs = left <= 0 ? 0 : rate > 0 ? Math.round((left / rate) * 1000) : Infinity;
     const hopeless = ms >= MIN_WAIT_MS && projectedMs > 2 * (capMs - ms);
     if (ms >= capMs || hopeless) {
-      const why = hopeless && left > 0 && Number.isFinite(projectedMs) ? ` (at ${Math.round(rate)}/s that needs ~${Math.round(projectedMs / 1000)} s more; stopped waiting)` : '';
-      progress(`not drained after ${(ms / 1000).toFixed(0)} s: ${Math.max(0, left)} expected deliveries unsettled, channel lag ${channelLag(lag)}${why}`);
-      return { drained: false, ms, capMs, lagAtEnd: lag, unsettled: Math.max(0, left), ...(Number.isFinite(projectedMs) && { projectedMs }) };
+      const why =
+        hopeless && left > 0 && Number.isFinite(projectedMs)
+          ? ` (at ${Math.round(rate)}/s that needs ~${Math.round(projectedMs / 1000)} s more; stopped waiting)`
+          : '';
+      progress(
+        `not drained after ${(ms / 1000).toFixed(0)} s: ${Math.max(0, left)} expected deliveries unsettled, channel lag ${channelLag(lag)}${why}`,
+      );
+      return {
+        drained: false,
+        ms,
+        capMs,
+        lagAtEnd: lag,
+        unsettled: Math.max(0, left),
+        ...(Number.isFinite(projectedMs) && { projectedMs }),
+      };
     }
     await sleep(Math.min(500, capMs - ms));
   }

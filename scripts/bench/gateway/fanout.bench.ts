@@ -40,7 +40,9 @@ export async function runFanout(ctx: GatewayContext, capMs: number): Promise<Fan
   await addItineraries(deployment.pool, travellers, train);
   progress(`fanout: connecting ${travellers.length} sockets…`);
   const connection = await sockets.connect(travellers, { batch: 250, timeoutMs: 30_000 });
-  progress(`fanout: ${connection.connected}/${travellers.length} sockets connected in ${connection.ms} ms (${connection.failed} failed); publishing one TRAIN_DELAY for ${train}`);
+  progress(
+    `fanout: ${connection.connected}/${travellers.length} sockets connected in ${connection.ms} ms (${connection.failed} failed); publishing one TRAIN_DELAY for ${train}`,
+  );
 
   const eventId = randomUUID();
   const receivedAt = new Map<number, number>();
@@ -55,23 +57,36 @@ export async function runFanout(ctx: GatewayContext, capMs: number): Promise<Fan
   const publishedAt = Date.now();
   const since = () => Date.now() - publishedAt;
   // Twice a second: the ledger times below are good to half a second; the sockets' are exact.
-  const sampling = every(500, async () => {
-    const t = since();
-    const [counts, lag] = await Promise.all([settledForEvent(deployment.pool, eventId), deployment.lag.read()]);
-    settled = counts;
-    lagSamples.push({ t, lag });
-    for (const c of CHANNELS) if (channelMs[c] === null && counts[c] >= travellers.length) channelMs[c] = t;
-  }, (error) => progress(`fanout: sampling failed: ${String(error)}`));
-  const say = every(5_000, () => progress(`fanout: t=${Math.round(since() / 1000)}s sockets ${receivedAt.size}/${connection.connected}, settled ${CHANNELS.map((c) => `${c} ${settled[c]}`).join(', ')}`));
+  const sampling = every(
+    500,
+    async () => {
+      const t = since();
+      const [counts, lag] = await Promise.all([settledForEvent(deployment.pool, eventId), deployment.lag.read()]);
+      settled = counts;
+      lagSamples.push({ t, lag });
+      for (const c of CHANNELS) if (channelMs[c] === null && counts[c] >= travellers.length) channelMs[c] = t;
+    },
+    (error) => progress(`fanout: sampling failed: ${String(error)}`),
+  );
+  const say = every(5_000, () =>
+    progress(
+      `fanout: t=${Math.round(since() / 1000)}s sockets ${receivedAt.size}/${connection.connected}, settled ${CHANNELS.map((c) => `${c} ${settled[c]}`).join(', ')}`,
+    ),
+  );
 
   try {
     await deployment.producer.publish({
-      eventId, eventType: 'TRAVEL_DISRUPTION', eventTimestamp: new Date(publishedAt).toISOString(), disruptionType: 'TRAIN_DELAY',
-      trainNumber: train, payload: { minutes: 90, reason: 'signal failure' },
+      eventId,
+      eventType: 'TRAVEL_DISRUPTION',
+      eventTimestamp: new Date(publishedAt).toISOString(),
+      disruptionType: 'TRAIN_DELAY',
+      trainNumber: train,
+      payload: { minutes: 90, reason: 'signal failure' },
     });
     const deadline = publishedAt + capMs;
     while (Date.now() < deadline) {
-      if (socketsMs === null && receivedAt.size >= connection.connected) socketsMs = Math.max(...receivedAt.values()) - publishedAt;
+      if (socketsMs === null && receivedAt.size >= connection.connected)
+        socketsMs = Math.max(...receivedAt.values()) - publishedAt;
       if (socketsMs !== null && CHANNELS.every((c) => channelMs[c] !== null)) break;
       await sleep(100);
     }
@@ -82,14 +97,28 @@ export async function runFanout(ctx: GatewayContext, capMs: number): Promise<Fan
   }
   const waitedMs = since();
   const latencies = Float64Array.from([...receivedAt.values()].map((at) => at - publishedAt)).sort();
-  const allChannelsMs = CHANNELS.every((c) => channelMs[c] !== null) ? Math.max(...CHANNELS.map((c) => channelMs[c]!)) : null;
+  const allChannelsMs = CHANNELS.every((c) => channelMs[c] !== null)
+    ? Math.max(...CHANNELS.map((c) => channelMs[c]!))
+    : null;
   const result: FanoutResult = {
-    travellers: travellers.length, socketsConnected: connection.connected, connectMs: connection.ms, capMs,
-    socketsMs, socketsReceived: receivedAt.size, socketP50Ms: Math.round(percentile(latencies, 50)), socketP99Ms: Math.round(percentile(latencies, 99)),
-    smsMs: channelMs.sms, channelMs, allChannelsMs, settled: await settledForEvent(deployment.pool, eventId), waitedMs, lagSamples,
+    travellers: travellers.length,
+    socketsConnected: connection.connected,
+    connectMs: connection.ms,
+    capMs,
+    socketsMs,
+    socketsReceived: receivedAt.size,
+    socketP50Ms: Math.round(percentile(latencies, 50)),
+    socketP99Ms: Math.round(percentile(latencies, 99)),
+    smsMs: channelMs.sms,
+    channelMs,
+    allChannelsMs,
+    settled: await settledForEvent(deployment.pool, eventId),
+    waitedMs,
+    lagSamples,
     processes: deployment.sampler.summary(procFrom, deployment.sampler.now()),
   };
-  const ms = (value: number | null) => (value === null ? `not done after ${Math.round(waitedMs / 1000)} s` : `${value} ms`);
+  const ms = (value: number | null) =>
+    value === null ? `not done after ${Math.round(waitedMs / 1000)} s` : `${value} ms`;
   progress(`fanout: sockets ${ms(socketsMs)}, sms ${ms(result.smsMs)}, all channels ${ms(allChannelsMs)}`);
   return result;
 }

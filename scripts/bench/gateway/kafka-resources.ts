@@ -9,7 +9,12 @@ import { CHANNELS } from '../../../src/events/index.js';
 import { ensureTopics } from '../../../src/producer/topics.js';
 import { sleep } from './timing.js';
 
-export async function createTopics(kafka: Kafka, prefix: string, partitions: number, retryLevels: number): Promise<void> {
+export async function createTopics(
+  kafka: Kafka,
+  prefix: string,
+  partitions: number,
+  retryLevels: number,
+): Promise<void> {
   const extra = CHANNELS.flatMap((channel) => [
     dlqTopic(channel, prefix),
     ...Array.from({ length: retryLevels }, (_, i) => retryTopic(channel, i + 1, prefix)),
@@ -17,7 +22,8 @@ export async function createTopics(kafka: Kafka, prefix: string, partitions: num
   await ensureTopics(kafka, { prefix, partitions, extra });
 }
 
-const ownTopics = async (admin: Admin, prefix: string) => (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+const ownTopics = async (admin: Admin, prefix: string) =>
+  (await admin.listTopics()).filter((t) => t.startsWith(prefix));
 
 /**
  * Deletes every record of the bench's topics up to their end (Kafka's DeleteRecords). Consumers whose committed
@@ -31,7 +37,10 @@ export async function purgeBacklog(admin: Admin, prefix: string): Promise<number
     const partitions = offsets.filter((p) => Number(p.high) > Number(p.low));
     if (partitions.length === 0) continue;
     dropped += partitions.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
-    await admin.deleteTopicRecords({ topic, partitions: partitions.map((p) => ({ partition: p.partition, offset: p.high })) });
+    await admin.deleteTopicRecords({
+      topic,
+      partitions: partitions.map((p) => ({ partition: p.partition, offset: p.high })),
+    });
   }
   return dropped;
 }
@@ -44,8 +53,12 @@ export async function deleteKafkaResources(admin: Admin, prefix: string, groupWa
   const deadline = performance.now() + groupWaitMs;
   let groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((id) => id.startsWith(prefix));
   while (groups.length > 0) {
-    const results = await admin.deleteGroups(groups).catch((error: { groups?: Array<{ groupId: string; errorCode?: number }> }) => error.groups ?? []);
-    const left = results.filter((r) => r.errorCode && r.errorCode !== 69 /* GROUP_ID_NOT_FOUND */).map((r) => r.groupId);
+    const results = await admin
+      .deleteGroups(groups)
+      .catch((error: { groups?: Array<{ groupId: string; errorCode?: number }> }) => error.groups ?? []);
+    const left = results
+      .filter((r) => r.errorCode && r.errorCode !== 69 /* GROUP_ID_NOT_FOUND */)
+      .map((r) => r.groupId);
     groups = groups.filter((id) => left.includes(id) || results.length === 0);
     if (groups.length === 0 || performance.now() > deadline) break;
     await sleep(1_000);

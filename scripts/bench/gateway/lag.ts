@@ -15,8 +15,16 @@ export interface WatchedGroup {
 /** The four channel groups (the contract names) and the itinerary projection, which reads the booking topics. */
 export function watchedGroups(prefix: string): WatchedGroup[] {
   return [
-    ...CHANNELS.map((channel) => ({ name: channel, groupId: `${prefix}${CONSUMER_GROUPS[channel]}`, topics: topicsFor(channel).map((t) => topicName(t, prefix)) })),
-    { name: 'projection', groupId: `${prefix}${ITINERARY_PROJECTION_GROUP}`, topics: ['booking-confirmed', 'booking-cancelled'].map((t) => `${prefix}${t}`) },
+    ...CHANNELS.map((channel) => ({
+      name: channel,
+      groupId: `${prefix}${CONSUMER_GROUPS[channel]}`,
+      topics: topicsFor(channel).map((t) => topicName(t, prefix)),
+    })),
+    {
+      name: 'projection',
+      groupId: `${prefix}${ITINERARY_PROJECTION_GROUP}`,
+      topics: ['booking-confirmed', 'booking-cancelled'].map((t) => `${prefix}${t}`),
+    },
   ];
 }
 
@@ -33,22 +41,30 @@ export function createLagReader(admin: Admin, prefix: string) {
   /** Records not yet committed, per group; a group that committed nothing yet counts from the log start. */
   async function read(): Promise<Record<string, number>> {
     const ends = new Map<string, { high: number; low: number }>();
-    await Promise.all(topics.map(async (topic) => {
-      for (const p of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}:${p.partition}`, { high: Number(p.high), low: Number(p.low) });
-    }));
+    await Promise.all(
+      topics.map(async (topic) => {
+        for (const p of await admin.fetchTopicOffsets(topic))
+          ends.set(`${topic}:${p.partition}`, { high: Number(p.high), low: Number(p.low) });
+      }),
+    );
     const lag: Record<string, number> = {};
-    await Promise.all(groups.map(async (group) => {
-      let total = 0;
-      for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group.groupId, topics: group.topics })) {
-        for (const p of partitions) {
-          const end = ends.get(`${topic}:${p.partition}`);
-          if (!end) continue;
-          const committed = Number(p.offset);
-          total += Math.max(0, end.high - (committed < 0 ? end.low : Math.max(committed, end.low)));
+    await Promise.all(
+      groups.map(async (group) => {
+        let total = 0;
+        for (const { topic, partitions } of await admin.fetchOffsets({
+          groupId: group.groupId,
+          topics: group.topics,
+        })) {
+          for (const p of partitions) {
+            const end = ends.get(`${topic}:${p.partition}`);
+            if (!end) continue;
+            const committed = Number(p.offset);
+            total += Math.max(0, end.high - (committed < 0 ? end.low : Math.max(committed, end.low)));
+          }
         }
-      }
-      lag[group.name] = total;
-    }));
+        lag[group.name] = total;
+      }),
+    );
     return lag;
   }
 

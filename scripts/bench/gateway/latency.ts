@@ -57,8 +57,12 @@ export function createLatencyRecorder() {
       const at = (p: number) => percentile(all, p);
       const lb = (value: number) => value >= firstCensored;
       return {
-        expected: all.length, received: samples.length, foreign,
-        p50Ms: Math.round(at(50)), p99Ms: Math.round(at(99)), p999Ms: Math.round(at(99.9)),
+        expected: all.length,
+        received: samples.length,
+        foreign,
+        p50Ms: Math.round(at(50)),
+        p99Ms: Math.round(at(99)),
+        p999Ms: Math.round(at(99.9)),
         maxMs: Math.round(all.length ? all[all.length - 1]! : NaN),
         lowerBound: { p50: lb(at(50)), p99: lb(at(99)), p999: lb(at(99.9)) },
       };

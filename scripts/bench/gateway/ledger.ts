@@ -14,7 +14,8 @@ const MAX_GAPS = 50_000;
 
 export type ChannelCounts = Record<Channel, number>;
 export const zeroCounts = (): ChannelCounts => Object.fromEntries(CHANNELS.map((c) => [c, 0])) as ChannelCounts;
-export const totalOf = (counts: Partial<ChannelCounts>): number => CHANNELS.reduce((sum, c) => sum + (counts[c] ?? 0), 0);
+export const totalOf = (counts: Partial<ChannelCounts>): number =>
+  CHANNELS.reduce((sum, c) => sum + (counts[c] ?? 0), 0);
 
 /** The highest id now: a phase counts only rows above it (the ones its own events make). */
 export async function ledgerBaseline(pool: pg.Pool): Promise<number> {
@@ -62,7 +63,11 @@ export function createLedgerCounter(pool: pg.Pool, afterId = 0) {
 }
 
 /** Per channel and status, once at the end of a phase (one full scan is fine then). */
-export async function statusBreakdown(pool: pg.Pool, where = 'TRUE', params: unknown[] = []): Promise<Record<string, Record<string, number>>> {
+export async function statusBreakdown(
+  pool: pg.Pool,
+  where = 'TRUE',
+  params: unknown[] = [],
+): Promise<Record<string, Record<string, number>>> {
   const { rows } = await pool.query<{ channel: string; status: string; n: number }>(
     `SELECT channel, status, count(*)::int AS n FROM deliveries WHERE ${where} GROUP BY channel, status ORDER BY channel, status`,
     params,

@@ -52,18 +52,31 @@ const procText = (pid: number, file: string) => {
 /** Kills the dead run's own processes: by recorded pid, and only if that pid is still what the run started. */
 function killOrphans(record: RunRecord): void {
   for (const pid of record.children) {
-    if (procText(pid, 'cmdline').includes('src/main.ts') && procText(pid, 'environ').includes(`KAFKA_TOPIC_PREFIX=${record.prefix}`)) process.kill(pid, 'SIGKILL');
+    if (
+      procText(pid, 'cmdline').includes('src/main.ts') &&
+      procText(pid, 'environ').includes(`KAFKA_TOPIC_PREFIX=${record.prefix}`)
+    )
+      process.kill(pid, 'SIGKILL');
   }
   if (!record.smtpSink) return;
   for (const entry of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     const cmdline = procText(Number(entry), 'cmdline');
-    if (cmdline.includes('smtp-sink') && cmdline.includes(` ${record.smtpSink} `)) process.kill(Number(entry), 'SIGKILL');
+    if (cmdline.includes('smtp-sink') && cmdline.includes(` ${record.smtpSink} `))
+      process.kill(Number(entry), 'SIGKILL');
   }
 }
 
 /** Removes what runs whose process is gone left behind; `drop` drops a database by name. */
-export async function sweepDeadRuns({ admin, amqpUrl, drop, progress }: {
-  admin: Admin; amqpUrl: string; drop: (database: string) => Promise<void>; progress: Progress;
+export async function sweepDeadRuns({
+  admin,
+  amqpUrl,
+  drop,
+  progress,
+}: {
+  admin: Admin;
+  amqpUrl: string;
+  drop: (database: string) => Promise<void>;
+  progress: Progress;
 }): Promise<void> {
   let files: string[] = [];
   try {

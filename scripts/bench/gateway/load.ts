@@ -47,7 +47,15 @@ export interface LoadResult {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { producer, factory, mix, seconds, trains, riders, onEvent } = options;
   const result: LoadResult = {
-    startedAt: performance.now(), endedAt: 0, scheduled: 0, published: 0, failed: 0, byType: {}, expected: zeroCounts(), maxBehind: 0, eventsPerSec: 0,
+    startedAt: performance.now(),
+    endedAt: 0,
+    scheduled: 0,
+    published: 0,
+    failed: 0,
+    byType: {},
+    expected: zeroCounts(),
+    maxBehind: 0,
+    eventsPerSec: 0,
   };
   const inFlight = new Set<Promise<void>>();
   const windowMs = seconds * 1000;
@@ -57,7 +65,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const count = (event: GatewayEventInput, recipients: number, sign: 1 | -1) => {
     const type = event.eventType as EventType;
     result.byType[type] = (result.byType[type] ?? 0) + sign;
-    for (const [channel, n] of Object.entries(deliveriesOf(type, recipients))) result.expected[channel as keyof ChannelCounts] += sign * n!;
+    for (const [channel, n] of Object.entries(deliveriesOf(type, recipients)))
+      result.expected[channel as keyof ChannelCounts] += sign * n!;
   };
 
   const send = (batch: Array<{ event: GatewayEventInput; recipients: number }>) => {
@@ -76,7 +85,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   for (;;) {
     const elapsed = performance.now() - result.startedAt;
     if (elapsed >= windowMs) break;
-    const dueBookings = Math.floor((mix.bookingEventsPerSec * Math.min(elapsed + TICK_MS, windowMs)) / 1000) - bookingsMade;
+    const dueBookings =
+      Math.floor((mix.bookingEventsPerSec * Math.min(elapsed + TICK_MS, windowMs)) / 1000) - bookingsMade;
     const dueDisruption = Math.floor(elapsed / 1000) + 1 > disruptionsMade && riders.some((r) => r.length > 0);
     result.maxBehind = Math.max(result.maxBehind, dueBookings);
     if (inFlight.size < MAX_IN_FLIGHT && (dueBookings > 0 || dueDisruption)) {

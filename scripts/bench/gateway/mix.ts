@@ -30,17 +30,30 @@ export interface Mix {
 const channelsOf = (type: EventType) => DEFAULT_ROUTING[type].length;
 
 export function mixFor(rate: number, users: number): Mix {
-  const deliveriesPerBookingEvent = (Object.entries(BOOKING_SHARES) as Array<[EventType, number]>).reduce((sum, [type, share]) => sum + share * channelsOf(type), 0);
+  const deliveriesPerBookingEvent = (Object.entries(BOOKING_SHARES) as Array<[EventType, number]>).reduce(
+    (sum, [type, share]) => sum + share * channelsOf(type),
+    0,
+  );
   const bookingTarget = Math.max(0, rate / DELIVERIES_PER_EVENT - 1);
   // What the bookings leave of the target goes to the train delay, within the travellers there are to put on trains.
   const wanted = Math.round((rate - bookingTarget * deliveriesPerBookingEvent) / channelsOf('TRAVEL_DISRUPTION'));
   const disruptionTravellers = Math.max(1, Math.min(Math.floor(users / DISRUPTION_TRAIN_COUNT), wanted));
-  const bookingEventsPerSec = Math.max(0, (rate - disruptionTravellers * channelsOf('TRAVEL_DISRUPTION')) / deliveriesPerBookingEvent);
-  return { rate, bookingEventsPerSec, disruptionTravellers, eventsPerSec: bookingEventsPerSec + 1, deliveriesPerBookingEvent };
+  const bookingEventsPerSec = Math.max(
+    0,
+    (rate - disruptionTravellers * channelsOf('TRAVEL_DISRUPTION')) / deliveriesPerBookingEvent,
+  );
+  return {
+    rate,
+    bookingEventsPerSec,
+    disruptionTravellers,
+    eventsPerSec: bookingEventsPerSec + 1,
+    deliveriesPerBookingEvent,
+  };
 }
 
 /** The mix whose events/s is `eventsPerSec` (the websocket latency phase runs at 1,000 events/s). */
-export const mixForEvents = (eventsPerSec: number, users: number): Mix => mixFor(eventsPerSec * DELIVERIES_PER_EVENT, users);
+export const mixForEvents = (eventsPerSec: number, users: number): Mix =>
+  mixFor(eventsPerSec * DELIVERIES_PER_EVENT, users);
 
 /** Which traveller is on which disruption train: disjoint slices of the sustained population. */
 export const disruptionRiders = (travellers: Traveller[], mix: Mix, train: number): Traveller[] =>
@@ -54,12 +67,30 @@ export function createEventFactory(runId: string, travellers: Traveller[]) {
   const recent: Array<{ traveller: Traveller; pnr: string }> = [];
 
   const bookingFields = (traveller: Traveller, pnr: string) => ({
-    pnrNumber: pnr, userId: traveller.userId, userEmail: traveller.email, userPhone: traveller.phone, userName: traveller.name,
-    bookingId: `BK${pnr}`, trainNumber: `13${String(seq % 1000).padStart(3, '0')}`, trainName: 'Rajdhani Express',
-    sourceStation: 'New Delhi', destinationStation: 'Mumbai Central', journeyDate: '2026-03-15', departureTime: '16:00:00',
-    arrivalTime: '08:30:00', passengerName: traveller.name, coachNumber: 'A1', seatNumber: String(1 + (seq % 72)),
-    coachType: 'AC_FIRST_CLASS', totalFare: 5000, baseFare: 4500, convenienceFee: 90, gstAmount: 225, quotaType: 'GENERAL',
-    isTatkal: false, bookingSource: 'WEB',
+    pnrNumber: pnr,
+    userId: traveller.userId,
+    userEmail: traveller.email,
+    userPhone: traveller.phone,
+    userName: traveller.name,
+    bookingId: `BK${pnr}`,
+    trainNumber: `13${String(seq % 1000).padStart(3, '0')}`,
+    trainName: 'Rajdhani Express',
+    sourceStation: 'New Delhi',
+    destinationStation: 'Mumbai Central',
+    journeyDate: '2026-03-15',
+    departureTime: '16:00:00',
+    arrivalTime: '08:30:00',
+    passengerName: traveller.name,
+    coachNumber: 'A1',
+    seatNumber: String(1 + (seq % 72)),
+    coachType: 'AC_FIRST_CLASS',
+    totalFare: 5000,
+    baseFare: 4500,
+    convenienceFee: 90,
+    gstAmount: 225,
+    quotaType: 'GENERAL',
+    isTatkal: false,
+    bookingSource: 'WEB',
   });
 
   /** One booking-type event, chosen by the shares above; a booking never cancels before it was confirmed. */
@@ -68,20 +99,46 @@ export function createEventFactory(runId: string, travellers: Traveller[]) {
     const pick = (seq * 0.6180339887) % 1; // evenly spread, reproducible
     const earlier = recent.length >= 100 ? recent[seq % recent.length] : undefined;
     if (earlier && pick < BOOKING_SHARES.PAYMENT_COMPLETED) {
-      return { eventType: 'PAYMENT_COMPLETED', eventTimestamp, ...bookingFields(earlier.traveller, earlier.pnr), paymentStatus: 'PAID', amountPaid: 5000, paymentMethod: 'UPI' };
+      return {
+        eventType: 'PAYMENT_COMPLETED',
+        eventTimestamp,
+        ...bookingFields(earlier.traveller, earlier.pnr),
+        paymentStatus: 'PAID',
+        amountPaid: 5000,
+        paymentMethod: 'UPI',
+      };
     }
     if (earlier && pick < BOOKING_SHARES.PAYMENT_COMPLETED + BOOKING_SHARES.BOOKING_CANCELLED) {
-      return { eventType: 'BOOKING_CANCELLED', eventTimestamp, ...bookingFields(earlier.traveller, earlier.pnr), bookingStatus: 'CANCELLED', cancellationReason: 'changed plans', refundAmount: 4500 };
+      return {
+        eventType: 'BOOKING_CANCELLED',
+        eventTimestamp,
+        ...bookingFields(earlier.traveller, earlier.pnr),
+        bookingStatus: 'CANCELLED',
+        cancellationReason: 'changed plans',
+        refundAmount: 4500,
+      };
     }
     const traveller = travellers[userCursor++ % travellers.length]!;
     const pnr = `P${runId}${seq.toString(36).toUpperCase().padStart(7, '0')}`;
     if (recent.length < 1000) recent.push({ traveller, pnr });
     else recent[seq % 1000] = { traveller, pnr };
-    return { eventType: 'BOOKING_CONFIRMED', eventTimestamp, ...bookingFields(traveller, pnr), bookingStatus: 'CONFIRMED', paymentStatus: 'PENDING' };
+    return {
+      eventType: 'BOOKING_CONFIRMED',
+      eventTimestamp,
+      ...bookingFields(traveller, pnr),
+      bookingStatus: 'CONFIRMED',
+      paymentStatus: 'PENDING',
+    };
   }
 
   function disruption(trainNumber: string, eventTimestamp: string): GatewayEventInput {
-    return { eventType: 'TRAVEL_DISRUPTION', eventTimestamp, disruptionType: 'TRAIN_DELAY', trainNumber, payload: { minutes: 45, reason: 'signal failure' } };
+    return {
+      eventType: 'TRAVEL_DISRUPTION',
+      eventTimestamp,
+      disruptionType: 'TRAIN_DELAY',
+      trainNumber,
+      payload: { minutes: 45, reason: 'signal failure' },
+    };
   }
 
   return { booking, disruption };

@@ -45,7 +45,14 @@ function readProc(pid: number): { ticks: number; rssKb: number } | undefined {
 
 /** pids whose comm (and, for java/node, command line) says which server they are; rescanned as backends come and go. */
 function stackPids(): Record<string, number[]> {
-  const found: Record<string, number[]> = { kafka: [], postgres: [], redis: [], rabbitmq: [], 'smtp-sink': [], maildev: [] };
+  const found: Record<string, number[]> = {
+    kafka: [],
+    postgres: [],
+    redis: [],
+    rabbitmq: [],
+    'smtp-sink': [],
+    maildev: [],
+  };
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -77,7 +84,11 @@ export function stackTargets(): ProcTarget[] {
     }
     return cache[name] ?? [];
   };
-  return ['kafka', 'postgres', 'redis', 'rabbitmq', 'smtp-sink', 'maildev'].map((name) => ({ name, role: 'stack', pids: pidsOf(name) }));
+  return ['kafka', 'postgres', 'redis', 'rabbitmq', 'smtp-sink', 'maildev'].map((name) => ({
+    name,
+    role: 'stack',
+    pids: pidsOf(name),
+  }));
 }
 
 /** The whole machine from /proc/stat (jiffies busy and total over every core) and /proc/meminfo (used memory). */
@@ -125,12 +136,17 @@ export function createProcSampler(targets: () => ProcTarget[]) {
       if (rssKb === 0) continue;
       const cpuPct = elapsedS > 0 ? (deltaTicks / CLOCK_TICKS_PER_S / elapsedS) * 100 : 0;
       knownPct += cpuPct;
-      push(target.name, target.role, { t: Math.round(now - origin), rssMb: Math.round(rssKb / 102.4) / 10, cpuPct: Math.round(cpuPct) });
+      push(target.name, target.role, {
+        t: Math.round(now - origin),
+        rssMb: Math.round(rssKb / 102.4) / 10,
+        cpuPct: Math.round(cpuPct),
+      });
     }
     last = seen;
     // The machine as a whole, and what is neither the gateway, the bench nor the stack (other users of the cores).
     const machine = readMachine();
-    const machinePct = ((machine.busy - lastMachine.busy) / Math.max(1, machine.total - lastMachine.total)) * cores * 100;
+    const machinePct =
+      ((machine.busy - lastMachine.busy) / Math.max(1, machine.total - lastMachine.total)) * cores * 100;
     lastMachine = machine;
     const t = Math.round(now - origin);
     push('machine', 'machine', { t, rssMb: Math.round(machine.usedKb / 102.4) / 10, cpuPct: Math.round(machinePct) });
@@ -143,12 +159,15 @@ export function createProcSampler(targets: () => ProcTarget[]) {
       const inWindow = samples.filter((s) => s.t >= fromMs && s.t <= toMs);
       if (inWindow.length === 0) return [];
       const cpu = inWindow.slice(1).map((s) => s.cpuPct);
-      return [{
-        name, role,
-        maxRssMb: Math.max(...inWindow.map((s) => s.rssMb)),
-        avgCpuPct: cpu.length ? Math.round(cpu.reduce((a, b) => a + b, 0) / cpu.length) : 0,
-        maxCpuPct: cpu.length ? Math.max(...cpu) : 0,
-      }];
+      return [
+        {
+          name,
+          role,
+          maxRssMb: Math.max(...inWindow.map((s) => s.rssMb)),
+          avgCpuPct: cpu.length ? Math.round(cpu.reduce((a, b) => a + b, 0) / cpu.length) : 0,
+          maxCpuPct: cpu.length ? Math.max(...cpu) : 0,
+        },
+      ];
     });
   }
 

@@ -9,14 +9,27 @@ import { waitFor } from './timing.js';
 import type { WatchedGroup } from './lag.js';
 
 export const httpAnswers = (url: string, ok = (status: number) => status < 500) =>
-  fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => ok(r.status), () => false);
+  fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+    (r) => ok(r.status),
+    () => false,
+  );
 
 /** Polls `ready` while checking that none of `processes` has died meanwhile (its output is then the error). */
-export function waitAlive(what: string, processes: RoleProcess[], ready: () => Promise<boolean>, timeoutMs: number): Promise<true> {
-  return waitFor(what, async () => {
-    assertAlive(processes);
-    return ready();
-  }, timeoutMs, 250).catch((error: Error) => {
+export function waitAlive(
+  what: string,
+  processes: RoleProcess[],
+  ready: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<true> {
+  return waitFor(
+    what,
+    async () => {
+      assertAlive(processes);
+      return ready();
+    },
+    timeoutMs,
+    250,
+  ).catch((error: Error) => {
     assertAlive(processes); // a death is the better message
     throw error;
   });
@@ -38,7 +51,12 @@ export async function bridgeConsumers(amqpUrl: string, queue: string): Promise<n
  * Every channel group Stable with exactly `members` members (the workers), none of them one of `gone` (members of
  * killed workers: the broker lists them, Stable, until their sessions end, which would pass for ready).
  */
-export async function groupsStable(admin: Admin, groups: WatchedGroup[], members: number, gone: ReadonlySet<string> = new Set()): Promise<boolean> {
+export async function groupsStable(
+  admin: Admin,
+  groups: WatchedGroup[],
+  members: number,
+  gone: ReadonlySet<string> = new Set(),
+): Promise<boolean> {
   const described = (await admin.describeGroups(groups.map((g) => g.groupId))).groups;
   return groups.every((g) => {
     const d = described.find((x) => x.groupId === g.groupId);

@@ -26,7 +26,13 @@ function reserveMs(settings: BenchSettings, later: Set<string>, wsSeparate: bool
   return ms;
 }
 
-export async function runGatewayParts(parts: GatewayPart[], settings: BenchSettings, budget: Budget, progress: Progress, run: RunOutcome): Promise<void> {
+export async function runGatewayParts(
+  parts: GatewayPart[],
+  settings: BenchSettings,
+  budget: Budget,
+  progress: Progress,
+  run: RunOutcome,
+): Promise<void> {
   let deployment: Deployment;
   try {
     deployment = await startDeployment(settings, progress);
@@ -37,12 +43,13 @@ export async function runGatewayParts(parts: GatewayPart[], settings: BenchSetti
   const d = deployment;
   const sockets = createSocketFleet(d.apiUrls, d.config.JWT_SECRET);
   let closing: Promise<string[]> | undefined;
-  const close = () => (closing ??= (async () => {
-    sockets.close();
-    run.processes = d.sampler.summary();
-    run.processSeries = d.sampler.series();
-    return d.close();
-  })());
+  const close = () =>
+    (closing ??= (async () => {
+      sockets.close();
+      run.processes = d.sampler.summary();
+      run.processSeries = d.sampler.series();
+      return d.close();
+    })());
   // `on`, not `once`, and SIGTERM as well: npm and tsx pass a Ctrl-C on (repeated, or as SIGTERM), and a signal with
   // no listener left would end the process in the middle of its teardown.
   let interrupted = false;
@@ -50,10 +57,18 @@ export async function runGatewayParts(parts: GatewayPart[], settings: BenchSetti
     if (interrupted) return;
     interrupted = true;
     progress('interrupted: tearing the gateway down…');
-    void close().then((errors) => errors.length && progress(`teardown problems: ${errors.join('; ')}`)).finally(() => process.exit(130));
+    void close()
+      .then((errors) => errors.length && progress(`teardown problems: ${errors.join('; ')}`))
+      .finally(() => process.exit(130));
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, onInterrupt);
-  run.deployment = { prefix: d.prefix, smtp: d.smtp.kind, apiProcesses: d.apiUrls.length, workers: settings.workers, env: d.env };
+  run.deployment = {
+    prefix: d.prefix,
+    smtp: d.smtp.kind,
+    apiProcesses: d.apiUrls.length,
+    workers: settings.workers,
+    env: d.env,
+  };
 
   const attempt = async (part: string, body: () => Promise<void>) => {
     try {
@@ -81,7 +96,13 @@ export async function runGatewayParts(parts: GatewayPart[], settings: BenchSetti
       if (wsSeparate) later.add('ws');
       await attempt('gateway', async () => {
         const drainCapMs = budget.allow(settings.drainCapS * 1000, reserveMs(settings, later, wsSeparate), 5_000);
-        run.sustained = await runSustained(ctx, { label: 'gateway', mix, seconds: settings.seconds, trainTag: 'S', drainCapMs });
+        run.sustained = await runSustained(ctx, {
+          label: 'gateway',
+          mix,
+          seconds: settings.seconds,
+          trainTag: 'S',
+          drainCapMs,
+        });
         if (!wsSeparate) run.wsPhase = run.sustained;
       });
       if (wsSeparate) {
@@ -90,7 +111,13 @@ export async function runGatewayParts(parts: GatewayPart[], settings: BenchSetti
           await reset('ws-latency');
           const wsMix = mixForEvents(WS_PHASE_EVENTS_PER_SEC, settings.users);
           const drainCapMs = budget.allow(20_000, reserveMs(settings, later, wsSeparate), 5_000);
-          run.wsPhase = await runSustained(ctx, { label: 'ws-latency', mix: wsMix, seconds: settings.wsPhaseSeconds, trainTag: 'W', drainCapMs });
+          run.wsPhase = await runSustained(ctx, {
+            label: 'ws-latency',
+            mix: wsMix,
+            seconds: settings.wsPhaseSeconds,
+            trainTag: 'W',
+            drainCapMs,
+          });
         });
       }
     }
@@ -98,12 +125,19 @@ export async function runGatewayParts(parts: GatewayPart[], settings: BenchSetti
       later.delete('fanout');
       await attempt('fanout', async () => {
         await reset('fanout');
-        run.fanout = await runFanout(ctx, budget.allow(settings.fanoutCapS * 1000, reserveMs(settings, later, wsSeparate), 10_000));
+        run.fanout = await runFanout(
+          ctx,
+          budget.allow(settings.fanoutCapS * 1000, reserveMs(settings, later, wsSeparate), 10_000),
+        );
       });
     }
     if (parts.includes('ingest')) {
       await attempt('ingest', async () => {
-        run.ingest = await benchIngest(d, { seconds: settings.ingestSeconds, connections: settings.ingestConnections }, progress);
+        run.ingest = await benchIngest(
+          d,
+          { seconds: settings.ingestSeconds, connections: settings.ingestConnections },
+          progress,
+        );
       });
     }
   } catch (error) {
@@ -113,6 +147,8 @@ export async function runGatewayParts(parts: GatewayPart[], settings: BenchSetti
     const started = performance.now();
     progress('gateway: tearing down (processes, topics, groups, queues, database)…');
     run.cleanupErrors.push(...(await close()));
-    progress(`gateway: torn down in ${((performance.now() - started) / 1000).toFixed(1)} s${run.cleanupErrors.length ? `; problems: ${run.cleanupErrors.join('; ')}` : ''}`);
+    progress(
+      `gateway: torn down in ${((performance.now() - started) / 1000).toFixed(1)} s${run.cleanupErrors.length ? `; problems: ${run.cleanupErrors.join('; ')}` : ''}`,
+    );
   }
 }

@@ -32,7 +32,8 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number, { min = 1, 
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`${name}=${raw}: must be a number from ${min} to ${max}`);
+  if (!Number.isFinite(value) || value < min || value > max)
+    throw new Error(`${name}=${raw}: must be a number from ${min} to ${max}`);
   return value;
 }
 

@@ -10,7 +10,10 @@ export type Progress = (line: string) => void;
  */
 export class Budget {
   private readonly deadline: number;
-  constructor(totalMs: number, private readonly startedAt = performance.now()) {
+  constructor(
+    totalMs: number,
+    private readonly startedAt = performance.now(),
+  ) {
     this.deadline = startedAt + totalMs;
   }
   elapsedMs(): number {
@@ -26,7 +29,11 @@ export class Budget {
 }
 
 /** Polls until `check` returns something other than undefined/false, or gives up at the deadline with undefined. */
-export async function pollUntil<T>(check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, intervalMs = 200): Promise<T | undefined> {
+export async function pollUntil<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T | undefined> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -37,17 +44,29 @@ export async function pollUntil<T>(check: () => Promise<T | undefined | false> |
 }
 
 /** Like pollUntil, but a timeout is an error naming what was awaited. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  intervalMs = 200,
+): Promise<T> {
   let lastError: unknown;
-  const value = await pollUntil(async () => {
-    try {
-      return await check();
-    } catch (error) {
-      lastError = error;
-      return undefined;
-    }
-  }, timeoutMs, intervalMs);
-  if (value === undefined) throw new Error(`${what}: not after ${Math.round(timeoutMs / 1000)} s${lastError ? ` (${errorText(lastError)})` : ''}`);
+  const value = await pollUntil(
+    async () => {
+      try {
+        return await check();
+      } catch (error) {
+        lastError = error;
+        return undefined;
+      }
+    },
+    timeoutMs,
+    intervalMs,
+  );
+  if (value === undefined)
+    throw new Error(
+      `${what}: not after ${Math.round(timeoutMs / 1000)} s${lastError ? ` (${errorText(lastError)})` : ''}`,
+    );
   return value;
 }
 
@@ -59,7 +78,11 @@ export interface Ticker {
  * Runs `tick` every `intervalMs` until stopped. A tick that takes longer than the interval delays the next instead of
  * piling up (a slow database must not get a queue of count queries), and a failing tick is reported, not fatal.
  */
-export function every(intervalMs: number, tick: () => Promise<void> | void, onError: (error: unknown) => void = () => {}): Ticker {
+export function every(
+  intervalMs: number,
+  tick: () => Promise<void> | void,
+  onError: (error: unknown) => void = () => {},
+): Ticker {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -90,4 +113,5 @@ export function every(intervalMs: number, tick: () => Promise<void> | void, onEr
 export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** Rounds for the report: whole numbers above 100, one decimal below. */
-export const round = (value: number): number => (Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 10) / 10);
+export const round = (value: number): number =>
+  Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 10) / 10;

@@ -52,7 +52,11 @@ export async function addItineraries(pool: pg.Pool, travellers: Traveller[], tra
   }
 }
 
-export type AlertListener = (traveller: Traveller, alert: { eventId?: unknown; eventType?: unknown }, receivedAt: number) => void;
+export type AlertListener = (
+  traveller: Traveller,
+  alert: { eventId?: unknown; eventType?: unknown },
+  receivedAt: number,
+) => void;
 
 /**
  * Sockets for many travellers in one process. Each is spread over the api processes round-robin, as a load balancer
@@ -67,7 +71,12 @@ export function createSocketFleet(apiUrls: string[], jwtSecret: string) {
   async function connectOne(traveller: Traveller, timeoutMs: number): Promise<boolean> {
     const token = await signUserToken(jwtSecret, traveller.userId);
     const socket = connectSocket(apiUrls[traveller.index % apiUrls.length]!, {
-      auth: { token }, transports: ['websocket'], forceNew: true, reconnection: true, reconnectionDelay: 500, timeout: timeoutMs,
+      auth: { token },
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: true,
+      reconnectionDelay: 500,
+      timeout: timeoutMs,
     });
     socket.on('alert', (alert: { eventId?: unknown; eventType?: unknown }) => {
       alerts += 1;
@@ -100,7 +109,12 @@ export function createSocketFleet(apiUrls: string[], jwtSecret: string) {
     onAlert(next: AlertListener) {
       listener = next;
     },
-    stats: () => ({ sockets: sockets.size, connected: [...sockets.values()].filter((s) => s.connected).length, disconnects, alerts }),
+    stats: () => ({
+      sockets: sockets.size,
+      connected: [...sockets.values()].filter((s) => s.connected).length,
+      disconnects,
+      alerts,
+    }),
     close() {
       listener = () => {};
       for (const socket of sockets.values()) socket.disconnect();

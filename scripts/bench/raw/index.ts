@@ -44,7 +44,13 @@ const seconds = (since: number) => `${((performance.now() - since) / 1000).toFix
 const figure = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'NaN');
 
 /** Runs one measurement between a "starting" and a result line; any failure becomes `failed` (NaNs). */
-async function measure<T>(progress: Progress, name: string, run: () => Promise<T>, show: (result: T) => string, failed: T): Promise<T> {
+async function measure<T>(
+  progress: Progress,
+  name: string,
+  run: () => Promise<T>,
+  show: (result: T) => string,
+  failed: T,
+): Promise<T> {
   const started = performance.now();
   progress(`raw ${name}: starting`);
   try {
@@ -62,7 +68,13 @@ export async function runRawLimits(progress: Progress): Promise<RawLimits> {
   const inner: Progress = (line) => progress(`raw ${line}`);
   const perSec = (unit: string) => (value: number) => `${figure(value)} ${unit}/s`;
 
-  const kafkaConsumePerSec = await measure(progress, 'kafka consume', () => measureKafkaConsume(inner), perSec('records'), NaN);
+  const kafkaConsumePerSec = await measure(
+    progress,
+    'kafka consume',
+    () => measureKafkaConsume(inner),
+    perSec('records'),
+    NaN,
+  );
   const socketIo = await measure(
     progress,
     'socket.io emit',
@@ -70,10 +82,22 @@ export async function runRawLimits(progress: Progress): Promise<RawLimits> {
     (r) => `${figure(r.perSec)} alerts/s, p99 ${r.p99Ms.toFixed(1)} ms`,
     { perSec: NaN, p99Ms: NaN },
   );
-  const templateRendersPerSec = await measure(progress, 'template render', measureTemplateRenders, perSec('renders'), NaN);
+  const templateRendersPerSec = await measure(
+    progress,
+    'template render',
+    measureTemplateRenders,
+    perSec('renders'),
+    NaN,
+  );
   const smtpSinkPerSec = await measure(progress, 'smtp-sink', () => measureSmtpSink(inner), perSec('emails'), NaN);
   const maildevPerSec = await measure(progress, 'maildev', () => measureMaildev(inner), perSec('emails'), NaN);
-  const twilioCreatePerSec = await measure(progress, 'twilio create', () => measureTwilioCreate(inner), perSec('messages'), NaN);
+  const twilioCreatePerSec = await measure(
+    progress,
+    'twilio create',
+    () => measureTwilioCreate(inner),
+    perSec('messages'),
+    NaN,
+  );
   const pgClaimInsertsPerSec = await measure(progress, 'pg claims', () => measurePgClaims(inner), perSec('rows'), NaN);
 
   return {

@@ -44,7 +44,8 @@ async function prefill(kafka: Kafka, topic: string): Promise<void> {
         next += PAGE;
         const messages: Message[] = [];
         // Varied keys spread the records over the partitions as users' events would be.
-        for (let i = from; i < Math.min(from + PAGE, RECORDS); i++) messages.push({ key: `user-${i % 50_000}`, value: values[i % values.length]! });
+        for (let i = from; i < Math.min(from + PAGE, RECORDS); i++)
+          messages.push({ key: `user-${i % 50_000}`, value: values[i % values.length]! });
         await producer.send({ topic, messages, acks: -1 });
       }
     };
@@ -96,25 +97,39 @@ export async function measureKafkaConsume(progress: (line: string) => void): Pro
   const suffix = uniqueSuffix();
   const topic = `bench.raw.${suffix}`;
   const groupId = `bench.raw.${suffix}`;
-  const kafka = createKafka({ brokers: stackConfig().KAFKA_BROKERS, clientId: 'bench-raw', logger: silentLogger, retry: { retries: 3 } });
+  const kafka = createKafka({
+    brokers: stackConfig().KAFKA_BROKERS,
+    clientId: 'bench-raw',
+    logger: silentLogger,
+    retry: { retries: 3 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
     const started = performance.now();
     await prefill(kafka, topic);
-    progress(`kafka consume: ${RECORDS} records pre-filled in ${((performance.now() - started) / 1000).toFixed(1)} s, consuming`);
+    progress(
+      `kafka consume: ${RECORDS} records pre-filled in ${((performance.now() - started) / 1000).toFixed(1)} s, consuming`,
+    );
     return await consumeAll(kafka, topic, groupId);
   } finally {
     // Each step on its own: a group that was never created must not keep the topic from being deleted.
-    await admin.deleteGroups([groupId]).catch((error: { groups?: Array<{ error?: { type?: string } }>; message: string }) => {
-      if (error.groups?.every((g) => g.error?.type === 'GROUP_ID_NOT_FOUND')) return;
-      progress(`kafka consume: could not delete group ${groupId}: ${error.message}`);
-    });
+    await admin
+      .deleteGroups([groupId])
+      .catch((error: { groups?: Array<{ error?: { type?: string } }>; message: string }) => {
+        if (error.groups?.every((g) => g.error?.type === 'GROUP_ID_NOT_FOUND')) return;
+        progress(`kafka consume: could not delete group ${groupId}: ${error.message}`);
+      });
     // Asked rather than assumed: createTopics may have failed before or after the topic came to be.
     const topics = await admin.listTopics().catch(() => [topic]);
     if (topics.includes(topic)) {
-      await admin.deleteTopics({ topics: [topic] }).catch((error: Error) => progress(`kafka consume: could not delete ${topic}: ${error.message}`));
+      await admin
+        .deleteTopics({ topics: [topic] })
+        .catch((error: Error) => progress(`kafka consume: could not delete ${topic}: ${error.message}`));
     }
     await admin.disconnect().catch(() => undefined);
   }

@@ -26,7 +26,9 @@ async function freshDatabase(base: string): Promise<{ url: string; drop: () => P
   const name = `bench_raw_${uniqueSuffix()}`;
   const url = Object.assign(new URL(base), { pathname: `/${name}` }).toString();
   const drop = async () => {
-    const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
+    const admin = new pg.Client({
+      connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString(),
+    });
     await admin.connect();
     try {
       await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
@@ -46,7 +48,11 @@ async function freshDatabase(base: string): Promise<{ url: string; drop: () => P
 
 /** One page of claims as a worker would make them: one event, its channels, distinct users; keys never repeat. */
 function claimPage(): unknown[][] {
-  const keys: string[] = [], events: string[] = [], types: string[] = [], channels: string[] = [], users: string[] = [];
+  const keys: string[] = [],
+    events: string[] = [],
+    types: string[] = [],
+    channels: string[] = [],
+    users: string[] = [];
   const eventId = randomUUID();
   const eventType = EVENT_TYPES[Math.floor(Math.random() * EVENT_TYPES.length)]!;
   for (let i = 0; i < PAGE; i++) {
@@ -77,6 +83,8 @@ export async function measurePgClaims(progress: (line: string) => void): Promise
     });
   } finally {
     await pool.end().catch(() => undefined);
-    await database.drop().catch((error: Error) => progress(`pg claims: could not drop the bench database: ${error.message}`));
+    await database
+      .drop()
+      .catch((error: Error) => progress(`pg claims: could not drop the bench database: ${error.message}`));
   }
 }

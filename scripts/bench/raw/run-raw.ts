@@ -9,16 +9,28 @@ import { silentLogger, stackConfig } from './shared.js';
 
 async function leftovers(): Promise<string[]> {
   const config = stackConfig();
-  const admin = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'bench-raw-check', logger: silentLogger }).admin();
+  const admin = createKafka({
+    brokers: config.KAFKA_BROKERS,
+    clientId: 'bench-raw-check',
+    logger: silentLogger,
+  }).admin();
   await admin.connect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith('bench.raw.'));
   const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith('bench.raw.'));
   await admin.disconnect();
-  const client = new pg.Client({ connectionString: Object.assign(new URL(config.DATABASE_URL), { pathname: '/postgres' }).toString() });
+  const client = new pg.Client({
+    connectionString: Object.assign(new URL(config.DATABASE_URL), { pathname: '/postgres' }).toString(),
+  });
   await client.connect();
-  const { rows } = await client.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_raw\\_%'`);
+  const { rows } = await client.query<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_raw\\_%'`,
+  );
   await client.end();
-  return [...topics.map((t) => `topic ${t}`), ...groups.map((g) => `group ${g}`), ...rows.map((r) => `database ${r.datname}`)];
+  return [
+    ...topics.map((t) => `topic ${t}`),
+    ...groups.map((g) => `group ${g}`),
+    ...rows.map((r) => `database ${r.datname}`),
+  ];
 }
 
 const started = performance.now();

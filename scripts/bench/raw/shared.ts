@@ -36,7 +36,14 @@ const DRAIN_MS = 5_000;
  * what the far side sustains, not what we push. Fails with the first error when nothing at all succeeded; a server
  * that stops answering cannot hold it past the window by more than DRAIN_MS.
  */
-export async function closedLoop({ concurrency, warmupMs, durationMs, op, progress, label = 'operations' }: ClosedLoopOptions): Promise<number> {
+export async function closedLoop({
+  concurrency,
+  warmupMs,
+  durationMs,
+  op,
+  progress,
+  label = 'operations',
+}: ClosedLoopOptions): Promise<number> {
   const windowStart = performance.now() + warmupMs;
   const windowEnd = windowStart + durationMs;
   let counted = 0;
@@ -60,7 +67,9 @@ export async function closedLoop({ concurrency, warmupMs, durationMs, op, progre
     }
   };
   const slots = Promise.all(Array.from({ length: concurrency }, slot));
-  await withTimeout(slots, warmupMs + durationMs + DRAIN_MS, label).catch(() => progress?.(`${label}: still in flight ${DRAIN_MS} ms after the window, abandoned`));
+  await withTimeout(slots, warmupMs + durationMs + DRAIN_MS, label).catch(() =>
+    progress?.(`${label}: still in flight ${DRAIN_MS} ms after the window, abandoned`),
+  );
   if (succeeded === 0) throw firstError ?? new Error(`${label}: none completed`);
   if (failed > 0) progress?.(`${label}: ${failed} of ${failed + succeeded} failed (first: ${errorText(firstError)})`);
   return counted / (durationMs / 1000);

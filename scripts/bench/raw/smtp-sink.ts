@@ -42,7 +42,10 @@ function isExecutable(file: string): boolean {
 
 /** The smtp-sink binary on this machine, if any. */
 export function findSmtpSink(): string | undefined {
-  const onPath = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'smtp-sink'));
+  const onPath = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, 'smtp-sink'));
   return [...KNOWN_PATHS, ...onPath].find(isExecutable);
 }
 
@@ -50,7 +53,9 @@ function run(command: string, args: string[], input?: string, timeoutMs = 240_00
   return new Promise((resolve, reject) => {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const child = execFile(command, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, _out, stderr) =>
-      error ? reject(new Error(`${command} ${args.join(' ')}: ${stderr.trim().split('\n').pop() ?? error.message}`)) : resolve(),
+      error
+        ? reject(new Error(`${command} ${args.join(' ')}: ${stderr.trim().split('\n').pop() ?? error.message}`))
+        : resolve(),
     );
     if (input !== undefined) child.stdin?.end(input);
   });
@@ -62,8 +67,11 @@ function run(command: string, args: string[], input?: string, timeoutMs = 240_00
  */
 async function installPostfix(progress: (line: string) => void): Promise<void> {
   progress('smtp-sink: not found, installing Debian package postfix (apt-get)…');
-  await run('debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n').catch(() => undefined);
-  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', 'postfix']);
+  await run('debconf-set-selections', [], 'postfix postfix/main_mailer_type select No configuration\n').catch(
+    () => undefined,
+  );
+  const install = () =>
+    run('apt-get', ['install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confdef', 'postfix']);
   await install().catch(async () => {
     await run('apt-get', ['update']);
     await install();
@@ -74,7 +82,8 @@ async function installPostfix(progress: (line: string) => void): Promise<void> {
 async function waitForListening(child: ChildProcess, port: number, timeoutMs = 5_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`smtp-sink exited (${child.exitCode ?? child.signalCode})`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`smtp-sink exited (${child.exitCode ?? child.signalCode})`);
     const open = await new Promise<boolean>((resolve) => {
       const socket = net.connect({ host: '127.0.0.1', port }, () => (socket.destroy(), resolve(true)));
       socket.once('error', () => resolve(false));
@@ -98,7 +107,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
  * Starts smtp-sink on a free 127.0.0.1 port; undefined (with a progress line saying why) when it cannot be had.
  * Run as root it must drop privileges (-u nobody): smtp-sink refuses to run as root otherwise.
  */
-export async function startSmtpSink({ install = true, progress = () => {} }: StartSmtpSinkOptions = {}): Promise<SmtpSink | undefined> {
+export async function startSmtpSink({ install = true, progress = () => {} }: StartSmtpSinkOptions = {}): Promise<
+  SmtpSink | undefined
+> {
   let binary = findSmtpSink();
   const isRoot = process.getuid?.() === 0;
   if (!binary && install && isRoot) {

@@ -19,14 +19,24 @@ const MAILDEV_SMTP = { host: '127.0.0.1', port: 1025 };
 const MAILDEV_API = 'http://127.0.0.1:1080';
 const CLEANUP_MS = 8_000;
 
-const TEXT = `Hello Asha Verma,\n\nYour booking is confirmed. PNR 4521789630, train 12951 Mumbai Rajdhani Express,\n` +
+const TEXT =
+  `Hello Asha Verma,\n\nYour booking is confirmed. PNR 4521789630, train 12951 Mumbai Rajdhani Express,\n` +
   `New Delhi 16:55 to Mumbai Central 08:35 on 20 Dec 2026, coach B4 seat 32 (AC 3 tier).\nTotal fare ₹3,054.15.\n\n` +
   `Have a good journey.\n`;
-const HTML = `<!doctype html><html><body style="font-family:sans-serif"><h1>Booking confirmed</h1>` +
+const HTML =
+  `<!doctype html><html><body style="font-family:sans-serif"><h1>Booking confirmed</h1>` +
   `<p>Hello Asha Verma,</p><p>Your booking is confirmed.</p><table>` +
-  [['PNR', '4521789630'], ['Train', '12951 Mumbai Rajdhani Express'], ['From', 'New Delhi 16:55'], ['To', 'Mumbai Central 08:35'],
-    ['Date', '20 Dec 2026'], ['Coach / seat', 'B4 / 32 (AC 3 tier)'], ['Fare', '₹3,054.15']]
-    .map(([k, v]) => `<tr><td style="padding:2px 8px;color:#555">${k}</td><td style="padding:2px 8px">${v}</td></tr>`).join('') +
+  [
+    ['PNR', '4521789630'],
+    ['Train', '12951 Mumbai Rajdhani Express'],
+    ['From', 'New Delhi 16:55'],
+    ['To', 'Mumbai Central 08:35'],
+    ['Date', '20 Dec 2026'],
+    ['Coach / seat', 'B4 / 32 (AC 3 tier)'],
+    ['Fare', '₹3,054.15'],
+  ]
+    .map(([k, v]) => `<tr><td style="padding:2px 8px;color:#555">${k}</td><td style="padding:2px 8px">${v}</td></tr>`)
+    .join('') +
   `</table><p>Have a good journey.</p></body></html>`;
 
 function createPool(host: string, port: number) {
@@ -46,7 +56,13 @@ function createPool(host: string, port: number) {
 }
 
 /** Emails/s through one pool into host:port; `subject` marks them, so MailDev's copies can be found and deleted. */
-async function sendFlatOut(host: string, port: number, subject: string, progress: (line: string) => void, durationMs = DURATION_MS): Promise<number> {
+async function sendFlatOut(
+  host: string,
+  port: number,
+  subject: string,
+  progress: (line: string) => void,
+  durationMs = DURATION_MS,
+): Promise<number> {
   const transport = createPool(host, port);
   try {
     return await closedLoop({
@@ -56,7 +72,13 @@ async function sendFlatOut(host: string, port: number, subject: string, progress
       progress,
       label: `smtp ${host}:${port}`,
       op: async (i) => {
-        await transport.sendMail({ from: 'Gateway bench <bench@gateway.local>', to: `traveller${i % 1000}@example.com`, subject, text: TEXT, html: HTML });
+        await transport.sendMail({
+          from: 'Gateway bench <bench@gateway.local>',
+          to: `traveller${i % 1000}@example.com`,
+          subject,
+          text: TEXT,
+          html: HTML,
+        });
       },
     });
   } finally {
@@ -81,7 +103,9 @@ export async function measureMaildev(progress: (line: string) => void): Promise<
   try {
     return await sendFlatOut(MAILDEV_SMTP.host, MAILDEV_SMTP.port, subject, progress, MAILDEV_DURATION_MS);
   } finally {
-    const deleted = await deleteMaildevMails(subject).catch((error: Error) => progress(`maildev: cleanup failed: ${error.message}`));
+    const deleted = await deleteMaildevMails(subject).catch((error: Error) =>
+      progress(`maildev: cleanup failed: ${error.message}`),
+    );
     if (typeof deleted === 'number') progress(`maildev: deleted the bench's ${deleted} emails by id`);
   }
 }
@@ -92,7 +116,9 @@ export async function measureMaildev(progress: (line: string) => void): Promise<
  */
 async function deleteMaildevMails(subject: string): Promise<number> {
   const deadline = performance.now() + CLEANUP_MS;
-  const response = await fetch(`${MAILDEV_API}/email?${new URLSearchParams({ subject })}`, { signal: AbortSignal.timeout(CLEANUP_MS) });
+  const response = await fetch(`${MAILDEV_API}/email?${new URLSearchParams({ subject })}`, {
+    signal: AbortSignal.timeout(CLEANUP_MS),
+  });
   if (!response.ok) throw new Error(`GET /email answered ${response.status}`);
   const ids = ((await response.json()) as Array<{ id: string }>).map((mail) => mail.id);
   let next = 0;

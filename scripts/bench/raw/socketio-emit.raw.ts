@@ -40,25 +40,40 @@ interface StepResult {
 }
 
 /** Emits at `rate`/s for `ms`, then waits GRACE_MS for the last to arrive. */
-async function runStep(rig: AlertRig, step: number, rate: number, ms: number, latencies: number[][]): Promise<StepResult> {
+async function runStep(
+  rig: AlertRig,
+  step: number,
+  rate: number,
+  ms: number,
+  latencies: number[][],
+): Promise<StepResult> {
   const samples: number[] = (latencies[step] = []);
   const start = performance.now();
   let sent = 0;
   while (performance.now() - start < ms) {
     const owed = Math.floor((rate * (performance.now() - start)) / 1000);
-    for (; sent < owed; sent++) rig.emit(Math.floor(Math.random() * rig.clientCount), { ...ALERT, id: sent, step, t: now() });
+    for (; sent < owed; sent++)
+      rig.emit(Math.floor(Math.random() * rig.clientCount), { ...ALERT, id: sent, step, t: now() });
     await sleep(TICK_MS);
   }
   await sleep(GRACE_MS);
-  return { rate, sent, received: samples.length, receivedPerSec: samples.length / (ms / 1000),
-    p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99) };
+  return {
+    rate,
+    sent,
+    received: samples.length,
+    receivedPerSec: samples.length / (ms / 1000),
+    p50Ms: percentile(samples, 50),
+    p99Ms: percentile(samples, 99),
+  };
 }
 
 const keptUp = (r: StepResult) => r.received >= KEPT_UP.receivedShare * r.sent && r.p99Ms < KEPT_UP.p99Ms;
 const describe = (r: StepResult) =>
   `${r.rate}/s: ${r.received} of ${r.sent} received (${Math.round(r.receivedPerSec)}/s), p50 ${r.p50Ms.toFixed(1)} p99 ${r.p99Ms.toFixed(1)} ms`;
 
-export async function measureSocketIoEmit(progress: (line: string) => void): Promise<{ perSec: number; p99Ms: number }> {
+export async function measureSocketIoEmit(
+  progress: (line: string) => void,
+): Promise<{ perSec: number; p99Ms: number }> {
   const started = performance.now();
   const rig = await startAlertRig(CLIENTS, stackConfig().REDIS_URL);
   try {

@@ -47,7 +47,10 @@ export async function startAlertRig(clientCount: number, redisUrl: string): Prom
   const clients: Socket[] = [];
   // The emitter drops publish()'s promise; a failed publish (Redis gone) must not become an unhandled rejection.
   const emitter = new Emitter(
-    { publish: (channel: string, message: string | Buffer) => emitterRedis.publish(channel, message).catch((error: Error) => (redisError ??= error)) },
+    {
+      publish: (channel: string, message: string | Buffer) =>
+        emitterRedis.publish(channel, message).catch((error: Error) => (redisError ??= error)),
+    },
     { key },
   );
 
@@ -73,7 +76,12 @@ export async function startAlertRig(clientCount: number, redisUrl: string): Prom
     for (let from = 0; from < clientCount; from += CONNECT_CHUNK) {
       const chunk = Array.from({ length: Math.min(CONNECT_CHUNK, clientCount - from) }, (_, i) => {
         // Light clients: no reconnection, no multiplexing. Kept at once, so close() ends even half-open ones.
-        const socket = connect(url, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { n: from + i } });
+        const socket = connect(url, {
+          transports: ['websocket'],
+          forceNew: true,
+          reconnection: false,
+          auth: { n: from + i },
+        });
         clients.push(socket);
         return connected(socket);
       });

@@ -14,7 +14,10 @@ const CHUNK = 64;
 function renderMix(renderer: ReturnType<typeof createTemplateRenderer>): RenderInput[] {
   const available = new Set(renderer.list().map((t) => `${t.eventType}/${t.channel}`));
   const recipient = sampleRecipient();
-  const events = [...EVENT_TYPES.map((type) => sampleEvent(type)), ...DISRUPTION_TYPES.map((type) => sampleDisruption(type))];
+  const events = [
+    ...EVENT_TYPES.map((type) => sampleEvent(type)),
+    ...DISRUPTION_TYPES.map((type) => sampleDisruption(type)),
+  ];
   return events.flatMap((event) =>
     CHANNELS.filter((channel) => available.has(`${event.eventType}/${channel}`)).flatMap((channel) =>
       ['en', 'hi-IN'].map((locale) => ({ eventType: event.eventType, channel, locale, event, recipient })),
@@ -23,7 +26,11 @@ function renderMix(renderer: ReturnType<typeof createTemplateRenderer>): RenderI
 }
 
 /** Renders as many as it can until `until`; returns how many. */
-function renderUntil(renderer: ReturnType<typeof createTemplateRenderer>, inputs: RenderInput[], until: number): number {
+function renderUntil(
+  renderer: ReturnType<typeof createTemplateRenderer>,
+  inputs: RenderInput[],
+  until: number,
+): number {
   let done = 0;
   while (performance.now() < until) {
     for (let i = 0; i < CHUNK; i++) renderer.render(inputs[(done + i) % inputs.length]!);

@@ -16,7 +16,8 @@ const ACCOUNT_SID = 'AC00000000000000000000000000000000';
 const AUTH_TOKEN = 'dev-twilio-token';
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./twilio-sandbox.child.ts', import.meta.url));
-const BODY = 'PNR 4521789630: booking confirmed. 12951 Mumbai Rajdhani, New Delhi 16:55 → Mumbai Central, 20 Dec, B4/32.';
+const BODY =
+  'PNR 4521789630: booking confirmed. 12951 Mumbai Rajdhani, New Delhi 16:55 → Mumbai Central, 20 Dec, B4/32.';
 
 interface Sandbox {
   url: string;
@@ -69,7 +70,12 @@ const phone = (i: number) => `+9198${String((i * 7919) % 100_000_000).padStart(8
 export async function measureTwilioCreate(progress: (line: string) => void): Promise<number> {
   const sandbox = await startSandbox();
   try {
-    const client = createTwilioClient({ accountSid: ACCOUNT_SID, authToken: AUTH_TOKEN, baseUrl: sandbox.url, timeoutMs: 10_000 });
+    const client = createTwilioClient({
+      accountSid: ACCOUNT_SID,
+      authToken: AUTH_TOKEN,
+      baseUrl: sandbox.url,
+      timeoutMs: 10_000,
+    });
     return await closedLoop({
       concurrency: IN_FLIGHT,
       warmupMs: WARMUP_MS,
