@@ -9,9 +9,9 @@ export default tseslint.config(
   { ignores: ['node_modules/', '.stack/', 'bench/results/', 'test-results/', 'src/http/pages/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  importX.flatConfigs.typescript,
   {
     files: ['**/*.ts'],
-    plugins: { 'import-x': importX },
     settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
