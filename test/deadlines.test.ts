@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBreakers } from '../src/channels/breaker.js';
 import { createEmailChannel } from '../src/channels/email.channel.js';
 import { createTwilioChannel } from '../src/channels/twilio.channel.js';
-import { createDeliveriesRepository } from '../src/consumers/deliveries.repository.js';
+import { createDeliveriesRepository } from '../src/store/deliveries.repository.js';
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { createPool } from '../src/db/pool.js';
 import { parseEvent } from '../src/events/index.js';

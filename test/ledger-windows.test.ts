@@ -7,16 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelAdapter } from '../src/channels/channel.js';
 import { createTwilioChannel } from '../src/channels/twilio.channel.js';
 import { createDeferredSender } from '../src/consumers/deferred.sender.js';
-import {
-  createDeliveriesRepository,
-  idempotencyKeyOf,
-  type DeliveryKey,
-} from '../src/consumers/deliveries.repository.js';
+import { createDeliveriesRepository, idempotencyKeyOf, type DeliveryKey } from '../src/store/deliveries.repository.js';
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { createPool } from '../src/db/pool.js';
 import { parseEvent, type GatewayEvent } from '../src/events/index.js';
-import { createOptOutsRepository } from '../src/preferences/opt-outs.repository.js';
-import { createPreferencesRepository } from '../src/preferences/preferences.repository.js';
+import { createOptOutsRepository } from '../src/store/opt-outs.repository.js';
+import { createPreferencesRepository } from '../src/store/preferences.repository.js';
 import type { UserProfile } from '../src/preferences/profile.js';
 import { buildSandboxApp, type SandboxHandle } from '../src/sandbox/sandbox.app.js';
 import { createTemplateRenderer } from '../src/templates/renderer.js';

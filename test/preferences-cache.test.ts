@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { createPreferencesRepository } from '../src/preferences/preferences.repository.js';
+import { createPreferencesRepository } from '../src/store/preferences.repository.js';
 import { uniquePhone } from './helpers/full-gateway.js';
 import { waitFor } from './helpers/wait-for.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOptOutsRepository, type OptOutsRepository } from '../src/preferences/opt-outs.repository.js';
+import { createOptOutsRepository, type OptOutsRepository } from '../src/store/opt-outs.repository.js';
 import { startGateway, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 
 /**

@@ -6,16 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelAdapter, OutboundMessage } from '../src/channels/channel.js';
 import { createEmailChannel } from '../src/channels/email.channel.js';
 import { createTwilioChannel } from '../src/channels/twilio.channel.js';
-import {
-  createDeliveriesRepository,
-  idempotencyKeyOf,
-  type DeliveryKey,
-} from '../src/consumers/deliveries.repository.js';
+import { createDeliveriesRepository, idempotencyKeyOf, type DeliveryKey } from '../src/store/deliveries.repository.js';
 import { createDeferredSender } from '../src/consumers/deferred.sender.js';
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { createPool } from '../src/db/pool.js';
 import { parseEvent, type Channel, type GatewayEvent } from '../src/events/index.js';
-import { createPreferencesRepository } from '../src/preferences/preferences.repository.js';
+import { createPreferencesRepository } from '../src/store/preferences.repository.js';
 import type { UserProfile } from '../src/preferences/profile.js';
 import { buildSandboxApp, type SandboxHandle } from '../src/sandbox/sandbox.app.js';
 import { createTemplateRenderer } from '../src/templates/renderer.js';

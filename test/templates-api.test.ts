@@ -11,7 +11,7 @@ import { buildApp } from '../src/http/app.js';
 import { registerErrorHandling } from '../src/http/errors.js';
 import { previewsRoutes } from '../src/http/previews.routes.js';
 import { decodeHeaderSafe, templatesRoutes } from '../src/http/templates.routes.js';
-import { createPreferencesRepository } from '../src/preferences/preferences.repository.js';
+import { createPreferencesRepository } from '../src/store/preferences.repository.js';
 import { connectAmqp } from '../src/queue/amqp.js';
 import { createEventQueuePublisher } from '../src/queue/event-queue.publisher.js';
 import { eventQueues } from '../src/queue/event-queues.js';

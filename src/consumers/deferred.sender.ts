@@ -3,11 +3,11 @@ import pRetry from 'p-retry';
 import { findAtProvider, type ChannelAdapter, type SendResult } from '../channels/channel.js';
 import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
-import type { PreferencesRepository } from '../preferences/preferences.repository.js';
+import type { PreferencesRepository } from '../store/preferences.repository.js';
 import { channelEnabled } from '../preferences/profile.js';
 import { backoffDelay } from '../util/backoff.js';
 import { classifyFailure } from './failures.js';
-import { idempotencyKeyOf, type DeliveriesRepository, type DueDelivery } from './deliveries.repository.js';
+import { idempotencyKeyOf, type DeliveriesRepository, type DueDelivery } from '../store/deliveries.repository.js';
 import { lookBackFrom } from './delivery.pipeline.js';
 import type { OptOuts } from './opt-outs.js';
 

@@ -5,7 +5,7 @@ import { deliveryLatency, deliveryOutcomes } from '../metrics.js';
 import { channelEnabled, type UserProfile } from '../preferences/profile.js';
 import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
 import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
-import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from './deliveries.repository.js';
+import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from '../store/deliveries.repository.js';
 import { classifyFailure, pausesChannel, type Failure } from './failures.js';
 import { addressOf } from './recipients.js';
 import type { OptOuts } from './opt-outs.js';

@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs';
 import type { Channel, GatewayEvent } from '../events/index.js';
 import type { DeadLetterWriter, FailedRecord } from './dead-letters.js';
-import { idempotencyKeyOf } from './deliveries.repository.js';
+import { idempotencyKeyOf } from '../store/deliveries.repository.js';
 import type { Failure } from './failures.js';
 import { retryHeaders, retryTopic, type RetryEnvelope } from './retry-record.js';
 

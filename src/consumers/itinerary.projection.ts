@@ -1,12 +1,12 @@
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { parseEvent, topicName } from '../events/index.js';
 import type { Logger } from '../logger.js';
-import type { PreferencesRepository } from '../preferences/preferences.repository.js';
+import type { PreferencesRepository } from '../store/preferences.repository.js';
 import { FETCH_SIZES, ITINERARY_PROJECTION_GROUP } from './consumer-groups.js';
 import { CONTINUE, runPaced } from './paced-runner.js';
 import { deadLetterHeaders, projectionDlqTopic } from './dead-letters.js';
 import { FAILURES_BEFORE_DEAD_LETTER, describeError } from './record-faults.js';
-import type { ItinerariesRepository } from './itineraries.repository.js';
+import type { ItinerariesRepository } from '../store/itineraries.repository.js';
 
 /**
  * Who travels on what, kept from the booking topics: a confirmation records the traveller and their itinerary, a

@@ -1,7 +1,7 @@
 import type { Channel, GatewayEvent } from '../events/index.js';
-import type { PreferencesRepository } from '../preferences/preferences.repository.js';
+import type { PreferencesRepository } from '../store/preferences.repository.js';
 import type { UserProfile } from '../preferences/profile.js';
-import type { ItinerariesRepository } from './itineraries.repository.js';
+import type { ItinerariesRepository } from '../store/itineraries.repository.js';
 
 /**
  * The people an event concerns, page by page: a booking's own traveller, or everyone on the disrupted flight or train.

@@ -10,8 +10,8 @@ import type { Config } from '../config.js';
 import { createPool } from '../db/pool.js';
 import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
-import { createPreferencesRepository } from '../preferences/preferences.repository.js';
-import { createOptOutsRepository } from '../preferences/opt-outs.repository.js';
+import { createPreferencesRepository } from '../store/preferences.repository.js';
+import { createOptOutsRepository } from '../store/opt-outs.repository.js';
 import { createKafka } from '../producer/kafka.js';
 import { createRedis } from '../net/redis.js';
 import { ensureTopics } from '../producer/topics.js';
@@ -24,8 +24,8 @@ import { createFailureRouter } from './failure.router.js';
 import { retryLevelOf, retryTopic } from './retry-record.js';
 import { createDeferredSender } from './deferred.sender.js';
 import { createDeadLetterWriter, dlqTopic, projectionDlqTopic } from './dead-letters.js';
-import { createDeliveriesRepository } from './deliveries.repository.js';
-import { createItinerariesRepository } from './itineraries.repository.js';
+import { createDeliveriesRepository } from '../store/deliveries.repository.js';
+import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from './itinerary.projection.js';
 
 function adapterFor(

@@ -4,7 +4,7 @@ import {
   createDeadLettersAdminRepository,
   type DeadLetterEntry,
   type DeadLetterFilter,
-} from '../admin/dead-letters.repository.js';
+} from '../store/dead-letters.repository.js';
 import { createReplayProducer } from '../admin/replay-producer.js';
 import { createReplayer, replayBlocker, type ReplayOutcome } from '../admin/replayer.js';
 import type { Config } from '../config.js';

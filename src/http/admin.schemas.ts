@@ -4,7 +4,7 @@ import {
   MAX_PAGE_SIZE,
   decodeCursor,
   type DeadLetterFilter,
-} from '../admin/dead-letters.repository.js';
+} from '../store/dead-letters.repository.js';
 import { CHANNELS, EVENT_TYPES } from '../events/index.js';
 import { HttpError, type ErrorDetail } from './errors.js';
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { createErasure } from '../preferences/erasure.js';
+import type { createErasure } from '../store/erasure.js';
 import type { userGuard } from './user-auth.js';
 
 /**

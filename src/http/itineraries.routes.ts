@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ItinerariesRepository } from '../consumers/itineraries.repository.js';
+import type { ItinerariesRepository } from '../store/itineraries.repository.js';
 import { HttpError } from './errors.js';
 import type { userGuard } from './user-auth.js';
 

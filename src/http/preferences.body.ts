@@ -2,7 +2,7 @@ import { IANAZone } from 'luxon';
 import { z } from 'zod';
 import { CHANNELS, EVENT_TYPES, type Channel, type EventType } from '../events/index.js';
 import { toE164 } from '../events/phone.js';
-import type { PreferencesPatch } from '../preferences/preferences.repository.js';
+import type { PreferencesPatch } from '../store/preferences.repository.js';
 import { HttpError, type ErrorDetail } from './errors.js';
 
 /** Languages the templates are written in; a tag such as `hi-IN` is kept as given and renders in Hindi. */

@@ -1,10 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CHANNELS, EVENT_TYPES, type Channel, type EventType } from '../events/index.js';
-import {
-  ErasedUserError,
-  type PreferencesPatch,
-  type PreferencesRepository,
-} from '../preferences/preferences.repository.js';
+import { ErasedUserError, type PreferencesPatch, type PreferencesRepository } from '../store/preferences.repository.js';
 import { channelEnabled, type QuietHours, type UserProfile } from '../preferences/profile.js';
 import { HttpError } from './errors.js';
 import { parsePreferencesBody } from './preferences.body.js';

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import pRetry from 'p-retry';
-import type { DeliveriesRepository } from '../consumers/deliveries.repository.js';
+import type { DeliveriesRepository } from '../store/deliveries.repository.js';
 
 /** What became of a status callback: recorded, about a message we never sent, or to be sent again by Twilio later. */
 export type StatusOutcome = 'recorded' | 'unknown' | 'not-yet';

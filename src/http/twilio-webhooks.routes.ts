@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import twilio from 'twilio';
-import type { DeliveriesRepository } from '../consumers/deliveries.repository.js';
+import type { DeliveriesRepository } from '../store/deliveries.repository.js';
 import { toE164 } from '../events/phone.js';
-import { createOptOutsRepository, type OptOutsRepository } from '../preferences/opt-outs.repository.js';
-import type { PreferencesRepository } from '../preferences/preferences.repository.js';
+import { createOptOutsRepository, type OptOutsRepository } from '../store/opt-outs.repository.js';
+import type { PreferencesRepository } from '../store/preferences.repository.js';
 import { HttpError } from './errors.js';
 import { recordProviderStatus } from './twilio-status.js';
 

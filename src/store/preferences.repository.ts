@@ -11,7 +11,7 @@ import {
   type ProfileRow,
   type QuietHours,
   type UserProfile,
-} from './profile.js';
+} from '../preferences/profile.js';
 
 const CACHE_TTL_SECONDS = 300;
 /**
