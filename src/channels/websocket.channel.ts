@@ -1,68 +1,10 @@
 import { Emitter } from '@socket.io/redis-emitter';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
-import { createBatchLoader } from '../db/batch-loader.js';
 import type { Logger } from '../logger.js';
+import { createInboxRepository } from '../store/inbox.repository.js';
+import { ALERT_EVENT, toAlert, userRoom } from './alert-contract.js';
 import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
-
-/** The Socket.IO event every alert travels as, live or replayed from the inbox. */
-export const ALERT_EVENT = 'alert';
-
-/** The only room a socket is ever in (besides its own id): one per user, named from the token's `sub`. */
-export const userRoom = (userId: string): string => `user:${userId}`;
-
-/** One row of the `inbox` table, as pg returns it (bigint ids come back as strings). */
-export interface InboxRow {
-  id: string | number;
-  event_id: string;
-  event_type: string;
-  payload: Record<string, unknown>;
-  created_at: Date;
-}
-
-/** What a browser receives: the rendered payload (title, body, severity …) plus where it sits in the inbox. */
-export type Alert = Record<string, unknown> & { id: number; eventId: string; eventType: string; createdAt: string };
-
-/** The one shape of an alert, live or replayed; the inbox fields win over any same-named payload field. */
-export function toAlert(row: InboxRow): Alert {
-  return {
-    ...row.payload,
-    id: Number(row.id),
-    eventId: row.event_id,
-    eventType: row.event_type,
-    createdAt: row.created_at.toISOString(),
-  };
-}
-
-// A redelivery meets the existing row; the no-op update makes RETURNING give it back, so it keeps its id.
-const INSERT_INBOX = `
-  INSERT INTO inbox (user_id, event_id, event_type, payload)
-  SELECT u, e, t, p::jsonb FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[]) AS v(u, e, t, p) ORDER BY u, e
-  ON CONFLICT (user_id, event_id) DO UPDATE SET user_id = EXCLUDED.user_id
-  RETURNING id, user_id, event_id, event_type, payload, created_at`;
-
-interface InboxEntry {
-  userId: string;
-  eventId: string;
-  eventType: string;
-  payload: string;
-}
-
-/** The inbox rows of the alerts in flight together, in one statement (createBatchLoader gathers them). */
-async function insertInbox(pool: pg.Pool, entries: readonly InboxEntry[]): Promise<InboxRow[]> {
-  // PostgreSQL gives a uuid back in lower case, whatever case it was sent in.
-  const id = (userId: string, eventId: string) => `${userId} ${eventId.toLowerCase()}`;
-  // One statement may not touch a row twice: an alert asked for twice at once is inserted once and given to both.
-  const unique = [...new Map(entries.map((e) => [id(e.userId, e.eventId), e])).values()];
-  const { rows } = await pool.query<InboxRow & { user_id: string }>(INSERT_INBOX, [
-    unique.map((e) => e.userId),
-    unique.map((e) => e.eventId),
-    unique.map((e) => e.eventType),
-    unique.map((e) => e.payload),
-  ]);
-  const byId = new Map(rows.map((row) => [id(row.user_id, row.event_id), row]));
-  return entries.map((e) => byId.get(id(e.userId, e.eventId))!);
-}
 
 export interface WebsocketChannelDeps {
   pool: pg.Pool;
@@ -75,7 +17,7 @@ export interface WebsocketChannelDeps {
  * reconnect); the Redis emitter then pushes it live to `user:<id>` on whichever api node holds the user's sockets.
  */
 export function createWebsocketChannel({ pool, redis, logger }: WebsocketChannelDeps): ChannelAdapter {
-  const insert = createBatchLoader((entries: readonly InboxEntry[]) => insertInbox(pool, entries));
+  const inbox = createInboxRepository(pool);
   // Fail a publish after one reconnect attempt instead of twenty: the consumer's retry topics do the waiting.
   const client = redis.duplicate({ maxRetriesPerRequest: 1 });
   client.on('error', (error) => logger.warn({ err: error }, 'websocket channel: redis error'));
@@ -91,14 +33,16 @@ export function createWebsocketChannel({ pool, redis, logger }: WebsocketChannel
 
     async send(message: OutboundMessage): Promise<SendResult> {
       const payload = message.payload ?? { title: message.subject, body: message.text };
-      const row = await insert({
-        userId: message.userId,
-        eventId: message.eventId,
-        eventType: message.eventType,
-        payload: JSON.stringify(payload),
-      }).catch((error: unknown) => {
-        throw classify(error, 'inbox insert failed');
-      });
+      const row = await inbox
+        .insert({
+          userId: message.userId,
+          eventId: message.eventId,
+          eventType: message.eventType,
+          payload: JSON.stringify(payload),
+        })
+        .catch((error: unknown) => {
+          throw classify(error, 'inbox insert failed');
+        });
 
       emitter.to(userRoom(message.userId)).emit(ALERT_EVENT, toAlert(row));
       // A failed publish is retried as a whole: the insert then returns the same row, and the browser drops a

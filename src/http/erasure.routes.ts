@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { userRoom } from '../channels/alert-contract.js';
 import type { createErasure } from '../store/erasure.js';
 import type { userGuard } from './user-auth.js';
 
@@ -15,7 +16,7 @@ export async function erasureRoutes(
     const { userId } = request.params;
     await authorize(request, userId);
     const counts = await erasure.erase(userId);
-    app.io.in(`user:${userId}`).disconnectSockets(true);
+    app.io.in(userRoom(userId)).disconnectSockets(true);
     request.log.info({ userId, counts }, 'user erased');
     return reply.code(202).send({ userId, erased: true, counts });
   });

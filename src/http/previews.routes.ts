@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
-import { toAlert, type InboxRow } from '../channels/websocket.channel.js';
+import { toAlert } from '../channels/alert-contract.js';
 import type { Config } from '../config.js';
+import { createInboxRepository } from '../store/inbox.repository.js';
+import { createUsersRepository, type UserContact } from '../store/users.repository.js';
 import { HttpError } from './errors.js';
 
 /**
@@ -41,12 +43,6 @@ interface MaildevEmail {
   time?: string;
   from?: Array<{ address: string; name?: string }>;
   to?: Array<{ address: string; name?: string }>;
-}
-
-interface Person {
-  userId: string;
-  email: string | null;
-  phone: string | null;
 }
 
 const DEFAULT_LIMIT = 10;
@@ -96,14 +92,10 @@ export async function previewsRoutes(app: FastifyInstance, options: PreviewsRout
   const mailPreviewUrl = config.MAIL_PREVIEW_URL.replace(/\/+$/, '');
   const sandboxUrl = config.TWILIO_API_BASE_URL.replace(/\/+$/, '');
 
-  async function person(user: string | undefined): Promise<Person | undefined> {
-    if (!user) return undefined;
-    const { rows } = await pool.query<Person>(
-      'SELECT user_id AS "userId", email, phone FROM users WHERE user_id = $1 AND erased_at IS NULL',
-      [user],
-    );
-    return rows[0];
-  }
+  const users = createUsersRepository(pool);
+  const inbox = createInboxRepository(pool);
+  const person = async (user: string | undefined): Promise<UserContact | undefined> =>
+    user ? users.contactOf(user) : undefined;
 
   app.addHook('onSend', async (_request, reply) => {
     reply.header('cache-control', 'no-store');
@@ -163,11 +155,7 @@ export async function previewsRoutes(app: FastifyInstance, options: PreviewsRout
   app.get<{ Querystring: PreviewQuery }>('/previews/alerts', async (request) => {
     const user = userOf(request.query.user);
     const limit = limitOf(request.query.limit);
-    const { rows } = await pool.query<InboxRow & { user_id: string }>(
-      `SELECT id, user_id, event_id, event_type, payload, created_at FROM inbox
-        WHERE $1::text IS NULL OR user_id = $1 ORDER BY id DESC LIMIT $2`,
-      [user ?? null, limit],
-    );
+    const rows = await inbox.latest({ userId: user, limit });
     return { user: user ?? null, alerts: rows.map((row) => ({ ...toAlert(row), userId: row.user_id })) };
   });
 }

@@ -3,8 +3,9 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { Server, type Socket } from 'socket.io';
-import { ALERT_EVENT, toAlert, userRoom, type Alert, type InboxRow } from '../channels/websocket.channel.js';
+import { ALERT_EVENT, toAlert, userRoom, type Alert } from '../channels/alert-contract.js';
 import type { Logger } from '../logger.js';
+import { createInboxRepository, type InboxRepository } from '../store/inbox.repository.js';
 import { AuthError, verifyUserSession } from './jwt.js';
 
 /** Events the server sends; clients send none that the server listens to (see `onConnection`). */
@@ -45,10 +46,6 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** A browser that was away longer than this gets the oldest 500 missed alerts now and the rest on its next reconnect. */
 export const REPLAY_LIMIT = 500;
 
-const REPLAY_QUERY = `
-  SELECT id, event_id, event_type, payload, created_at FROM inbox
-  WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT ${REPLAY_LIMIT}`;
-
 /**
  * Attaches Socket.IO to the api's HTTP server. The Redis adapter lets an emit from any process (the websocket
  * channel's emitter, another api node) reach a socket on this one. Sockets authenticate with a user JWT and are put
@@ -82,7 +79,8 @@ export function attachRealtime(deps: RealtimeDeps): RealtimeServer {
       closeAtExpiry(socket, result.expiresAt);
     });
   });
-  io.on('connection', (socket) => void onConnection(socket, deps.pool, logger));
+  const inbox = createInboxRepository(deps.pool);
+  io.on('connection', (socket) => void onConnection(socket, inbox, logger));
   return io;
 }
 
@@ -151,7 +149,7 @@ function closeAtExpiry(socket: AlertSocket, expiresAt: Date): void {
   socket.once('disconnect', () => clearTimeout(timer));
 }
 
-async function onConnection(socket: AlertSocket, pool: pg.Pool, logger: Logger): Promise<void> {
+async function onConnection(socket: AlertSocket, inbox: InboxRepository, logger: Logger): Promise<void> {
   const { userId } = socket.data;
   // The room comes from the verified token and nothing else. There is deliberately no 'join' (or any other) handler:
   // a room named by the client would let anyone read anyone's alerts, and Socket.IO never joins a room on its own
@@ -163,7 +161,7 @@ async function onConnection(socket: AlertSocket, pool: pg.Pool, logger: Logger):
   const lastSeenId = parseLastSeenId(socket.handshake.auth?.lastSeenId);
   if (lastSeenId === undefined) return;
   try {
-    const { rows } = await pool.query<InboxRow>(REPLAY_QUERY, [userId, lastSeenId]);
+    const rows = await inbox.after(userId, lastSeenId, REPLAY_LIMIT);
     if (rows.length === REPLAY_LIMIT)
       logger.info({ userId, lastSeenId }, 'replay truncated; the rest follows on reconnect');
     for (const row of rows) socket.emit(ALERT_EVENT, toAlert(row));

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import pRetry from 'p-retry';
 import type { DeliveriesRepository } from '../store/deliveries.repository.js';
 
@@ -12,7 +11,7 @@ export type StatusOutcome = 'recorded' | 'unknown' | 'not-yet';
  * retry ('not-yet') rather than lost; with no send in flight, the sid is someone else's and is acknowledged.
  */
 export async function recordProviderStatus(
-  { deliveries, pool }: { deliveries: DeliveriesRepository; pool: pg.Pool },
+  { deliveries }: { deliveries: DeliveriesRepository },
   sid: string,
   status: string,
   errorCode: string | undefined,
@@ -26,13 +25,5 @@ export async function recordProviderStatus(
     { retries, minTimeout, factor: 2 },
   ).catch(() => false);
   if (known) return 'recorded';
-  return (await sendsAwaitingSid(pool)) ? 'not-yet' : 'unknown';
-}
-
-/** Whether some SMS or WhatsApp claim has been handed to the provider (or is being) and has no sid on record yet. */
-async function sendsAwaitingSid(pool: pg.Pool): Promise<boolean> {
-  const { rows } = await pool.query(
-    `SELECT 1 FROM deliveries WHERE status = 'sending' AND channel IN ('sms', 'whatsapp') AND provider_id IS NULL LIMIT 1`,
-  );
-  return rows.length > 0;
+  return (await deliveries.sendsAwaitingSid()) ? 'not-yet' : 'unknown';
 }

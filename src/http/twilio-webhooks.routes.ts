@@ -5,6 +5,7 @@ import type { DeliveriesRepository } from '../store/deliveries.repository.js';
 import { toE164 } from '../events/phone.js';
 import { createOptOutsRepository, type OptOutsRepository } from '../store/opt-outs.repository.js';
 import type { PreferencesRepository } from '../store/preferences.repository.js';
+import { createUsersRepository, type UsersRepository } from '../store/users.repository.js';
 import { HttpError } from './errors.js';
 import { recordProviderStatus } from './twilio-status.js';
 
@@ -23,6 +24,8 @@ export interface TwilioWebhookDeps {
   preferences: PreferencesRepository;
   /** Numbers that replied STOP; made from the pool when not given. */
   optOuts?: OptOutsRepository;
+  /** Whose number a STOP came from; made from the pool when not given. */
+  users?: UsersRepository;
 }
 
 /**
@@ -31,6 +34,7 @@ export interface TwilioWebhookDeps {
  */
 export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebhookDeps): Promise<void> {
   const optOuts = deps.optOuts ?? createOptOutsRepository(deps.pool);
+  const users = deps.users ?? createUsersRepository(deps.pool);
   // Twilio posts forms; scoped to these routes by Fastify's encapsulation.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
@@ -88,12 +92,9 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
       // The number itself is what opted out: no SMS goes to it, whoever's booking carries it.
       await (enabled ? optOuts.optIn(phone, channel) : optOuts.optOut(phone, channel));
       // And its owners' switch follows, so their preferences page shows what they asked for.
-      const { rows } = await deps.pool.query<{ user_id: string }>(
-        'SELECT user_id FROM users WHERE phone = $1 AND erased_at IS NULL',
-        [phone],
-      );
-      for (const { user_id } of rows) await deps.preferences.update(user_id, { channels: { [channel]: enabled } });
-      request.log.info({ channel, enabled, users: rows.length }, 'opt-out keyword applied');
+      const owners = await users.idsWithPhone(phone);
+      for (const userId of owners) await deps.preferences.update(userId, { channels: { [channel]: enabled } });
+      request.log.info({ channel, enabled, users: owners.length }, 'opt-out keyword applied');
     }
     return reply.code(200).type('text/xml').send(EMPTY_TWIML);
   });

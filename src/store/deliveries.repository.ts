@@ -243,6 +243,14 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       return updateStatusOne({ providerId, status, ...(errorCode && { errorCode }) });
     },
 
+    /** Whether some SMS or WhatsApp claim has been handed to the provider (or is being) and has no sid on record yet. */
+    async sendsAwaitingSid(): Promise<boolean> {
+      const { rows } = await pool.query(
+        `SELECT 1 FROM deliveries WHERE status = 'sending' AND channel IN ('sms', 'whatsapp') AND provider_id IS NULL LIMIT 1`,
+      );
+      return rows.length > 0;
+    },
+
     /** Recorded once per key: the person chose not to get this, or cannot be reached on this channel. */
     markSkipped(key: DeliveryKey, reason: { code: string; message: string }): Promise<void> {
       return markSkippedOne({ key, ...reason });

@@ -1,0 +1,80 @@
+import type pg from 'pg';
+import { createBatchLoader } from '../db/batch-loader.js';
+
+/** One row of the `inbox` table, as pg returns it (bigint ids come back as strings). */
+export interface InboxRow {
+  id: string | number;
+  event_id: string;
+  event_type: string;
+  payload: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** An inbox row with the user it belongs to, for readers that list more than one user's alerts. */
+export type UserInboxRow = InboxRow & { user_id: string };
+
+/** An alert to keep in a user's inbox; `payload` is its JSON text. */
+export interface InboxEntry {
+  userId: string;
+  eventId: string;
+  eventType: string;
+  payload: string;
+}
+
+// A redelivery meets the existing row; the no-op update makes RETURNING give it back, so it keeps its id.
+const INSERT_INBOX = `
+  INSERT INTO inbox (user_id, event_id, event_type, payload)
+  SELECT u, e, t, p::jsonb FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[]) AS v(u, e, t, p) ORDER BY u, e
+  ON CONFLICT (user_id, event_id) DO UPDATE SET user_id = EXCLUDED.user_id
+  RETURNING id, user_id, event_id, event_type, payload, created_at`;
+
+const AFTER_QUERY = `
+  SELECT id, event_id, event_type, payload, created_at FROM inbox
+  WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3`;
+
+const LATEST_QUERY = `
+  SELECT id, user_id, event_id, event_type, payload, created_at FROM inbox
+  WHERE $1::text IS NULL OR user_id = $1 ORDER BY id DESC LIMIT $2`;
+
+/** The inbox rows of the alerts in flight together, in one statement (the batch loader gathers them). */
+async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promise<UserInboxRow[]> {
+  // PostgreSQL gives a uuid back in lower case, whatever case it was sent in.
+  const id = (userId: string, eventId: string) => `${userId} ${eventId.toLowerCase()}`;
+  // One statement may not touch a row twice: an alert asked for twice at once is inserted once and given to both.
+  const unique = [...new Map(entries.map((e) => [id(e.userId, e.eventId), e])).values()];
+  const { rows } = await pool.query<UserInboxRow>(INSERT_INBOX, [
+    unique.map((e) => e.userId),
+    unique.map((e) => e.eventId),
+    unique.map((e) => e.eventType),
+    unique.map((e) => e.payload),
+  ]);
+  const byId = new Map(rows.map((row) => [id(row.user_id, row.event_id), row]));
+  return entries.map((e) => byId.get(id(e.userId, e.eventId))!);
+}
+
+/**
+ * The `inbox` table: the websocket channel's deliveries. A row is the alert itself (a browser that was away replays
+ * it), so it is written before the alert is pushed live. Erasure deletes a user's rows inside its own transaction
+ * (store/erasure.ts).
+ */
+export function createInboxRepository(pool: pg.Pool) {
+  const insert = createBatchLoader((entries: readonly InboxEntry[]) => insertMany(pool, entries));
+  return {
+    /** Keeps the alert and returns its row; the same alert kept again returns the first row, with its id. */
+    insert: (entry: InboxEntry): Promise<UserInboxRow> => insert(entry),
+
+    /** The user's alerts after `lastSeenId`, oldest first, at most `limit` of them. */
+    async after(userId: string, lastSeenId: number, limit: number): Promise<InboxRow[]> {
+      const { rows } = await pool.query<InboxRow>(AFTER_QUERY, [userId, lastSeenId, limit]);
+      return rows;
+    },
+
+    /** The newest `limit` alerts, of one user or of everyone. */
+    async latest({ userId, limit }: { userId?: string; limit: number }): Promise<UserInboxRow[]> {
+      const { rows } = await pool.query<UserInboxRow>(LATEST_QUERY, [userId ?? null, limit]);
+      return rows;
+    },
+  };
+}
+
+export type InboxRepository = ReturnType<typeof createInboxRepository>;
