@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BreakerState } from '../src/channels/breaker.js';
-import { retryTopic } from '../src/consumers/retry-record.js';
+import { retryTopic } from '../src/kafka/names.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { startTestSmtpServer, type TestSmtpServer } from './helpers/smtp-test-server.js';

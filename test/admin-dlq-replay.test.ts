@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IHeaders, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { retryGroupOf } from '../src/consumers/consumer-groups.js';
+import { retryGroupOf } from '../src/kafka/names.js';
 import type { Channel } from '../src/events/index.js';
-import { createKafka } from '../src/producer/kafka.js';
+import { createKafka } from '../src/kafka/client.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { deadLetterFixtures } from './helpers/dead-letter-fixtures.js';
 import { uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';

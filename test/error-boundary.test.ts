@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from 'kafkajs';
 import { parseEvent, topicName, type EventType } from '../src/events/index.js';
-import { retryTopic } from '../src/consumers/retry-record.js';
+import { retryTopic } from '../src/kafka/names.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { readRecords } from './helpers/kafka.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS, DEFAULT_ROUTING, EVENT_TYPES } from '../src/events/index.js';
 import { signUserToken } from '../src/http/jwt.js';
-import { createKafka } from '../src/producer/kafka.js';
+import { createKafka } from '../src/kafka/client.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { testLogger } from './helpers/kafka.js';

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { EVENT_TOPICS } from '../src/events/index.js';
-import { createKafka } from '../src/producer/kafka.js';
+import { createKafka } from '../src/kafka/client.js';
 import { portOpen } from '../scripts/stack/daemon.js';
 import { kafkaDaemon } from '../scripts/stack/kafka.js';
 import { services } from '../scripts/stack/services.js';

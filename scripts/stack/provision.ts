@@ -3,8 +3,8 @@ import type { Config } from '../../src/config.js';
 import { ensureDatabase, migrate } from '../../src/db/migrate.js';
 import { assertEventQueues, eventQueues } from '../../src/queue/event-queues.js';
 import type { Logger } from '../../src/logger.js';
-import { createKafka } from '../../src/producer/kafka.js';
-import { ensureTopics } from '../../src/producer/topics.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
 
 /** What every role expects to exist: the database and its schema, the four topics, the RabbitMQ queues. */
 export async function provision(config: Config, logger: Logger, log: (line: string) => void): Promise<void> {

@@ -1,10 +1,11 @@
-import { Partitioners, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { Config } from '../config.js';
-import { retryTopic } from '../consumers/retry-record.js';
+import { retryTopic } from '../kafka/names.js';
 import { CHANNELS } from '../events/index.js';
 import type { Logger } from '../logger.js';
-import { createKafka } from '../producer/kafka.js';
-import { ensureTopics } from '../producer/topics.js';
+import { createKafka } from '../kafka/client.js';
+import { createIdempotentProducer } from '../kafka/producer.js';
+import { ensureTopics } from '../kafka/topics.js';
 
 type KafkaConfig = Pick<Config, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_TOPIC_PREFIX' | 'KAFKA_TOPIC_PARTITIONS'>;
 
@@ -22,11 +23,7 @@ export function createReplayProducer({ config, logger }: { config: KafkaConfig; 
     logger,
     retry: { retries: 4, initialRetryTime: 200, maxRetryTime: 2_000 },
   });
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer: Producer = createIdempotentProducer(kafka);
   let starting: Promise<void> | undefined;
   let started = false;
 

@@ -1,5 +1,6 @@
 import type { Message, Producer } from 'kafkajs';
-import { retryHeaders, retryTopic } from '../consumers/retry-record.js';
+import { retryHeaders } from '../consumers/retry-record.js';
+import { retryTopic } from '../kafka/names.js';
 import type { DeadLetterEntry } from '../store/dead-letters.repository.js';
 
 /** An entry that cannot be sent again: it was discarded, or its record is gone (erased, or never had a value). */

@@ -11,7 +11,7 @@ import type { DeliveriesRepository } from '../store/deliveries.repository.js';
 import type { DeliverTo, Outcome } from './delivery.pipeline.js';
 import type { FailureRouter } from './failure.router.js';
 import type { ItinerariesRepository } from '../store/itineraries.repository.js';
-import { FETCH_SIZES } from './consumer-groups.js';
+import { FETCH_SIZES } from '../kafka/names.js';
 import { CONTINUE, runPaced, type Step } from './paced-runner.js';
 import { recipientById, recipientsOf } from './recipients.js';
 import { readRetryEnvelope } from './retry-record.js';

@@ -1,13 +1,9 @@
+import { dlqTopic } from '../kafka/names.js';
 import type { Producer } from 'kafkajs';
 import type pg from 'pg';
 import { storableJson, storableText } from '../db/storable.js';
 import type { Channel } from '../events/index.js';
 import { redactProviderText } from '../util/redact.js';
-
-export const dlqTopic = (channel: Channel, prefix = '') => `${prefix}notifications.${channel}.dlq`;
-
-/** Where the itinerary projection puts a booking record it could not store (it has no channel, so no ledger row). */
-export const projectionDlqTopic = (prefix = '') => `${prefix}itinerary-projection.dlq`;
 
 /** The headers every dead letter carries: where the record came from, and why it failed. */
 export function deadLetterHeaders(

@@ -3,7 +3,8 @@ import type { Channel, GatewayEvent } from '../events/index.js';
 import type { DeadLetterWriter, FailedRecord } from './dead-letters.js';
 import { idempotencyKeyOf } from '../store/deliveries.repository.js';
 import type { Failure } from './failures.js';
-import { retryHeaders, retryTopic, type RetryEnvelope } from './retry-record.js';
+import { retryHeaders, type RetryEnvelope } from './retry-record.js';
+import { retryTopic } from '../kafka/names.js';
 
 /** A failed delivery and where it came from. */
 export interface FailedDelivery {

@@ -2,9 +2,10 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { parseEvent, topicName } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { PreferencesRepository } from '../store/preferences.repository.js';
-import { FETCH_SIZES, ITINERARY_PROJECTION_GROUP } from './consumer-groups.js';
+import { FETCH_SIZES, ITINERARY_PROJECTION_GROUP } from '../kafka/names.js';
 import { CONTINUE, runPaced } from './paced-runner.js';
-import { deadLetterHeaders, projectionDlqTopic } from './dead-letters.js';
+import { deadLetterHeaders } from './dead-letters.js';
+import { projectionDlqTopic } from '../kafka/names.js';
 import { FAILURES_BEFORE_DEAD_LETTER, describeError } from './record-faults.js';
 import type { ItinerariesRepository } from '../store/itineraries.repository.js';
 

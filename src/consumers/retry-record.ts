@@ -1,12 +1,4 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
-import type { Channel } from '../events/index.js';
-
-/** `notifications.<channel>.retry.<n>`, n from 1: where a delivery waits before its n-th later attempt. */
-export const retryTopic = (channel: Channel, level: number, prefix = '') =>
-  `${prefix}notifications.${channel}.retry.${level}`;
-
-/** The level n of a retry topic's name; 0 for any other topic (the event topics). */
-export const retryLevelOf = (topic: string) => Number(/\.retry\.(\d+)$/.exec(topic)?.[1] ?? 0);
 
 /**
  * What travels with a record on a retry topic (as Kafka headers; the value is the original event, unchanged).

@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { Partitioners } from 'kafkajs';
 import { PROVIDER_OF, createBreakers } from '../channels/breaker.js';
 import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { ChannelAdapter } from '../channels/channel.js';
@@ -12,18 +11,26 @@ import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import { createPreferencesRepository } from '../store/preferences.repository.js';
 import { createOptOutsRepository } from '../store/opt-outs.repository.js';
-import { createKafka } from '../producer/kafka.js';
+import { createKafka } from '../kafka/client.js';
+import { createIdempotentProducer } from '../kafka/producer.js';
 import { createRedis } from '../net/redis.js';
-import { ensureTopics } from '../producer/topics.js';
+import { ensureTopics } from '../kafka/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { QUIET_CHANNELS } from '../preferences/quiet-hours.js';
 import { createChannelConsumer, type ChannelConsumer } from './channel.consumer.js';
-import { CONSUMER_GROUPS, retryGroupOf, topicsFor } from './consumer-groups.js';
 import { createDeliveryPipeline } from './delivery.pipeline.js';
 import { createFailureRouter } from './failure.router.js';
-import { retryLevelOf, retryTopic } from './retry-record.js';
 import { createDeferredSender } from './deferred.sender.js';
-import { createDeadLetterWriter, dlqTopic, projectionDlqTopic } from './dead-letters.js';
+import { createDeadLetterWriter } from './dead-letters.js';
+import {
+  CONSUMER_GROUPS,
+  dlqTopic,
+  projectionDlqTopic,
+  retryGroupOf,
+  retryLevelOf,
+  retryTopic,
+  topicsFor,
+} from '../kafka/names.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from './itinerary.projection.js';
@@ -99,11 +106,7 @@ export async function createWorker({
   const pool = createPool(config.DATABASE_URL, logger, 20);
   // Auto-pipelining sends the profile look-ups of the deliveries in flight together, one round trip a tick.
   const redis = createRedis(config.REDIS_URL, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
 
   const breakers = createBreakers(logger, {

@@ -1,4 +1,4 @@
-import { Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
+import type { Producer, RecordMetadata } from 'kafkajs';
 import {
   assertEvent,
   partitionKeyOf,
@@ -9,7 +9,8 @@ import {
 } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import { PublishError } from './errors.js';
-import { createKafka } from './kafka.js';
+import { createKafka } from '../kafka/client.js';
+import { createIdempotentProducer } from '../kafka/producer.js';
 
 /** Where an event was written. */
 export interface PublishReceipt {
@@ -64,15 +65,7 @@ export function createEventProducer(options: EventProducerOptions): EventProduce
 
   // A client of its own, so that the retry budget bounds connecting as well as sending: a publish never hangs.
   const kafka = createKafka({ brokers, clientId, logger, retry });
-  // Idempotent with one request in flight: the broker drops retried duplicates and keeps per-key order. The Java
-  // client's partitioner, so a PNR lands on the same partition as from the operator's Java producers.
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    retry,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer: Producer = createIdempotentProducer(kafka, { retry, allowAutoTopicCreation: false });
   let connecting: Promise<void> | undefined;
   const connect = () => {
     connecting ??= producer.connect().catch((error: unknown) => {

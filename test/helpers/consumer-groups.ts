@@ -1,6 +1,6 @@
 import { AssignerProtocol, type Admin } from 'kafkajs';
-import { CONSUMER_GROUPS, retryGroupOf, topicsFor } from '../../src/consumers/consumer-groups.js';
-import { retryTopic } from '../../src/consumers/retry-record.js';
+import { CONSUMER_GROUPS, retryGroupOf, topicsFor } from '../../src/kafka/names.js';
+import { retryTopic } from '../../src/kafka/names.js';
 import type { Channel } from '../../src/events/index.js';
 
 export const CHANNELS = Object.keys(CONSUMER_GROUPS) as Channel[];

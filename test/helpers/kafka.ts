@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { createKafka } from '../../src/producer/kafka.js';
-import { ensureTopics } from '../../src/producer/topics.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
 import { waitFor } from './wait-for.js';
 
 /** A prefix of its own for every test: topics, groups and queues never collide between tests or runs. */

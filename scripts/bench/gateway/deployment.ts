@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../../src/config.js';
 import { ensureDatabase, migrate } from '../../../src/db/migrate.js';
 import { createLogger } from '../../../src/logger.js';
 import { createEventProducer, type EventProducer } from '../../../src/producer/event-producer.js';
-import { createKafka } from '../../../src/producer/kafka.js';
+import { createKafka } from '../../../src/kafka/client.js';
 import { eventQueues } from '../../../src/queue/event-queues.js';
 import { freePort } from '../../../src/util/free-port.js';
 import { startSmtpSink } from '../raw/smtp-sink.js';

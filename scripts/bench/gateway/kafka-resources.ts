@@ -3,10 +3,10 @@
  * when a slow gateway left a backlog, and deleted at the end however big the backlog is.
  */
 import type { Admin, Kafka } from 'kafkajs';
-import { dlqTopic } from '../../../src/consumers/dead-letters.js';
-import { retryTopic } from '../../../src/consumers/retry-record.js';
+import { dlqTopic } from '../../../src/kafka/names.js';
+import { retryTopic } from '../../../src/kafka/names.js';
 import { CHANNELS } from '../../../src/events/index.js';
-import { ensureTopics } from '../../../src/producer/topics.js';
+import { ensureTopics } from '../../../src/kafka/topics.js';
 import { sleep } from './timing.js';
 
 export async function createTopics(

@@ -3,7 +3,7 @@
  * committed offset, summed over the group's partitions.
  */
 import type { Admin } from 'kafkajs';
-import { CONSUMER_GROUPS, ITINERARY_PROJECTION_GROUP, topicsFor } from '../../../src/consumers/consumer-groups.js';
+import { CONSUMER_GROUPS, ITINERARY_PROJECTION_GROUP, topicsFor } from '../../../src/kafka/names.js';
 import { CHANNELS, EVENT_TOPICS, topicName } from '../../../src/events/index.js';
 
 export interface WatchedGroup {

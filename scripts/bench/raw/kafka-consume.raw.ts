@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Message } from 'kafkajs';
-import { createKafka } from '../../../src/producer/kafka.js';
+import { createKafka } from '../../../src/kafka/client.js';
 import { silentLogger, stackConfig, uniqueSuffix, withTimeout } from './shared.js';
 
 const RECORDS = 200_000;

@@ -3,7 +3,7 @@
  * the run created is left behind (topics, groups, databases, open handles).
  */
 import pg from 'pg';
-import { createKafka } from '../../../src/producer/kafka.js';
+import { createKafka } from '../../../src/kafka/client.js';
 import { runRawLimits } from './index.js';
 import { silentLogger, stackConfig } from './shared.js';
 

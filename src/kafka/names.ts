@@ -1,5 +1,11 @@
 import { DEFAULT_ROUTING, EVENT_TYPES, TOPIC_BY_EVENT_TYPE, type Channel, type EventTopic } from '../events/index.js';
 
+/**
+ * Every Kafka name the gateway uses, in one place: the event topics (from the event contract), the retry and
+ * dead-letter topics, and the consumer groups. Each takes the deployment's prefix (`KAFKA_TOPIC_PREFIX`).
+ */
+export { EVENT_TOPICS, topicName } from '../events/index.js';
+
 /** The Kafka consumer group of each channel (a contract: operators watch their lag by these names). */
 export const CONSUMER_GROUPS: Record<Channel, string> = {
   email: 'email-notification-group',
@@ -23,3 +29,16 @@ export function topicsFor(channel: Channel): EventTopic[] {
  * and kafkajs' defaults (1 MB and 10 MB) held a backlog's worth in memory for every group of the process.
  */
 export const FETCH_SIZES = { maxBytesPerPartition: 256 * 1024, maxBytes: 2 * 1024 * 1024 } as const;
+
+/** `notifications.<channel>.retry.<n>`, n from 1: where a delivery waits before its n-th later attempt. */
+export const retryTopic = (channel: Channel, level: number, prefix = '') =>
+  `${prefix}notifications.${channel}.retry.${level}`;
+
+/** The level n of a retry topic's name; 0 for any other topic (the event topics). */
+export const retryLevelOf = (topic: string) => Number(/\.retry\.(\d+)$/.exec(topic)?.[1] ?? 0);
+
+/** `notifications.<channel>.dlq`: what could not be delivered, for an operator to inspect and replay. */
+export const dlqTopic = (channel: Channel, prefix = '') => `${prefix}notifications.${channel}.dlq`;
+
+/** Where the itinerary projection puts a booking record it could not store (it has no channel, so no ledger row). */
+export const projectionDlqTopic = (prefix = '') => `${prefix}itinerary-projection.dlq`;
