@@ -1,4 +1,6 @@
 import type { Channel, EventType } from '../events/index.js';
+import type { DeliveryFailureCode } from '../errors/codes.js';
+import { GatewayError } from '../errors/gateway-error.js';
 
 /** One message for one person on one channel, rendered and addressed. */
 export interface OutboundMessage {
@@ -29,16 +31,16 @@ export interface SendResult {
  * `providerWide`: the provider refused us, not the message (credentials, account): every message would fail alike, so
  * the channel pauses with its records kept, instead of each one using up its retries.
  */
-export class DeliveryError extends Error {
+export class DeliveryError extends GatewayError<DeliveryFailureCode> {
   readonly providerWide: boolean;
 
   constructor(
     message: string,
-    readonly code: string,
-    readonly retriable: boolean,
+    code: DeliveryFailureCode,
+    retriable: boolean,
     options?: { cause?: unknown; providerWide?: boolean },
   ) {
-    super(message, options);
+    super(message, { code, retriable, ...(options && 'cause' in options && { cause: options.cause }) });
     this.name = 'DeliveryError';
     this.providerWide = options?.providerWide ?? false;
   }

@@ -1,3 +1,4 @@
+import { isNetworkErrorCode } from '../errors/codes.js';
 import { redactProviderText } from '../util/redact.js';
 import { DeliveryError } from './channel.js';
 
@@ -36,7 +37,7 @@ export function classifySmtpError(error: unknown): DeliveryError {
   if (err.code === 'EENVELOPE') return new DeliveryError(message, 'SMTP_ENVELOPE', false, { cause: error });
   return new DeliveryError(
     message,
-    err.code && TRANSIENT_CODES.has(err.code) ? `SMTP_${err.code}` : 'SMTP_UNKNOWN',
+    isNetworkErrorCode(err.code) && TRANSIENT_CODES.has(err.code) ? `SMTP_${err.code}` : 'SMTP_UNKNOWN',
     true,
     { cause: error },
   );

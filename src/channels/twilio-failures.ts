@@ -1,3 +1,4 @@
+import { isNetworkErrorCode } from '../errors/codes.js';
 import { redactProviderText } from '../util/redact.js';
 import { DeliveryError } from './channel.js';
 
@@ -44,5 +45,5 @@ export function classifyTwilioError(error: unknown): DeliveryError {
     // Any other 4xx (bad parameters, content refused) will fail the same way again.
     return new DeliveryError(message, code ? `TWILIO_${code}` : `HTTP_${err.status}`, false, { cause: error });
   }
-  return new DeliveryError(message, typeof err.code === 'string' ? err.code : 'TWILIO_NETWORK', true, { cause: error });
+  return new DeliveryError(message, isNetworkErrorCode(err.code) ? err.code : 'TWILIO_NETWORK', true, { cause: error });
 }

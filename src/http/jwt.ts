@@ -1,16 +1,15 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { GatewayError } from '../errors/gateway-error.js';
 
 /** Why a user token was refused; `TOKEN_EXPIRED` tells a client that logging in again will help. */
 export type AuthErrorCode = 'TOKEN_INVALID' | 'TOKEN_EXPIRED';
 
 /** A user token that cannot be trusted: forged, malformed, without a usable `sub`, or past its `exp`. */
-export class AuthError extends Error {
-  constructor(
-    readonly code: AuthErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class AuthError extends GatewayError<AuthErrorCode> {
+  // Logging in again helps with an expired token, but the same token never passes: not retriable.
+  declare readonly retriable: false;
+  constructor(code: AuthErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, { code, retriable: false, ...options });
     this.name = 'AuthError';
   }
 }

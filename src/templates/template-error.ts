@@ -1,11 +1,12 @@
+import { GatewayError } from '../errors/gateway-error.js';
+
 /**
  * A message could not be rendered: the template is broken, missing, or the event lacks a value the template insists
  * on. Rendering the same event with the same templates fails the same way every time, so this is never retriable:
  * the consumer dead-letters it with this message, which names the template file and, where known, the variable.
  */
-export class TemplateError extends Error {
-  readonly code = 'TEMPLATE_ERROR';
-  readonly retriable = false;
+export class TemplateError extends GatewayError<'TEMPLATE_ERROR'> {
+  declare readonly retriable: false;
   constructor(
     message: string,
     /** The template file, relative to the templates folder (`booking-confirmed/sms.en.hbs`). */
@@ -14,7 +15,7 @@ export class TemplateError extends Error {
     readonly variable?: string,
     options?: { cause?: unknown },
   ) {
-    super(`${template}: ${message}`, options);
+    super(`${template}: ${message}`, { code: 'TEMPLATE_ERROR', retriable: false, ...options });
     this.name = 'TemplateError';
   }
 }
