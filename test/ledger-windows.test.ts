@@ -19,7 +19,7 @@ import { createTemplateRenderer } from '../src/templates/renderer.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { freshDatabase, uniqueEmail, uniquePhone } from './helpers/full-gateway.js';
 import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
-import { waitFor } from './helpers/wait-for.js';
+import { unchangedFor, waitFor } from './helpers/wait-for.js';
 
 const LEASE_MS = 1_000;
 const config = testConfig(uniquePrefix('ledger'));
@@ -205,7 +205,9 @@ describe('the ledger at its edges', () => {
     sender.start();
     try {
       await waitFor('Twilio to have it', () => received(t.profile.phone!).length >= 1);
-      await sleep(4_000); // the sender's recording retries give up; sweeps go on
+      // The scenario, not a synchronisation: the ledger refuses for longer than the sender's recording retries last
+      // (about 3 s), so they give up and the sweeps go on.
+      await sleep(4_000);
     } finally {
       await pool.query(`ALTER TABLE deliveries DROP CONSTRAINT refuse_outcomes`);
     }
@@ -215,7 +217,7 @@ describe('the ledger at its edges', () => {
         async () => /queued|sent|delivered/.test((await rowOf(t.event.eventId))?.status ?? ''),
         { timeoutMs: 20_000 },
       );
-      await sleep(500);
+      await unchangedFor('SMS at Twilio', () => received(t.profile.phone!).length, 500);
     } finally {
       await sender.stop();
     }
@@ -264,7 +266,8 @@ describe('the ledger at its edges', () => {
         },
         { timeoutMs: 30_000 },
       );
-      await sleep(1_500); // a sender that took one over would have sent its copy by now
+      // A sender that took one over would have sent its copy by now.
+      await unchangedFor('SMS at Twilio', () => held.map((t) => received(t.profile.phone!).length), 1_500);
     } finally {
       await Promise.all(senders.map((s) => s.stop()));
       sandbox.faults.clear();

@@ -7,7 +7,7 @@ import { createLogger } from '../src/logger.js';
 import { buildSandboxApp, type SandboxHandle } from '../src/sandbox/sandbox.app.js';
 import type { Thread } from '../src/sandbox/sandbox.routes.js';
 import { createTwilioClient } from '../src/channels/twilio-client.js';
-import { waitFor } from './helpers/wait-for.js';
+import { unchangedFor, waitFor } from './helpers/wait-for.js';
 
 /**
  * The real twilio SDK against the sandbox over HTTP: what the gateway's SMS and WhatsApp adapters will do.
@@ -326,7 +326,8 @@ describe('status callbacks', () => {
       () => callbacksFor(message.sid).length >= 1 && callbacksFor(message.sid),
     );
     expect(post?.params).toMatchObject({ MessageStatus: 'failed', ErrorCode: '30003' });
-    await new Promise((resolve) => setTimeout(resolve, 250)); // nothing may follow a failure
+    // Nothing may follow a failure.
+    await unchangedFor('callbacks after the failed one', () => callbacksFor(message.sid).length, 250);
     expect(callbacksFor(message.sid)).toHaveLength(1);
   });
 

@@ -19,7 +19,7 @@ import { bookingConfirmed } from './fixtures/events.js';
 import { freshDatabase, uniqueEmail, uniquePhone } from './helpers/full-gateway.js';
 import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
 import { emailsTo } from './helpers/maildev.js';
-import { waitFor } from './helpers/wait-for.js';
+import { unchangedFor, waitFor } from './helpers/wait-for.js';
 
 /** The shortest lease the settings allow: a claim left by a "dead" process is free to take over a second later. */
 const LEASE_MS = 1_000;
@@ -136,6 +136,7 @@ describe('a delivery taken over from a process that died mid-send', () => {
       };
       await adapter.send(message);
     }
+    // The scenario, not a synchronisation: nobody renews the dead process's lease, and it runs out.
     await sleep(LEASE_MS + 200);
   }
 
@@ -167,7 +168,8 @@ describe('a delivery taken over from a process that died mid-send', () => {
     const { outcome, row } = await takeOver(adapter, event, profile);
     expect(outcome).toEqual({ kind: 'done' });
     expect(row).toMatchObject({ status: 'sent', attempts: 2, recipient: profile.email });
-    await sleep(500); // a second copy, had one gone out, would be in MailDev by now
+    // A second copy, had one gone out, would be in MailDev by now.
+    await unchangedFor(`emails to ${profile.email}`, async () => (await emailsTo(profile.email!)).length, 500);
     const caught = await emailsTo(profile.email!);
     expect(caught).toHaveLength(1);
     expect(caught[0]!.subject).toContain(String(event.pnrNumber));
@@ -182,7 +184,7 @@ describe('a delivery taken over from a process that died mid-send', () => {
     const { row } = await takeOver(adapter, event, profile);
     expect(row).toMatchObject({ status: 'sent', attempts: 2 });
     const caught = await emailsSettled(profile.email!, 1);
-    await sleep(500);
+    await unchangedFor(`emails to ${profile.email}`, async () => (await emailsTo(profile.email!)).length, 500);
     expect(await emailsTo(profile.email!)).toHaveLength(caught.length);
     expect(caught).toHaveLength(1);
   });
@@ -256,6 +258,7 @@ describe('a delivery taken over from a process that died mid-send', () => {
         idempotencyKey: idempotencyKeyOf(key),
         text,
       });
+    // The scenario: the dead sender's lease runs out.
     await sleep(LEASE_MS + 200);
 
     const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
