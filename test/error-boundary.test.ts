@@ -130,8 +130,13 @@ describe('every consumer group has one error boundary', () => {
     // Possible for India but not a number it assigns: Twilio refuses it for good (21211), so the SMS is dead-lettered.
     const userId = `dlq-write-${randomBytes(3).toString('hex')}`;
     // The index write times out for a while (a trigger raises what a statement timeout raises), as in an overloaded database.
+    // It counts its refusals in a sequence, which the rollback of the refused write leaves counted.
+    await gateway.pool.query(`CREATE SEQUENCE refusals_for_now`);
     await gateway.pool.query(`CREATE FUNCTION refuse_for_now() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'canceling statement due to statement timeout' USING ERRCODE = '57014'; END $$`);
+      BEGIN
+        PERFORM nextval('refusals_for_now');
+        RAISE EXCEPTION 'canceling statement due to statement timeout' USING ERRCODE = '57014';
+      END $$`);
     await gateway.pool.query(
       `CREATE TRIGGER refuse_for_now BEFORE INSERT ON dead_letters FOR EACH ROW WHEN (NEW.user_id = '${userId}') EXECUTE FUNCTION refuse_for_now()`,
     );
@@ -155,7 +160,11 @@ describe('every consumer group has one error boundary', () => {
       },
       { timeoutMs: 30_000 },
     );
-    await new Promise((resolve) => setTimeout(resolve, 2_000)); // the dead-letter write fails meanwhile
+    await waitFor(
+      'the dead-letter write to fail',
+      async () => (await gateway.pool.query(`SELECT is_called FROM refusals_for_now`)).rows[0].is_called === true,
+      { timeoutMs: 30_000 },
+    );
     await gateway.pool.query(`DROP TRIGGER refuse_for_now ON dead_letters`);
 
     const letter = await waitFor(
