@@ -1,8 +1,8 @@
 import { dlqTopic } from '../kafka/names.js';
 import type { Producer } from 'kafkajs';
 import type pg from 'pg';
-import { storableJson, storableText } from '../db/storable.js';
 import type { Channel } from '../events/index.js';
+import { createDeadLettersRepository } from '../store/dead-letters.repository.js';
 import { redactProviderText } from '../util/redact.js';
 
 /** The headers every dead letter carries: where the record came from, and why it failed. */
@@ -66,8 +66,9 @@ export function createDeadLetterWriter({
   pool: pg.Pool;
   topicPrefix?: string;
 }) {
+  const deadLetters = createDeadLettersRepository(pool);
   return async function deadLetter(entry: DeadLetter): Promise<void> {
-    const now = new Date().toISOString();
+    const now = new Date();
     const headers: Record<string, string> = {
       ...deadLetterHeaders(entry),
       ...(entry.idempotencyKey && { 'x-idempotency-key': entry.idempotencyKey }),
@@ -78,33 +79,22 @@ export function createDeadLetterWriter({
       acks: -1,
       messages: [{ key: entry.record.key, value: entry.record.value, headers }],
     });
-    const payload = entry.record.value ? safeJson(entry.record.value) : null;
-    await pool.query(
-      `INSERT INTO dead_letters (channel, event_id, event_type, user_id, idempotency_key, original_topic, original_partition,
-         original_offset, original_key, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code,
-         error_message, payload)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-      // A poison record may carry anything (a NUL in its key or its text): the entry must go in all the same.
-      [
-        entry.channel,
-        isUuid(entry.eventId) ? entry.eventId : null,
-        storableText(entry.eventType),
-        storableText(entry.userId),
-        storableText(entry.idempotencyKey),
-        entry.record.topic,
-        entry.record.partition,
-        entry.record.offset,
-        storableText(entry.record.key),
-        entry.consumerGroup,
-        entry.attempts,
-        entry.firstFailedAt,
-        now,
-        entry.errorClass,
-        storableText(entry.code),
-        storableText(storedMessage(entry.message)),
-        payload === null ? null : JSON.stringify(storableJson(payload)),
-      ],
-    );
+    await deadLetters.insert({
+      channel: entry.channel,
+      eventId: entry.eventId,
+      eventType: entry.eventType,
+      userId: entry.userId,
+      idempotencyKey: entry.idempotencyKey,
+      original: entry.record,
+      consumerGroup: entry.consumerGroup,
+      attempts: entry.attempts,
+      firstFailedAt: entry.firstFailedAt,
+      lastFailedAt: now,
+      errorClass: entry.errorClass,
+      errorCode: entry.code,
+      errorMessage: storedMessage(entry.message),
+      payload: entry.record.value ? safeJson(entry.record.value) : null,
+    });
   };
 }
 
@@ -112,9 +102,6 @@ export type DeadLetterWriter = ReturnType<typeof createDeadLetterWriter>;
 
 /** Redacted before it is cut, so the cut never leaves half an address behind. */
 const storedMessage = (message: string) => redactProviderText(message).slice(0, 500);
-
-const isUuid = (value: string | undefined) =>
-  !!value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 
 /** The record as JSON when it is JSON; otherwise its text, so a poison record can still be inspected. */
 function safeJson(value: Buffer): unknown {

@@ -1,8 +1,67 @@
 import type pg from 'pg';
+import { storableJson, storableText } from '../db/storable.js';
 import type { Channel, EventType } from '../events/index.js';
 
 export const DEAD_LETTER_STATUSES = ['pending', 'replayed', 'discarded'] as const;
 export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
+
+/** A dead letter to index, as the writer knows it once the record is safely on the DLQ topic. */
+export interface NewDeadLetter {
+  channel: Channel;
+  /** Kept only when it is a uuid: the column is one, and a poison record's eventId may be anything. */
+  eventId?: string;
+  eventType?: string;
+  userId?: string;
+  idempotencyKey?: string;
+  original: { topic: string; partition: number; offset: string; key: string | null };
+  consumerGroup: string;
+  attempts: number;
+  firstFailedAt: Date;
+  lastFailedAt: Date;
+  errorClass: 'permanent' | 'exhausted';
+  errorCode: string;
+  /** Already redacted and cut by the writer. */
+  errorMessage: string;
+  /** The record as read (JSON, or `{ unparsed }`); null when it had no value. */
+  payload: unknown;
+}
+
+const INSERT_DEAD_LETTER = `
+  INSERT INTO dead_letters (channel, event_id, event_type, user_id, idempotency_key, original_topic, original_partition,
+    original_offset, original_key, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code,
+    error_message, payload)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`;
+
+const isUuid = (value: string | undefined) =>
+  !!value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+
+/** The consumers' side of `dead_letters`: one row per record dead-lettered, for the admin API to find. */
+export function createDeadLettersRepository(pool: pg.Pool) {
+  return {
+    async insert(entry: NewDeadLetter): Promise<void> {
+      // A poison record may carry anything (a NUL in its key or its text): the entry must go in all the same.
+      await pool.query(INSERT_DEAD_LETTER, [
+        entry.channel,
+        isUuid(entry.eventId) ? entry.eventId : null,
+        storableText(entry.eventType),
+        storableText(entry.userId),
+        storableText(entry.idempotencyKey),
+        entry.original.topic,
+        entry.original.partition,
+        entry.original.offset,
+        storableText(entry.original.key),
+        entry.consumerGroup,
+        entry.attempts,
+        entry.firstFailedAt,
+        entry.lastFailedAt,
+        entry.errorClass,
+        storableText(entry.errorCode),
+        storableText(entry.errorMessage),
+        entry.payload === null ? null : JSON.stringify(storableJson(entry.payload)),
+      ]);
+    },
+  };
+}
 
 /** Which entries an operator means; every field narrows, none means all. */
 export interface DeadLetterFilter {
