@@ -54,6 +54,44 @@ describe('classifySmtpError', () => {
       true,
       false,
     ],
+    [
+      '454 temporary authentication failure',
+      smtp('Mail command failed: 454 4.7.0 Temporary authentication failure', { code: 'EENVELOPE', responseCode: 454 }),
+      'SMTP_AUTH',
+      true,
+      true,
+    ],
+    ['no credentials configured', smtp('Missing credentials', { code: 'ENOAUTH' }), 'SMTP_AUTH', true, true],
+    [
+      '554 content refused',
+      smtp('Message failed: 554 5.7.1 Message rejected as spam', { code: 'EMESSAGE', responseCode: 554 }),
+      'SMTP_554',
+      false,
+      false,
+    ],
+    [
+      '421 service not available, the reply code before the envelope',
+      smtp('Mail command failed: 421 4.3.2 Service not available', { code: 'EENVELOPE', responseCode: 421 }),
+      'SMTP_421',
+      true,
+      false,
+    ],
+    [
+      'a greeting that never came',
+      smtp('Greeting never received', { code: 'ETIMEDOUT' }),
+      'SMTP_ETIMEDOUT',
+      true,
+      false,
+    ],
+    [
+      'a reset connection',
+      smtp('Connection closed unexpectedly', { code: 'ECONNRESET' }),
+      'SMTP_ECONNRESET',
+      true,
+      false,
+    ],
+    ['a TLS failure', smtp('unable to verify the first certificate', { code: 'ETLS' }), 'SMTP_ETLS', true, false],
+    ['an error nodemailer never names', smtp('something odd', {}), 'SMTP_UNKNOWN', true, false],
   ])('%s: %s, retriable %s, provider-wide %s', (_, error, code, retriable, providerWide) => {
     expect(classifySmtpError(error)).toMatchObject({ code, retriable, providerWide });
   });
