@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { HttpError } from './errors.js';
+import { forbidden, unauthorized } from './errors.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -13,18 +13,17 @@ export function adminGuard(adminToken: string) {
   return async (request: FastifyRequest): Promise<void> => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
     if (!match) {
-      throw new HttpError(
-        401,
-        'unauthorized',
+      throw unauthorized(
         'missing Authorization: Bearer token',
-        [{ path: 'authorization', message: 'required' }],
-        { 'www-authenticate': 'Bearer' },
+        { path: 'authorization', message: 'required' },
+        { challenge: 'Bearer' },
       );
     }
     if (!timingSafeEqual(digest(match[1]!), expected)) {
-      throw new HttpError(403, 'forbidden', 'this token may not use the admin API', [
-        { path: 'authorization', message: 'not the admin token' },
-      ]);
+      throw forbidden('this token may not use the admin API', {
+        path: 'authorization',
+        message: 'not the admin token',
+      });
     }
   };
 }

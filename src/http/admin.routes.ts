@@ -11,7 +11,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { adminGuard } from './admin-auth.js';
 import { bulkReplayBody, idParam, listQuery, parseOr400 } from './admin.schemas.js';
-import { HttpError } from './errors.js';
+import { conflict, notFound, unavailable } from './errors.js';
 import { adminRateLimit } from './rate-limits.js';
 
 export interface AdminRoutesOptions {
@@ -52,7 +52,7 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
   async function found(rawId: string): Promise<DeadLetterEntry> {
     const id = idParam(rawId);
     const entry = await deadLetters.get(id);
-    if (!entry) throw new HttpError(404, 'not_found', `no dead letter ${id}`, [{ path: 'id', message: 'not found' }]);
+    if (!entry) throw notFound(`no dead letter ${id}`, { path: 'id', message: 'not found' });
     return entry;
   }
 
@@ -87,20 +87,14 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
     const entry = await found(request.params.id);
     const blocker = replayBlocker(entry);
     if (blocker) {
-      throw new HttpError(409, 'conflict', `dead letter ${entry.id} cannot be replayed: ${blocker}`, [
-        { path: 'id', message: blocker },
-      ]);
+      throw conflict(`dead letter ${entry.id} cannot be replayed: ${blocker}`, { path: 'id', message: blocker });
     }
     let outcome: ReplayOutcome;
     try {
       outcome = await replayOne(entry);
     } catch (error) {
       request.log.warn({ err: error, deadLetterId: entry.id }, 'dead letter replay failed');
-      throw new HttpError(
-        503,
-        'unavailable',
-        'the replay could not be published to Kafka; the entry is unchanged, try again',
-      );
+      throw unavailable('the replay could not be published to Kafka; the entry is unchanged, try again');
     }
     return reply.code(202).send({ id: entry.id, replayedAt: outcome.replayedAt, topic: outcome.topic });
   });

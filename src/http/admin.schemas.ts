@@ -6,7 +6,7 @@ import {
   type DeadLetterFilter,
 } from '../store/dead-letters.repository.js';
 import { CHANNELS, EVENT_TYPES } from '../events/index.js';
-import { HttpError, type ErrorDetail } from './errors.js';
+import { badRequest, type ErrorDetail } from './errors.js';
 
 /** The most entries one bulk replay sends; the rest stay pending for the next call. */
 export const MAX_BULK_REPLAY = 1000;
@@ -85,7 +85,7 @@ function details(error: z.ZodError, root: string): ErrorDetail[] {
 /** Parses with `schema` or throws a 400 naming every bad field. */
 export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, what: string, root: string): z.infer<S> {
   const parsed = schema.safeParse(input ?? (root === 'body' ? undefined : {}));
-  if (!parsed.success) throw new HttpError(400, 'bad_request', `invalid ${what}`, details(parsed.error, root));
+  if (!parsed.success) throw badRequest(`invalid ${what}`, details(parsed.error, root));
   return parsed.data;
 }
 
@@ -93,8 +93,6 @@ export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, what:
 export function idParam(value: string): number {
   const id = /^[1-9]\d{0,15}$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(id))
-    throw new HttpError(400, 'bad_request', 'invalid dead letter id', [
-      { path: 'id', message: 'must be a positive integer' },
-    ]);
+    throw badRequest('invalid dead letter id', { path: 'id', message: 'must be a positive integer' });
   return id;
 }

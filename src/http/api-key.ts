@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { HttpError } from './errors.js';
+import { unauthorized } from './errors.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
@@ -13,15 +13,10 @@ export function apiKeyGuard(keys: readonly string[]) {
   return (request: FastifyRequest): string => {
     const header = request.headers['x-api-key'];
     const presented = Array.isArray(header) ? header[0] : header;
-    if (!presented)
-      throw new HttpError(401, 'unauthorized', 'missing x-api-key header', [
-        { path: 'x-api-key', message: 'required' },
-      ]);
+    if (!presented) throw unauthorized('missing x-api-key header', { path: 'x-api-key', message: 'required' });
     const candidate = digest(presented);
     if (!known.some((key) => timingSafeEqual(key, candidate))) {
-      throw new HttpError(401, 'unauthorized', 'invalid x-api-key', [
-        { path: 'x-api-key', message: 'not a known key' },
-      ]);
+      throw unauthorized('invalid x-api-key', { path: 'x-api-key', message: 'not a known key' });
     }
     return presented;
   };

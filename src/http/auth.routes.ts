@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { HttpError } from './errors.js';
+import { badRequest } from './errors.js';
 import { signUserToken, userIdProblem } from './jwt.js';
 
 export interface AuthRoutesOptions {
@@ -14,9 +14,7 @@ function parseUserId(body: unknown): string {
   const userId = typeof value === 'string' ? value.trim() : undefined;
   const problem = userId === undefined ? 'must be a string' : userIdProblem(userId);
   if (problem === undefined) return userId!;
-  throw new HttpError(400, 'bad_request', 'the body must be {"userId": "<id>"}', [
-    { path: 'userId', message: problem },
-  ]);
+  throw badRequest('the body must be {"userId": "<id>"}', { path: 'userId', message: problem });
 }
 
 /**

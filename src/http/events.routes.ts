@@ -3,7 +3,7 @@ import { parseEvent } from '../events/index.js';
 import { eventsAccepted } from '../metrics.js';
 import { QueueUnavailableError, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
 import { apiKeyGuard } from './api-key.js';
-import { HttpError } from './errors.js';
+import { badRequest, conflict, invalidEvent, unavailable } from './errors.js';
 import { hashBody, type IdempotencyStore } from './idempotency.js';
 
 export interface EventsRouteDeps {
@@ -14,10 +14,9 @@ export interface EventsRouteDeps {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 /** How long a sender should wait before retrying when RabbitMQ is away; reconnects are tried every second. */
-const RETRY_AFTER_SECONDS = '5';
+const RETRY_AFTER_SECONDS = 5;
 
-const unavailable = (message: string) =>
-  new HttpError(503, 'unavailable', message, undefined, { 'retry-after': RETRY_AFTER_SECONDS });
+const away = (message: string) => unavailable(message, { retryAfterS: RETRY_AFTER_SECONDS });
 
 /**
  * `POST /events`: the partners' door. Answers 202 only once RabbitMQ has confirmed the persistent message, so an
@@ -32,12 +31,10 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       .reserve(request.apiKey!, key, hashBody(request.body), eventId)
       .catch((error: unknown) => {
         request.log.warn({ err: error }, 'idempotency store unavailable');
-        throw unavailable('the idempotency store is unavailable; nothing was accepted, retry later');
+        throw away('the idempotency store is unavailable; nothing was accepted, retry later');
       });
     if (reservation.kind === 'conflict') {
-      throw new HttpError(409, 'conflict', reservation.reason, [
-        { path: 'idempotency-key', message: reservation.reason },
-      ]);
+      throw conflict(reservation.reason, { path: 'idempotency-key', message: reservation.reason });
     }
     return reservation;
   }
@@ -53,16 +50,17 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
         idempotencyKey !== undefined &&
         (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))
       ) {
-        throw new HttpError(400, 'bad_request', 'invalid Idempotency-Key header', [
-          { path: 'idempotency-key', message: 'must be 1 to 255 visible ASCII characters' },
-        ]);
+        throw badRequest('invalid Idempotency-Key header', {
+          path: 'idempotency-key',
+          message: 'must be 1 to 255 visible ASCII characters',
+        });
       }
       const result = parseEvent(request.body);
-      if (!result.ok) throw new HttpError(400, 'invalid_event', 'the event does not match its schema', result.issues);
+      if (!result.ok) throw invalidEvent('the event does not match its schema', result.issues);
       let event = result.event;
       const eventIdClaim = await deps.idempotency.claimEventId(request.apiKey!, request.body, event.eventId);
       if (eventIdClaim.kind === 'conflict')
-        throw new HttpError(409, 'conflict', eventIdClaim.reason, [{ path: 'eventId', message: eventIdClaim.reason }]);
+        throw conflict(eventIdClaim.reason, { path: 'eventId', message: eventIdClaim.reason });
 
       if (idempotencyKey) {
         const reservation = await reserve(request, idempotencyKey, event.eventId);
@@ -77,7 +75,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
         if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'failed').catch(() => {});
         if (error instanceof QueueUnavailableError) {
           request.log.warn({ err: error }, 'event not accepted: queue unavailable');
-          throw unavailable('the event queue is unavailable; nothing was accepted, retry later');
+          throw away('the event queue is unavailable; nothing was accepted, retry later');
         }
         throw error;
       }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ItinerariesRepository } from '../store/itineraries.repository.js';
-import { HttpError } from './errors.js';
+import { badRequest } from './errors.js';
 import type { userGuard } from './user-auth.js';
 
 const vehicle = z
@@ -35,9 +35,7 @@ export async function itinerariesRoutes(
     await authorize(request, request.params.userId);
     const parsed = body.safeParse(request.body);
     if (!parsed.success) {
-      throw new HttpError(
-        400,
-        'bad_request',
+      throw badRequest(
         'invalid itinerary',
         parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       );

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
-import { HttpError } from './errors.js';
+import { badRequest } from './errors.js';
 
 /**
  * Parses JSON bodies as Fastify does (secure-json-parse, refusing `__proto__` and `constructor.prototype`), but says
@@ -21,5 +21,4 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
   });
 }
 
-const refused = (reason: string) =>
-  new HttpError(400, 'bad_request', 'the body is not valid JSON', [{ path: 'body', message: reason }]);
+const refused = (reason: string) => badRequest('the body is not valid JSON', { path: 'body', message: reason });

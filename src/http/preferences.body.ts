@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CHANNELS, EVENT_TYPES, type Channel, type EventType } from '../events/index.js';
 import { toE164 } from '../events/phone.js';
 import type { PreferencesPatch } from '../store/preferences.repository.js';
-import { HttpError, type ErrorDetail } from './errors.js';
+import { badRequest, type ErrorDetail } from './errors.js';
 
 /** Languages the templates are written in; a tag such as `hi-IN` is kept as given and renders in Hindi. */
 const LANGUAGES = new Set(['en', 'hi']);
@@ -97,7 +97,7 @@ function detailsOf(issues: z.core.$ZodIssue[]): ErrorDetail[] {
 /** Reads a PUT or PATCH body into a patch, or throws a 400 that names every bad field by its dotted path. */
 export function parsePreferencesBody(input: unknown): PreferencesPatch {
   const parsed = body.safeParse(input);
-  if (!parsed.success) throw new HttpError(400, 'bad_request', 'invalid preferences', detailsOf(parsed.error.issues));
+  if (!parsed.success) throw badRequest('invalid preferences', detailsOf(parsed.error.issues));
   const { channels, events, quietHours: quiet, locale: tag, contact } = parsed.data;
   return {
     channels,

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CHANNELS, EVENT_TYPES, type Channel, type EventType } from '../events/index.js';
 import { ErasedUserError, type PreferencesPatch, type PreferencesRepository } from '../store/preferences.repository.js';
 import { channelEnabled, type QuietHours, type UserProfile } from '../preferences/profile.js';
-import { HttpError } from './errors.js';
+import { gone } from './errors.js';
 import { parsePreferencesBody } from './preferences.body.js';
 import type { userGuard } from './user-auth.js';
 
@@ -58,8 +58,7 @@ export async function preferencesRoutes(
       const profile = await preferences[mode](userId, patch);
       return reply.header('cache-control', 'no-store').send(preferencesView(userId, profile));
     } catch (error) {
-      if (error instanceof ErasedUserError)
-        throw new HttpError(410, 'gone', 'this user was erased; nothing about them is stored again');
+      if (error instanceof ErasedUserError) throw gone('this user was erased; nothing about them is stored again');
       throw error;
     }
   };

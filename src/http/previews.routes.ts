@@ -4,7 +4,7 @@ import { toAlert } from '../channels/alert-contract.js';
 import type { Config } from '../config.js';
 import { createInboxRepository } from '../store/inbox.repository.js';
 import { createUsersRepository, type UserContact } from '../store/users.repository.js';
-import { HttpError } from './errors.js';
+import { badRequest } from './errors.js';
 
 /**
  * One number's SMS and WhatsApp as `GET /sandbox/messages` answers them: the sandbox is an outside party reached over
@@ -52,9 +52,10 @@ function limitOf(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_LIMIT;
   const limit = Number(value);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new HttpError(400, 'bad_request', 'invalid query parameter limit', [
-      { path: 'limit', message: `must be an integer from 1 to ${MAX_LIMIT}` },
-    ]);
+    throw badRequest('invalid query parameter limit', {
+      path: 'limit',
+      message: `must be an integer from 1 to ${MAX_LIMIT}`,
+    });
   }
   return limit;
 }

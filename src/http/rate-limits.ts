@@ -3,7 +3,7 @@ import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { HttpError } from './errors.js';
+import { tooManyRequests, type HttpError } from './errors.js';
 
 type Limits = Pick<
   Config,
@@ -32,13 +32,10 @@ function policyFor(url: string, limits: Limits): RateLimitOptions | undefined {
 /** The 429 answer, shaped like every other error; the plugin has already set Retry-After and the ratelimit-* headers. */
 function tooMany(_request: FastifyRequest, context: { max: number; after: string; ttl: number }): HttpError {
   const seconds = Math.max(1, Math.ceil(context.ttl / 1000));
-  return new HttpError(
-    429,
-    'too_many_requests',
-    `rate limit of ${context.max} requests exceeded; retry in ${context.after}`,
-    [{ path: 'rate-limit', message: `at most ${context.max} requests per window; retry after ${seconds} s` }],
-    { 'retry-after': String(seconds) },
-  );
+  return tooManyRequests(seconds, `rate limit of ${context.max} requests exceeded; retry in ${context.after}`, {
+    path: 'rate-limit',
+    message: `at most ${context.max} requests per window; retry after ${seconds} s`,
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import {
 } from '../events/index.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { sampleDisruption, sampleEvent, sampleRecipient } from '../templates/samples.js';
-import { HttpError } from './errors.js';
+import { badRequest, notFound, type HttpError } from './errors.js';
 
 export interface TemplatesRoutesOptions {
   /** Compiled once for the app: previews render exactly what the consumers send. */
@@ -34,24 +34,25 @@ const LOCALE = /^[A-Za-z]{2}([-_][A-Za-z]{2})?$/;
 function eventTypeOf(value: string): EventType {
   const wanted = value.trim().toUpperCase().replaceAll('-', '_');
   const found = EVENT_TYPES.find((type) => type === wanted);
-  if (!found) throw notFound('event', value, EVENT_TYPES);
+  if (!found) throw noTemplatesFor('event', value, EVENT_TYPES);
   return found;
 }
 
 function channelOf(value: string): Channel {
   const found = CHANNELS.find((channel) => channel === value.trim().toLowerCase());
-  if (!found) throw notFound('channel', value, CHANNELS);
+  if (!found) throw noTemplatesFor('channel', value, CHANNELS);
   return found;
 }
 
-function notFound(field: string, value: string, known: readonly string[]): HttpError {
-  return new HttpError(404, 'not_found', `no templates for ${field} "${value}"`, [
-    { path: field, message: `must be one of ${known.join(', ')}` },
-  ]);
+function noTemplatesFor(field: string, value: string, known: readonly string[]): HttpError {
+  return notFound(`no templates for ${field} "${value}"`, {
+    path: field,
+    message: `must be one of ${known.join(', ')}`,
+  });
 }
 
 function badQuery(field: string, message: string): HttpError {
-  return new HttpError(400, 'bad_request', `invalid query parameter ${field}`, [{ path: field, message }]);
+  return badRequest(`invalid query parameter ${field}`, { path: field, message });
 }
 
 /** The sample event a preview renders: the full one, the minimal one, or a disruption of the kind asked for. */

@@ -6,7 +6,7 @@ import { toE164 } from '../events/phone.js';
 import { createOptOutsRepository, type OptOutsRepository } from '../store/opt-outs.repository.js';
 import type { PreferencesRepository } from '../store/preferences.repository.js';
 import { createUsersRepository, type UsersRepository } from '../store/users.repository.js';
-import { HttpError } from './errors.js';
+import { badRequest, forbidden, unavailable } from './errors.js';
 import { recordProviderStatus } from './twilio-status.js';
 
 /** Twilio's standard opt-out and opt-in keywords, which carriers also honour. */
@@ -43,15 +43,11 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
   const verified = (request: FastifyRequest): Record<string, string> => {
     const signature = request.headers['x-twilio-signature'];
     if (typeof signature !== 'string' || !signature) {
-      throw new HttpError(400, 'bad_request', 'missing X-Twilio-Signature', [
-        { path: 'x-twilio-signature', message: 'required' },
-      ]);
+      throw badRequest('missing X-Twilio-Signature', { path: 'x-twilio-signature', message: 'required' });
     }
     const params = (request.body ?? {}) as Record<string, string>;
     if (!twilio.validateRequest(deps.authToken, signature, `${deps.publicUrl}${request.url}`, params)) {
-      throw new HttpError(403, 'forbidden', 'X-Twilio-Signature does not match', [
-        { path: 'x-twilio-signature', message: 'invalid' },
-      ]);
+      throw forbidden('X-Twilio-Signature does not match', { path: 'x-twilio-signature', message: 'invalid' });
     }
     return params;
   };
@@ -60,9 +56,10 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
     const params = verified(request);
     const status = params.MessageStatus ?? params.SmsStatus;
     if (!params.MessageSid || !status || !STATUSES.has(status)) {
-      throw new HttpError(400, 'bad_request', 'not a status callback', [
-        { path: 'MessageStatus', message: `one of ${[...STATUSES].join(', ')}` },
-      ]);
+      throw badRequest('not a status callback', {
+        path: 'MessageStatus',
+        message: `one of ${[...STATUSES].join(', ')}`,
+      });
     }
     const errorCode = params.ErrorCode ? `TWILIO_${params.ErrorCode}` : undefined;
     const outcome = await recordProviderStatus(deps, params.MessageSid, status, errorCode);
@@ -72,9 +69,7 @@ export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebh
         { sid: params.MessageSid },
         'status callback before its send was recorded; asking Twilio to retry',
       );
-      throw new HttpError(503, 'unavailable', 'this message is not recorded yet; retry later', undefined, {
-        'retry-after': '5',
-      });
+      throw unavailable('this message is not recorded yet; retry later', { retryAfterS: 5 });
     }
     // Unknown sids are acknowledged: Twilio would otherwise retry a message we never sent.
     if (outcome === 'unknown') request.log.info({ sid: params.MessageSid }, 'status callback for an unknown message');

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { HttpError } from './errors.js';
+import { badRequest, forbidden, unauthorized } from './errors.js';
 import { AuthError, userIdProblem, verifyUserToken } from './jwt.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -14,26 +14,21 @@ export function userGuard({ jwtSecret, adminToken }: { jwtSecret: string; adminT
   return async (request: FastifyRequest, userId: string): Promise<{ admin: boolean }> => {
     // Checked first: an id no token can hold (NUL, too long) is a bad request, whoever asks.
     const idProblem = userIdProblem(userId);
-    if (idProblem)
-      throw new HttpError(400, 'bad_request', 'invalid userId in the path', [{ path: 'userId', message: idProblem }]);
+    if (idProblem) throw badRequest('invalid userId in the path', { path: 'userId', message: idProblem });
     const header = request.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     if (!token)
-      throw new HttpError(401, 'unauthorized', 'missing Authorization: Bearer token', [
-        { path: 'authorization', message: 'required' },
-      ]);
+      throw unauthorized('missing Authorization: Bearer token', { path: 'authorization', message: 'required' });
     if (timingSafeEqual(digest(token), admin)) return { admin: true };
     let subject: string;
     try {
       subject = (await verifyUserToken(jwtSecret, token)).userId;
     } catch (error) {
       const reason = error instanceof AuthError && error.code === 'TOKEN_EXPIRED' ? 'token expired' : 'token invalid';
-      throw new HttpError(401, 'unauthorized', reason, [{ path: 'authorization', message: reason }]);
+      throw unauthorized(reason, { path: 'authorization', message: reason });
     }
     if (subject !== userId)
-      throw new HttpError(403, 'forbidden', 'this token belongs to another user', [
-        { path: 'userId', message: 'not yours' },
-      ]);
+      throw forbidden('this token belongs to another user', { path: 'userId', message: 'not yours' });
     return { admin: false };
   };
 }
