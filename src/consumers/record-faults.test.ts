@@ -10,6 +10,12 @@ describe('faultKindOf', () => {
     ['a check violation', sqlError('23514'), 'record'],
     ['a value too long', sqlError('54000'), 'record'],
     ['a bug the record reaches', new TypeError("Cannot read properties of undefined (reading 'x')"), 'record'],
+    [
+      'a bug whose message names a timeout',
+      new TypeError("Cannot read properties of undefined (reading 'timeoutMs')"),
+      'record',
+    ],
+    ['a bad timer value', new RangeError('Invalid timeout value'), 'record'],
     ['the server shutting down', sqlError('57P01'), 'outage'],
     ['a lost connection', sqlError('08006'), 'outage'],
     ['too many connections', sqlError('53300'), 'outage'],

@@ -28,6 +28,15 @@ export function faultKindOf(error: unknown): FaultKind {
     if (OUTAGE_SQL_CLASSES.has(code.slice(0, 2))) return 'outage';
   }
   if (typeof code === 'string' && OUTAGE_NODE_CODES.has(code)) return 'outage';
+  // A bug the record reaches, whatever its message says (a TypeError "reading 'timeoutMs'" is no outage).
+  if (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof SyntaxError ||
+    error instanceof URIError
+  ) {
+    return 'record';
+  }
   const name = (error as Error)?.name ?? '';
   // kafkajs and ioredis name their connection failures; they pass with the outage.
   if (
@@ -37,13 +46,6 @@ export function faultKindOf(error: unknown): FaultKind {
   ) {
     return 'outage';
   }
-  if (
-    error instanceof TypeError ||
-    error instanceof RangeError ||
-    error instanceof SyntaxError ||
-    error instanceof URIError
-  )
-    return 'record';
   return 'unknown';
 }
 

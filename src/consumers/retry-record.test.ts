@@ -94,7 +94,10 @@ describe('readRetryEnvelope on headers that are garbage or missing', () => {
     ['not a number', 'two', 1],
     ['a fraction', '1.5', 1],
     ['too large to be exact', '9007199254740993', 1],
+    ['empty', '', 1],
+    ['negative', '-1', 1],
     ['a number', '2', 2],
+    ['zero', '0', 0],
   ])('x-original-partition %s → %s (the partition read from, when unusable)', (_, header, partition) => {
     expect(readRetryEnvelope(record({ 'x-original-partition': header }), 't', 1).original.partition).toBe(partition);
   });

@@ -54,11 +54,9 @@ export function readRetryEnvelope(message: KafkaMessage, topic: string, partitio
     dueAt: dateOr(dueAt, now),
     firstFailedAt: dateOr(first, now),
     original: {
-      topic: h(headers, 'x-original-topic') ?? topic,
-      partition: Number.isSafeInteger(Number(h(headers, 'x-original-partition')))
-        ? Number(h(headers, 'x-original-partition'))
-        : partition,
-      offset: h(headers, 'x-original-offset') ?? message.offset,
+      topic: h(headers, 'x-original-topic') || topic,
+      partition: partitionOr(h(headers, 'x-original-partition'), partition),
+      offset: /^\d+$/.test(h(headers, 'x-original-offset') ?? '') ? h(headers, 'x-original-offset')! : message.offset,
       key: h(headers, 'x-original-key') || (message.key?.toString() ?? null),
     },
     ...(userId && { userId }),
@@ -70,4 +68,9 @@ export function readRetryEnvelope(message: KafkaMessage, topic: string, partitio
 function dateOr(text: string | undefined, fallback: Date): Date {
   const date = text ? new Date(text) : fallback;
   return Number.isNaN(date.getTime()) ? fallback : date;
+}
+
+/** A partition is a whole number from 0; anything else (empty, negative, words) means none was given. */
+function partitionOr(text: string | undefined, fallback: number): number {
+  return text !== undefined && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : fallback;
 }
