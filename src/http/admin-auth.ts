@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from './bearer.js';
 import { forbidden, unauthorized } from './errors.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -11,15 +12,15 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export function adminGuard(adminToken: string) {
   const expected = digest(adminToken);
   return async (request: FastifyRequest): Promise<void> => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-    if (!match) {
+    const token = bearerToken(request.headers.authorization);
+    if (!token) {
       throw unauthorized(
         'missing Authorization: Bearer token',
         { path: 'authorization', message: 'required' },
         { challenge: 'Bearer' },
       );
     }
-    if (!timingSafeEqual(digest(match[1]!), expected)) {
+    if (!timingSafeEqual(digest(token), expected)) {
       throw forbidden('this token may not use the admin API', {
         path: 'authorization',
         message: 'not the admin token',

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { bearerToken } from './bearer.js';
 import { badRequest, forbidden, unauthorized } from './errors.js';
 import { AuthError, userIdProblem, verifyUserToken } from './jwt.js';
 
@@ -15,8 +16,7 @@ export function userGuard({ jwtSecret, adminToken }: { jwtSecret: string; adminT
     // Checked first: an id no token can hold (NUL, too long) is a bad request, whoever asks.
     const idProblem = userIdProblem(userId);
     if (idProblem) throw badRequest('invalid userId in the path', { path: 'userId', message: idProblem });
-    const header = request.headers.authorization;
-    const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    const token = bearerToken(request.headers.authorization);
     if (!token)
       throw unauthorized('missing Authorization: Bearer token', { path: 'authorization', message: 'required' });
     if (timingSafeEqual(digest(token), admin)) return { admin: true };
