@@ -58,7 +58,7 @@ export function createDeferredSender({
       };
     }
     const optOuts = optOutsFor?.(due.key.channel);
-    if (optOuts && (await optOuts.has(due.recipient.replace(/^whatsapp:/, '')))) {
+    if (optOuts && (await optOuts.has(due.recipient))) {
       return { code: 'OPTED_OUT', message: 'the number sent STOP while the message waited', status: 'skipped' };
     }
     return undefined;

@@ -104,7 +104,7 @@ export function createDeliveryPipeline({
       await deliveries.markSkipped(key, { code: address.skip, message: address.reason });
       return { kind: 'done' };
     }
-    if (optOuts && OPT_OUT_CHANNELS.has(channel) && (await optOuts.has(phoneOf(address.to)))) {
+    if (optOuts && OPT_OUT_CHANNELS.has(channel) && (await optOuts.has(address.to))) {
       await deliveries.markSkipped(key, { code: 'OPTED_OUT', message: 'the number sent STOP' });
       return { kind: 'done' };
     }
@@ -180,7 +180,6 @@ function observeLatency(channel: Channel, event: Pick<GatewayEvent, 'eventTimest
 export const lookBackFrom = (firstClaimedAt: Date) => new Date(firstClaimedAt.getTime() - 60_000);
 
 const OPT_OUT_CHANNELS = new Set<Channel>(['sms', 'whatsapp']);
-const phoneOf = (to: string) => to.replace(/^whatsapp:/, '');
 
 /** SMS and WhatsApp that are not urgent wait for the end of the person's quiet hours; nothing else waits. */
 function quietHoursHold(profile: UserProfile, event: GatewayEvent, channel: Channel): Date | undefined {

@@ -3,5 +3,6 @@
  * booking carries, which need not be the one the person keeps on file.
  */
 export interface OptOuts {
+  /** Any spelling of the number: `whatsapp:+91…`, `+91 98…`, a national form (the store normalises it). */
   has(phone: string): Promise<boolean>;
 }
