@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GatewayError } from './errors/gateway-error.js';
 
 /**
  * Every setting of the gateway, read once from the environment. Defaults work on the local stack
@@ -146,10 +147,13 @@ const schema = z.object({
 export type Config = Readonly<z.infer<typeof schema>>;
 
 /** Raised when the environment does not describe a usable gateway; the message lists every problem. */
-export class ConfigError extends Error {
-  readonly code = 'CONFIG_INVALID';
+export class ConfigError extends GatewayError<'CONFIG_INVALID'> {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // Retrying with the same environment fails the same way.
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      code: 'CONFIG_INVALID',
+      retriable: false,
+    });
     this.name = 'ConfigError';
   }
 }

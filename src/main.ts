@@ -9,14 +9,15 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedDemoData } from './db/demo-seed.js';
 import { ensureDatabase, migrate } from './db/migrate.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetrics } from './metrics.js';
 import { startApi } from './roles/api.role.js';
 import { startBridge } from './roles/bridge.role.js';
-import type { Role } from './roles/role.js';
+import type { Role, StartRole } from './roles/role.js';
 import { RoleSelectionError, selectRoles, type RoleName } from './roles/role-selection.js';
 import { startWorker } from './roles/worker.role.js';
 import { startSandbox } from './roles/sandbox.role.js';
 
-const ROLES: Record<RoleName, (config: Config, logger: Logger) => Promise<Role>> = {
+const ROLES: Record<RoleName, StartRole> = {
   sandbox: startSandbox,
   worker: startWorker,
   bridge: startBridge,
@@ -60,8 +61,9 @@ async function main(): Promise<void> {
   await migrate({ databaseUrl: config.DATABASE_URL, logger });
   if (config.NODE_ENV !== 'production') await seedDemoData(config.DATABASE_URL);
 
+  const metrics = createMetrics();
   const roles: Role[] = [];
-  for (const name of names) roles.push(await ROLES[name](config, logger));
+  for (const name of names) roles.push(await ROLES[name](config, logger, { metrics }));
   printWelcome(config, roles);
   handleShutdown(roles, logger);
 }

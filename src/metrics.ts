@@ -1,41 +1,51 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** One registry per process, served by the api at GET /metrics. */
-export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
-
-export const eventsAccepted = new Counter({
-  name: 'gateway_events_accepted_total',
-  help: 'Events accepted by POST /events (confirmed by RabbitMQ)',
-  labelNames: ['eventType'],
-  registers: [registry],
-});
-
-export const deliveryOutcomes = new Counter({
-  name: 'gateway_delivery_outcomes_total',
-  help: 'Delivery attempts by channel and outcome (done, transient, permanent, paused) in this process',
-  labelNames: ['channel', 'outcome'],
-  registers: [registry],
-});
-
 /**
- * From the event's timestamp to the provider taking the message: what the traveller waits, retries included. Messages
- * held for quiet hours are left out: their wait is the person's choice, not the gateway's.
+ * A process's metrics: made once by the composition root and handed to what counts (the ingest route, the delivery
+ * pipelines) and to what serves them (`GET /metrics`). Every role in one process shares one; a test gets its own.
  */
-export const deliveryLatency = new Histogram({
-  name: 'gateway_delivery_latency_seconds',
-  help: 'Seconds from the event (eventTimestamp) to the provider accepting the message, by channel',
-  labelNames: ['channel'],
-  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
-  registers: [registry],
-});
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  const registers = [registry];
+  return {
+    registry,
+    eventsAccepted: new Counter({
+      name: 'gateway_events_accepted_total',
+      help: 'Events accepted by POST /events (confirmed by RabbitMQ)',
+      labelNames: ['eventType'],
+      registers,
+    }),
+    deliveryOutcomes: new Counter({
+      name: 'gateway_delivery_outcomes_total',
+      help: 'Delivery attempts by channel and outcome (done, transient, permanent, paused) in this process',
+      labelNames: ['channel', 'outcome'],
+      registers,
+    }),
+    /**
+     * From the event's timestamp to the provider taking the message: what the traveller waits, retries included.
+     * Messages held for quiet hours are left out: their wait is the person's choice, not the gateway's.
+     */
+    deliveryLatency: new Histogram({
+      name: 'gateway_delivery_latency_seconds',
+      help: 'Seconds from the event (eventTimestamp) to the provider accepting the message, by channel',
+      labelNames: ['channel'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    }),
+    /** 0 closed, 1 half-open, 2 open. Read from Redis at scrape time, so the api reports every worker's breakers. */
+    breakerState: new Gauge({
+      name: 'gateway_circuit_breaker_state',
+      help: 'Circuit breaker per provider: 0 closed, 1 half-open, 2 open',
+      labelNames: ['provider'],
+      registers,
+    }),
+  };
+}
 
-/** 0 closed, 1 half-open, 2 open. Read from Redis at scrape time, so the api reports every worker's breakers. */
-export const breakerState = new Gauge({
-  name: 'gateway_circuit_breaker_state',
-  help: 'Circuit breaker per provider: 0 closed, 1 half-open, 2 open',
-  labelNames: ['provider'],
-  registers: [registry],
-});
+export type GatewayMetrics = ReturnType<typeof createMetrics>;
+
+/** What a delivery pipeline counts. */
+export type DeliveryMetrics = Pick<GatewayMetrics, 'deliveryOutcomes' | 'deliveryLatency'>;
 
 export const BREAKER_STATE_VALUE = { closed: 0, halfOpen: 1, open: 2 } as const;

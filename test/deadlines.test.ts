@@ -17,6 +17,10 @@ import { createTemplateRenderer } from '../src/templates/renderer.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { freshDatabase, uniqueEmail, uniquePhone } from './helpers/full-gateway.js';
 import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
+import { createMetrics } from '../src/metrics.js';
+
+/** Counted here and never read: what these tests check is in the ledger and at the providers. */
+const metrics = createMetrics();
 
 const config = testConfig(uniquePrefix('deadlines'));
 
@@ -173,6 +177,7 @@ describe('a send slower than its lease', () => {
         adapter: sms,
         renderer,
         deliveries: createDeliveriesRepository(pool, { leaseMs: LEASE_MS }),
+        metrics,
       });
 
     // Twilio takes three leases to answer: the first worker's send is still in hand when its first lease would end.

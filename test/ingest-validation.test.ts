@@ -1,16 +1,11 @@
-import { createPool } from '../src/db/pool.js';
 import { randomUUID } from 'node:crypto';
-import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import amqp from 'amqplib';
 import fc from 'fast-check';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseEvent } from '../src/events/index.js';
-import { buildApp } from '../src/http/app.js';
-import { connectAmqp } from '../src/queue/amqp.js';
-import { createEventQueuePublisher } from '../src/queue/event-queue.publisher.js';
 import { eventQueues, type EventQueues } from '../src/queue/event-queues.js';
+import { composeApi, type ComposedApi } from '../src/roles/api.role.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -29,7 +24,7 @@ const booking = (overrides: Record<string, unknown> = {}) =>
   bookingConfirmed({ eventId: undefined, ...overrides }) as Record<string, unknown>;
 
 let app: FastifyInstance;
-let connection: AmqpConnectionManager;
+let api: ComposedApi;
 let queues: EventQueues;
 let admin: amqp.ChannelModel;
 let channel: amqp.Channel;
@@ -70,25 +65,16 @@ async function expectStillServing() {
 
 beforeAll(async () => {
   const config = testConfig(uniquePrefix('ingest-validation'));
-  connection = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test' });
   queues = eventQueues(config.AMQP_QUEUE_PREFIX);
-  const eventQueue = createEventQueuePublisher({ connection, queues });
-  const redis = new Redis(config.REDIS_URL);
-  app = await buildApp({
-    config,
-    logger: testLogger,
-    redis,
-    eventQueue,
-    pool: createPool(config.DATABASE_URL, testLogger),
-  });
-  await waitFor('the event queue publisher to connect', () => eventQueue.isConnected());
+  api = await composeApi(config, testLogger, { name: 'test' });
+  app = api.app;
+  await waitFor('the event queue publisher to connect', () => api.eventQueue.isConnected());
   admin = await amqp.connect(config.AMQP_URL);
   channel = await admin.createChannel();
 });
 
 afterAll(async () => {
-  await app?.close();
-  await connection?.close();
+  await api?.close();
   if (channel) {
     await channel.deleteQueue(queues.events);
     await channel.deleteQueue(queues.deadLetters);

@@ -20,6 +20,10 @@ import { bookingConfirmed } from './fixtures/events.js';
 import { freshDatabase, uniqueEmail, uniquePhone } from './helpers/full-gateway.js';
 import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
 import { unchangedFor, waitFor } from './helpers/wait-for.js';
+import { createMetrics } from '../src/metrics.js';
+
+/** Counted here and never read: what these tests check is in the ledger and at the providers. */
+const metrics = createMetrics();
 
 const LEASE_MS = 1_000;
 const config = testConfig(uniquePrefix('ledger'));
@@ -157,7 +161,7 @@ describe('the ledger at its edges', () => {
     if (!first.claimed) throw new Error('first claim refused');
     await deliveries.release(first.id, { code: 'TWILIO_20503', message: 'service unavailable' });
 
-    const retry = createDeliveryPipeline({ channel: 'sms', adapter: sms, renderer, deliveries });
+    const retry = createDeliveryPipeline({ channel: 'sms', adapter: sms, renderer, deliveries, metrics });
     expect(await retry(t.event, t.profile)).toEqual({ kind: 'done' });
     expect(await rowOf(t.event.eventId)).toMatchObject({ status: 'deferred' });
     expect(received(t.profile.phone!)).toHaveLength(0);
@@ -179,7 +183,7 @@ describe('the ledger at its edges', () => {
     await pool.query(`UPDATE deliveries SET created_at = created_at - interval '10 minutes' WHERE id = $1`, [first.id]);
     sandbox.store.update(taken.providerId, { dateCreated: new Date(Date.now() - 10 * 60_000 + 5_000) });
 
-    const retry = createDeliveryPipeline({ channel: 'sms', adapter: sms, renderer, deliveries });
+    const retry = createDeliveryPipeline({ channel: 'sms', adapter: sms, renderer, deliveries, metrics });
     expect(await retry(t.event, t.profile)).toEqual({ kind: 'done' });
     expect(received(t.profile.phone!)).toHaveLength(1);
     expect(await rowOf(t.event.eventId)).toMatchObject({ providerId: taken.providerId });
@@ -318,6 +322,7 @@ describe('the ledger at its edges', () => {
       channel: 'sms',
       adapter: sms,
       renderer,
+      metrics,
       deliveries,
       optOuts: optOuts.forChannel('sms'),
     });

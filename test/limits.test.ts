@@ -1,15 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
-import { createPool } from '../src/db/pool.js';
-import { buildApp } from '../src/http/app.js';
 import { signUserToken } from '../src/http/jwt.js';
-import { connectAmqp } from '../src/queue/amqp.js';
-import { createEventQueuePublisher } from '../src/queue/event-queue.publisher.js';
-import { eventQueues } from '../src/queue/event-queues.js';
+import { composeApi, type ComposedApi } from '../src/roles/api.role.js';
 import { startIngest, type IngestHarness } from './helpers/gateway.js';
 import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
 import { waitFor } from './helpers/wait-for.js';
@@ -27,8 +22,7 @@ const LIMITS = {
 let config: Config;
 let ingest: IngestHarness;
 /** A second api process on the same Redis: the limits are the gateway's, not one process's. */
-let other: FastifyInstance;
-let otherAmqp: ReturnType<typeof connectAmqp>;
+let other: ComposedApi;
 let baseUrl: string;
 const sockets: Socket[] = [];
 
@@ -37,20 +31,12 @@ beforeAll(async () => {
   config = testConfig(prefix, { ...LIMITS, INGEST_API_KEYS: `dev-ingest-key,${SECOND_KEY}` });
   ingest = await startIngest(config);
   baseUrl = await ingest.app.listen({ host: '127.0.0.1', port: 0 });
-  otherAmqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test-limits-other' });
-  other = await buildApp({
-    config,
-    logger: testLogger,
-    redis: new Redis(config.REDIS_URL),
-    pool: createPool(config.DATABASE_URL, testLogger),
-    eventQueue: createEventQueuePublisher({ connection: otherAmqp, queues: eventQueues(prefix) }),
-  });
+  other = await composeApi(config, testLogger, { name: 'test-limits-other' });
 });
 
 afterAll(async () => {
   for (const socket of sockets) socket.disconnect();
   await other?.close();
-  await otherAmqp?.close();
   await ingest?.close();
 });
 
@@ -83,10 +69,10 @@ describe('rate limits', () => {
   it('counts POST /events per API key, across api processes, and answers 429 with Retry-After', async () => {
     const statuses = [];
     for (let i = 0; i < 5; i += 1)
-      statuses.push((await postEvent(i % 2 ? other : ingest.app, 'dev-ingest-key')).statusCode);
+      statuses.push((await postEvent(i % 2 ? other.app : ingest.app, 'dev-ingest-key')).statusCode);
     expect(statuses).toEqual([202, 202, 202, 202, 202]);
     expectTooMany(await postEvent(ingest.app, 'dev-ingest-key'));
-    expectTooMany(await postEvent(other, 'dev-ingest-key'));
+    expectTooMany(await postEvent(other.app, 'dev-ingest-key'));
     // Another partner has a budget of its own.
     expect((await postEvent(ingest.app, SECOND_KEY)).statusCode).toBe(202);
   });

@@ -11,6 +11,7 @@ import { createWebsocketChannel } from '../src/channels/websocket.channel.js';
 import { loadConfig } from '../src/config.js';
 import { authRoutes } from '../src/http/auth.routes.js';
 import { registerErrorHandling } from '../src/http/errors.js';
+import { registerRouteSchemas } from '../src/http/route-schemas.js';
 import { signUserToken, verifyUserToken } from '../src/http/jwt.js';
 import { pagesRoutes } from '../src/http/pages.routes.js';
 import { attachRealtime, type RealtimeServer } from '../src/http/realtime.js';
@@ -100,6 +101,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 4 });
   app = Fastify();
   registerErrorHandling(app);
+  registerRouteSchemas(app);
   await app.register(authRoutes, { jwtSecret: SECRET, nodeEnv: 'test' });
   await app.register(pagesRoutes, { pages: ['alerts.html'] });
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -158,6 +160,7 @@ describe('POST /auth/dev-login', () => {
   it('does not exist in production', async () => {
     const production = Fastify();
     registerErrorHandling(production);
+    registerRouteSchemas(production);
     await production.register(authRoutes, { jwtSecret: SECRET, nodeEnv: 'production' });
     const response = await production.inject({
       method: 'POST',

@@ -20,6 +20,10 @@ import { freshDatabase, uniqueEmail, uniquePhone } from './helpers/full-gateway.
 import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
 import { emailsTo } from './helpers/maildev.js';
 import { unchangedFor, waitFor } from './helpers/wait-for.js';
+import { createMetrics } from '../src/metrics.js';
+
+/** Counted here and never read: what these tests check is in the ledger and at the providers. */
+const metrics = createMetrics();
 
 /** The shortest lease the settings allow: a claim left by a "dead" process is free to take over a second later. */
 const LEASE_MS = 1_000;
@@ -143,7 +147,7 @@ describe('a delivery taken over from a process that died mid-send', () => {
   /** The survivor: the same pipeline a worker runs, reading the ledger the dead process left. */
   async function takeOver(adapter: ChannelAdapter, event: GatewayEvent, profile: UserProfile) {
     const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
-    const deliverTo = createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries });
+    const deliverTo = createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries, metrics });
     const outcome = await deliverTo(event, profile);
     const [row] = await deliveries.find({ eventId: event.eventId, channel: adapter.channel as Channel });
     return { outcome, row };

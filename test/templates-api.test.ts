@@ -7,14 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { CHANNELS, EVENT_TYPES } from '../src/events/index.js';
 import { createPool } from '../src/db/pool.js';
-import { buildApp } from '../src/http/app.js';
 import { registerErrorHandling } from '../src/http/errors.js';
+import { registerRouteSchemas } from '../src/http/route-schemas.js';
 import { previewsRoutes } from '../src/http/previews.routes.js';
 import { decodeHeaderSafe, templatesRoutes } from '../src/http/templates.routes.js';
 import { createPreferencesRepository } from '../src/store/preferences.repository.js';
-import { connectAmqp } from '../src/queue/amqp.js';
-import { createEventQueuePublisher } from '../src/queue/event-queue.publisher.js';
 import { eventQueues } from '../src/queue/event-queues.js';
+import { composeApi, type ComposedApi } from '../src/roles/api.role.js';
 import { buildSandboxApp, type SandboxHandle } from '../src/sandbox/sandbox.app.js';
 import { createTwilioClient } from '../src/channels/twilio-client.js';
 import { createTemplateRenderer } from '../src/templates/renderer.js';
@@ -31,7 +30,7 @@ describe('template previews and operator previews', () => {
   let config: Config;
   let sandbox: SandboxHandle;
   let database: Awaited<ReturnType<typeof freshDatabase>>;
-  let amqp: ReturnType<typeof connectAmqp>;
+  let api: ComposedApi;
   let pool: pg.Pool;
   let redis: Redis;
 
@@ -46,20 +45,13 @@ describe('template previews and operator previews', () => {
     });
     const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
     config = testConfig(prefix, { DATABASE_URL: database.url, TWILIO_API_BASE_URL: sandboxUrl });
-    amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test-templates-api' });
-    app = await buildApp({
-      config,
-      logger: testLogger,
-      redis: new Redis(config.REDIS_URL),
-      pool: createPool(config.DATABASE_URL, testLogger),
-      eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
-    });
+    api = await composeApi(config, testLogger, { name: 'test-templates-api' });
+    app = api.app;
     pool = createPool(config.DATABASE_URL, testLogger);
     redis = new Redis(config.REDIS_URL);
   });
   afterAll(async () => {
-    await app?.close();
-    await amqp?.close();
+    await api?.close();
     await sandbox?.app.close();
     await pool?.end();
     redis?.disconnect();
@@ -280,6 +272,7 @@ describe('template previews and operator previews', () => {
       await closed.close();
       const bare = Fastify();
       registerErrorHandling(bare);
+      registerRouteSchemas(bare);
       await bare.register(previewsRoutes, {
         config: { NODE_ENV: 'test', MAIL_PREVIEW_URL: deadUrl, TWILIO_API_BASE_URL: deadUrl },
         pool,
@@ -305,6 +298,7 @@ describe('template previews and operator previews', () => {
     it('does not exist in production, while template previews (sample data only) do', async () => {
       const production = Fastify();
       registerErrorHandling(production);
+      registerRouteSchemas(production);
       await production.register(previewsRoutes, {
         config: {
           NODE_ENV: 'production',

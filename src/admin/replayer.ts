@@ -2,16 +2,15 @@ import type { Message, Producer } from 'kafkajs';
 import { retryHeaders } from '../consumers/retry-record.js';
 import { retryTopic } from '../kafka/names.js';
 import type { DeadLetterEntry } from '../store/dead-letters.repository.js';
+import { GatewayError } from '../errors/gateway-error.js';
 
 /** An entry that cannot be sent again: it was discarded, or its record is gone (erased, or never had a value). */
-export class NotReplayableError extends Error {
-  readonly code = 'NOT_REPLAYABLE';
-  readonly retriable = false;
+export class NotReplayableError extends GatewayError<'NOT_REPLAYABLE'> {
   constructor(
     readonly entryId: number,
     readonly reason: string,
   ) {
-    super(`dead letter ${entryId} cannot be replayed: ${reason}`);
+    super(`dead letter ${entryId} cannot be replayed: ${reason}`, { code: 'NOT_REPLAYABLE', retriable: false });
     this.name = 'NotReplayableError';
   }
 }

@@ -32,8 +32,6 @@ export interface ChannelConsumerOptions {
   logger: Logger;
   /** The retry level these topics are (0 for the event topics, n for notifications.<channel>.retry.n). */
   levelOf: (topic: string) => number;
-  /** WhatsApp's fallback: a permanent failure for a person unreachable there is tried once by SMS. */
-  fallback?: { codes: ReadonlySet<string>; deliverTo: DeliverTo };
   /** Records in flight at once in this group (records of one key stay in order). */
   concurrency?: number;
   /** Sends in flight at once for one event's recipients (a disruption may reach thousands). */
@@ -58,7 +56,6 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
     router,
     breakers,
     levelOf,
-    fallback,
     concurrency = 64,
     fanOutConcurrency = concurrency,
   } = options;
@@ -101,11 +98,6 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       { code: outcome.failure.code, eventId: ctx.event.eventId, userId: ctx.profile.userId },
       'delivery failed permanently; dead-lettered',
     );
-    if (!fallback?.codes.has(outcome.failure.code)) return;
-    const second = await fallback.deliverTo(ctx.event, ctx.profile);
-    // The SMS that failed for good has no dead letter of its own (the WhatsApp one stands for the record).
-    if (second.kind === 'permanent' && second.claimId)
-      await deliveries.markFailed(second.claimId, second.failure, 'failed');
   }
 
   async function handle(record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Step> {

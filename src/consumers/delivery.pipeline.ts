@@ -1,7 +1,7 @@
 import pRetry, { AbortError } from 'p-retry';
 import { findAtProvider, type ChannelAdapter, type SendResult } from '../channels/channel.js';
 import type { Channel, GatewayEvent } from '../events/index.js';
-import { deliveryLatency, deliveryOutcomes } from '../metrics.js';
+import type { DeliveryMetrics } from '../metrics.js';
 import { channelEnabled, type UserProfile } from '../preferences/profile.js';
 import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
 import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
@@ -37,6 +37,8 @@ export interface PipelineDeps {
   inPlaceRetries?: number;
   /** Phone numbers that sent STOP: no SMS or WhatsApp goes to them, whoever's booking carries them. */
   optOuts?: OptOuts;
+  /** Where outcomes and latency are counted (the process's metrics). */
+  metrics: DeliveryMetrics;
 }
 
 /**
@@ -51,6 +53,7 @@ export function createDeliveryPipeline({
   deliveries,
   inPlaceRetries = 2,
   optOuts,
+  metrics: { deliveryOutcomes, deliveryLatency },
 }: PipelineDeps) {
   const render = (event: GatewayEvent, profile: UserProfile): Rendered =>
     renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
@@ -160,7 +163,7 @@ export function createDeliveryPipeline({
     // retried instead; should it still fail, the claim stays 'sending' until its lease ends (the one duplicate window).
     const sent = { ...result, recipient: address.to, subject: rendered.subject, body: rendered.text };
     await pRetry(() => deliveries.markSent(claim.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
-    observeLatency(channel, event);
+    observeLatency(deliveryLatency, channel, event);
     return { kind: 'done' };
   }
 }
@@ -168,9 +171,13 @@ export function createDeliveryPipeline({
 export type DeliverTo = ReturnType<typeof createDeliveryPipeline>;
 
 /** A producer's clock ahead of ours would make it negative: that counts as no wait at all. */
-function observeLatency(channel: Channel, event: Pick<GatewayEvent, 'eventTimestamp'>): void {
+function observeLatency(
+  latency: DeliveryMetrics['deliveryLatency'],
+  channel: Channel,
+  event: Pick<GatewayEvent, 'eventTimestamp'>,
+): void {
   const since = Date.parse(event.eventTimestamp);
-  if (Number.isFinite(since)) deliveryLatency.observe({ channel }, Math.max(0, (Date.now() - since) / 1000));
+  if (Number.isFinite(since)) latency.observe({ channel }, Math.max(0, (Date.now() - since) / 1000));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { DISRUPTION_TYPES, EVENT_TYPES, TOPIC_BY_EVENT_TYPE, type EventTopic } from './event-types.js';
 import { eventSchema, type GatewayEvent } from './schemas.js';
+import { GatewayError } from '../errors/gateway-error.js';
 
 /** One problem with an incoming event: where it is (dotted path, empty for the whole body) and what is wrong. */
 export interface EventIssue {
@@ -61,11 +62,12 @@ export function parseEvent(input: unknown): ParseResult {
 }
 
 /** Raised by code paths that must not go on with an invalid event (the producer, the bridge). */
-export class InvalidEventError extends Error {
-  readonly code = 'EVENT_INVALID';
-  readonly retriable = false;
+export class InvalidEventError extends GatewayError<'EVENT_INVALID'> {
   constructor(readonly issues: EventIssue[]) {
-    super(`Invalid event: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
+    super(`Invalid event: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, {
+      code: 'EVENT_INVALID',
+      retriable: false,
+    });
     this.name = 'InvalidEventError';
   }
 }

@@ -1,31 +1,25 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import {
   createDeadLettersAdminRepository,
   type DeadLetterEntry,
   type DeadLetterFilter,
 } from '../store/dead-letters.repository.js';
-import { createReplayProducer } from '../admin/replay-producer.js';
+import type { ReplayProducer } from '../admin/replay-producer.js';
 import { createReplayer, replayBlocker, type ReplayOutcome } from '../admin/replayer.js';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import { adminGuard } from './admin-auth.js';
-import { bulkReplayBody, idParam, listQuery, parseOr400 } from './admin.schemas.js';
+import { bulkReplayBody, idParams, listQuery } from './admin.schemas.js';
 import { conflict, notFound, unavailable } from './errors.js';
+import { adminGuard } from './guards.js';
 import { adminRateLimit } from './rate-limits.js';
 
 export interface AdminRoutesOptions {
-  config: Pick<
-    Config,
-    | 'ADMIN_TOKEN'
-    | 'RATE_LIMIT_ADMIN'
-    | 'KAFKA_BROKERS'
-    | 'KAFKA_CLIENT_ID'
-    | 'KAFKA_TOPIC_PREFIX'
-    | 'KAFKA_TOPIC_PARTITIONS'
-  >;
+  adminToken: string;
+  /** Admin requests per minute per client address. */
+  rateLimit: number;
   pool: pg.Pool;
-  logger: Logger;
+  /** Where replays are published; made by the composition root, closed with it. */
+  replays: ReplayProducer;
 }
 
 /** The one admin token has no name behind it; the audit trail says so rather than guess. */
@@ -40,17 +34,18 @@ const failure = (error: unknown) => `failed: ${(error as Error)?.message ?? Stri
  * and discard leaves a row in `dead_letter_audit`. A replay goes to the channel's first retry topic with the original
  * key, value and idempotency key, so replaying an entry twice still delivers once.
  */
-export async function adminRoutes(app: FastifyInstance, { config, pool, logger }: AdminRoutesOptions): Promise<void> {
+export async function adminRoutes(
+  app: FastifyInstance,
+  { adminToken, rateLimit, pool, replays }: AdminRoutesOptions,
+): Promise<void> {
   const deadLetters = createDeadLettersAdminRepository(pool);
-  const kafka = createReplayProducer({ config, logger: logger.child({ component: 'dlq-replay' }) });
-  const replayer = createReplayer({ producer: kafka.producer, prefix: kafka.prefix, ready: kafka.ready });
-  app.addHook('onClose', () => kafka.close());
+  const replayer = createReplayer({ producer: replays.producer, prefix: replays.prefix, ready: replays.ready });
   // Counted before the token is checked, so that guessing the token is limited too (registerRateLimits in app.ts).
-  app.addHook('onRequest', app.rateLimit(adminRateLimit(config.RATE_LIMIT_ADMIN)));
-  app.addHook('onRequest', adminGuard(config.ADMIN_TOKEN));
+  app.addHook('onRequest', app.rateLimit(adminRateLimit(rateLimit)));
+  app.addHook('onRequest', adminGuard(adminToken));
+  const routes = app.withTypeProvider<ZodTypeProvider>();
 
-  async function found(rawId: string): Promise<DeadLetterEntry> {
-    const id = idParam(rawId);
+  async function found(id: number): Promise<DeadLetterEntry> {
     const entry = await deadLetters.get(id);
     if (!entry) throw notFound(`no dead letter ${id}`, { path: 'id', message: 'not found' });
     return entry;
@@ -76,14 +71,14 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
     }
   }
 
-  app.get('/admin/dlq', async (request) => {
-    const { cursor, limit, ...filter } = parseOr400(listQuery, request.query, 'query', 'query');
+  routes.get('/admin/dlq', { schema: { querystring: listQuery } }, async (request) => {
+    const { cursor, limit, ...filter } = request.query;
     return deadLetters.list(filter, { limit, after: cursor });
   });
 
-  app.get<{ Params: { id: string } }>('/admin/dlq/:id', async (request) => found(request.params.id));
+  routes.get('/admin/dlq/:id', { schema: { params: idParams } }, async (request) => found(request.params.id));
 
-  app.post<{ Params: { id: string } }>('/admin/dlq/:id/replay', async (request, reply) => {
+  routes.post('/admin/dlq/:id/replay', { schema: { params: idParams } }, async (request, reply) => {
     const entry = await found(request.params.id);
     const blocker = replayBlocker(entry);
     if (blocker) {
@@ -99,8 +94,8 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
     return reply.code(202).send({ id: entry.id, replayedAt: outcome.replayedAt, topic: outcome.topic });
   });
 
-  app.post('/admin/dlq/replay', async (request, reply) => {
-    const { filter, dryRun, limit } = parseOr400(bulkReplayBody, request.body, 'replay request', 'body');
+  routes.post('/admin/dlq/replay', { schema: { body: bulkReplayBody } }, async (request, reply) => {
+    const { filter, dryRun, limit } = request.body;
     if (dryRun) {
       const { matched } = await deadLetters.replayable(filter, 0);
       await deadLetters.audit({ action: 'replay_dry_run', actor: ACTOR, filter, result: `matched ${matched}` });
@@ -124,7 +119,7 @@ export async function adminRoutes(app: FastifyInstance, { config, pool, logger }
     return reply.code(202).send({ matched, replayed, failed });
   });
 
-  app.delete<{ Params: { id: string } }>('/admin/dlq/:id', async (request, reply) => {
+  routes.delete('/admin/dlq/:id', { schema: { params: idParams } }, async (request, reply) => {
     const entry = await found(request.params.id);
     await deadLetters.discard(entry.id);
     await deadLetters.audit({

@@ -6,7 +6,7 @@ import {
   type DeadLetterFilter,
 } from '../store/dead-letters.repository.js';
 import { CHANNELS, EVENT_TYPES } from '../events/index.js';
-import { badRequest, type ErrorDetail } from './errors.js';
+import { refusing, strict } from './route-schemas.js';
 
 /** The most entries one bulk replay sends; the rest stay pending for the next call. */
 export const MAX_BULK_REPLAY = 1000;
@@ -39,60 +39,63 @@ const intString = (min: number, max: number) =>
         .max(max, `must be an integer from ${min} to ${max}`),
     );
 
-export const listQuery = z.strictObject({
-  ...filterFields,
-  limit: intString(1, MAX_PAGE_SIZE).optional(),
-  cursor: z
-    .string()
-    .transform((value, ctx) => {
-      const id = decodeCursor(value);
-      if (id === undefined) ctx.addIssue({ code: 'custom', message: 'not a cursor this API handed out' });
-      return id ?? 0;
-    })
-    .optional(),
-});
+export const listQuery = refusing(
+  strict(
+    {
+      ...filterFields,
+      limit: intString(1, MAX_PAGE_SIZE).optional(),
+      cursor: z
+        .string()
+        .transform((value, ctx) => {
+          const id = decodeCursor(value);
+          if (id === undefined) ctx.addIssue({ code: 'custom', message: 'not a cursor this API handed out' });
+          return id ?? 0;
+        })
+        .optional(),
+    },
+    'unknown parameter',
+  ),
+  { message: 'invalid query' },
+);
 
 /** Replays pending entries unless the filter says otherwise; discarded ones are never replayed. */
-export const bulkReplayBody = z.strictObject({
-  filter: z.strictObject({
-    ...filterFields,
-    status: z
-      .enum(['pending', 'replayed'], { error: 'must be pending or replayed (discarded entries are not replayed)' })
-      .default('pending'),
-  }),
-  dryRun: z.boolean().default(false),
-  limit: z
-    .number({ error: `must be an integer from 1 to ${MAX_BULK_REPLAY}` })
-    .int()
-    .min(1)
-    .max(MAX_BULK_REPLAY)
-    .default(DEFAULT_BULK_REPLAY),
-});
+export const bulkReplayBody = refusing(
+  strict(
+    {
+      filter: strict(
+        {
+          ...filterFields,
+          status: z
+            .enum(['pending', 'replayed'], {
+              error: 'must be pending or replayed (discarded entries are not replayed)',
+            })
+            .default('pending'),
+        },
+        'unknown parameter',
+      ),
+      dryRun: z.boolean().default(false),
+      limit: z
+        .number({ error: `must be an integer from 1 to ${MAX_BULK_REPLAY}` })
+        .int()
+        .min(1)
+        .max(MAX_BULK_REPLAY)
+        .default(DEFAULT_BULK_REPLAY),
+    },
+    'unknown parameter',
+  ),
+  { message: 'invalid replay request', root: 'body' },
+);
 
 export type BulkReplay = z.infer<typeof bulkReplayBody> & { filter: DeadLetterFilter };
 
-/** Unknown keys are reported one by one, under their own name, like every other problem. */
-function details(error: z.ZodError, root: string): ErrorDetail[] {
-  return error.issues.flatMap((issue) => {
-    const path = issue.path.map(String).join('.');
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'unknown parameter' }));
-    }
-    return [{ path: path || root, message: issue.message }];
-  });
-}
-
-/** Parses with `schema` or throws a 400 naming every bad field. */
-export function parseOr400<S extends z.ZodType>(schema: S, input: unknown, what: string, root: string): z.infer<S> {
-  const parsed = schema.safeParse(input ?? (root === 'body' ? undefined : {}));
-  if (!parsed.success) throw badRequest(`invalid ${what}`, details(parsed.error, root));
-  return parsed.data;
-}
-
 /** A dead letter id: a positive integer that fits PostgreSQL's bigint (and a JavaScript number). */
-export function idParam(value: string): number {
-  const id = /^[1-9]\d{0,15}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(id))
-    throw badRequest('invalid dead letter id', { path: 'id', message: 'must be a positive integer' });
-  return id;
-}
+export const idParams = refusing(
+  z.object({
+    id: z
+      .string()
+      .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer')
+      .transform(Number)
+      .refine(Number.isSafeInteger, 'must be a positive integer'),
+  }),
+  { message: 'invalid dead letter id' },
+);

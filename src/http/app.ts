@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import type { ReplayProducer } from '../admin/replay-producer.js';
 import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { Config } from '../config.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
@@ -8,6 +9,7 @@ import { createItinerariesRepository } from '../store/itineraries.repository.js'
 import { createErasure } from '../store/erasure.js';
 import { createPreferencesRepository } from '../store/preferences.repository.js';
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
 import type { EventQueuePublisher } from '../queue/event-queue.publisher.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { adminRoutes } from './admin.routes.js';
@@ -28,7 +30,8 @@ import { attachRealtime, type RealtimeServer } from './realtime.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { templatesRoutes } from './templates.routes.js';
 import { twilioWebhookRoutes } from './twilio-webhooks.routes.js';
-import { userGuard } from './user-auth.js';
+import { userGuard } from './guards.js';
+import { registerRouteSchemas } from './route-schemas.js';
 
 /** What the HTTP app needs; built by the composition root (or a test) and closed with the app. */
 export interface AppDeps {
@@ -37,6 +40,10 @@ export interface AppDeps {
   redis: Redis;
   pool: pg.Pool;
   eventQueue: EventQueuePublisher;
+  /** The Kafka producer dead-letter replays go through. */
+  replays: ReplayProducer;
+  /** The process's metrics, served at `/metrics`. */
+  metrics: GatewayMetrics;
 }
 
 /** Partners' events are small; anything larger is a mistake or an attack, refused before it is read whole. */
@@ -49,7 +56,7 @@ const PAGES = ['alerts.html', 'previews.html', 'preferences.html', 'preferences.
  * `listen({ port: 0 })`, main.ts calls `listen`. Closing the app closes the clients it was given.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, logger, redis, pool, eventQueue } = deps;
+  const { config, logger, redis, pool, eventQueue, replays, metrics } = deps;
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -59,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   });
   registerErrorHandling(app);
+  registerRouteSchemas(app);
   // Events are JSON; a text/plain body is refused as an unsupported type (415) rather than read as a string.
   app.removeContentTypeParser('text/plain');
   registerJsonBodyParser(app);
@@ -83,6 +91,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onClose', async () => {
     await eventQueue.close();
+    await replays.close();
     redis.disconnect();
     await pool.end();
   });
@@ -96,12 +105,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     breakers: breakerStates.read,
   });
-  await app.register(metricsRoutes, { breakers: breakerStates.read });
+  await app.register(metricsRoutes, { metrics, breakers: breakerStates.read });
 
   await app.register(eventsRoutes, {
     apiKeys: config.INGEST_API_KEYS,
     eventQueue,
     idempotency: createIdempotencyStore(redis),
+    accepted: metrics.eventsAccepted,
   });
   await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
   const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });
@@ -115,7 +125,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deliveries: createDeliveriesRepository(pool),
     preferences,
   });
-  await app.register(adminRoutes, { config, pool, logger });
+  await app.register(adminRoutes, {
+    adminToken: config.ADMIN_TOKEN,
+    rateLimit: config.RATE_LIMIT_ADMIN,
+    pool,
+    replays,
+  });
   await app.register(templatesRoutes, { renderer: createTemplateRenderer() });
   await app.register(previewsRoutes, { config, pool });
   await app.register(pagesRoutes, { pages: PAGES });

@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import type { Config } from '../config.js';
-import { badRequest } from './errors.js';
+import { refusing } from './route-schemas.js';
 import { signUserToken, userIdProblem } from './jwt.js';
 
 export interface AuthRoutesOptions {
@@ -8,14 +10,23 @@ export interface AuthRoutesOptions {
   nodeEnv: Config['NODE_ENV'];
 }
 
-/** Reads `{ userId }`: a usable id (see userIdProblem) once trimmed; anything else is a 400 naming the field. */
-function parseUserId(body: unknown): string {
-  const value = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).userId : undefined;
-  const userId = typeof value === 'string' ? value.trim() : undefined;
-  const problem = userId === undefined ? 'must be a string' : userIdProblem(userId);
-  if (problem === undefined) return userId!;
-  throw badRequest('the body must be {"userId": "<id>"}', { path: 'userId', message: problem });
-}
+/** `{ userId }`: a usable id (see userIdProblem) once trimmed; anything else is a 400 naming the field. */
+const loginBody = refusing(
+  // Whatever else arrives (an array, a string) is a body without a userId, and the answer names the field to send.
+  z.preprocess(
+    (body) => (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}),
+    z.object({
+      userId: z
+        .string({ error: 'must be a string' })
+        .trim()
+        .superRefine((userId, ctx) => {
+          const problem = userIdProblem(userId);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+    }),
+  ),
+  { message: 'the body must be {"userId": "<id>"}' },
+);
 
 /**
  * `POST /auth/dev-login {"userId"}` → `{ token, userId }`: anyone may become anyone, which is what a demo and the
@@ -24,9 +35,11 @@ function parseUserId(body: unknown): string {
 export async function authRoutes(app: FastifyInstance, options: AuthRoutesOptions): Promise<void> {
   if (options.nodeEnv === 'production') return;
 
-  app.post('/auth/dev-login', async (request, reply) => {
-    const userId = parseUserId(request.body);
-    const token = await signUserToken(options.jwtSecret, userId);
-    return reply.header('cache-control', 'no-store').send({ token, userId });
-  });
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .post('/auth/dev-login', { schema: { body: loginBody } }, async (request, reply) => {
+      const { userId } = request.body;
+      const token = await signUserToken(options.jwtSecret, userId);
+      return reply.header('cache-control', 'no-store').send({ token, userId });
+    });
 }

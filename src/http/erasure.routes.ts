@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { userRoom } from '../channels/alert-contract.js';
 import type { createErasure } from '../store/erasure.js';
-import type { userGuard } from './user-auth.js';
+import type { UserGuard } from './guards.js';
+import { userParams } from './route-schemas.js';
 
 /**
  * `DELETE /users/:userId`: the right to erasure, for the user themself or an admin. Answers 202 with what was deleted
@@ -10,14 +12,17 @@ import type { userGuard } from './user-auth.js';
  */
 export async function erasureRoutes(
   app: FastifyInstance,
-  { erasure, authorize }: { erasure: ReturnType<typeof createErasure>; authorize: ReturnType<typeof userGuard> },
+  { erasure, authorize }: { erasure: ReturnType<typeof createErasure>; authorize: UserGuard },
 ): Promise<void> {
-  app.delete<{ Params: { userId: string } }>('/users/:userId', async (request, reply) => {
-    const { userId } = request.params;
-    await authorize(request, userId);
-    const counts = await erasure.erase(userId);
-    app.io.in(userRoom(userId)).disconnectSockets(true);
-    request.log.info({ userId, counts }, 'user erased');
-    return reply.code(202).send({ userId, erased: true, counts });
+  app.withTypeProvider<ZodTypeProvider>().delete('/users/:userId', {
+    schema: { params: userParams },
+    onRequest: authorize,
+    handler: async (request, reply) => {
+      const { userId } = request.params;
+      const counts = await erasure.erase(userId);
+      app.io.in(userRoom(userId)).disconnectSockets(true);
+      request.log.info({ userId, counts }, 'user erased');
+      return reply.code(202).send({ userId, erased: true, counts });
+    },
   });
 }

@@ -1,18 +1,47 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseEvent } from '../events/index.js';
-import { eventsAccepted } from '../metrics.js';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { parseEvent, type GatewayEvent } from '../events/index.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { QueueUnavailableError, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
-import { apiKeyGuard } from './api-key.js';
-import { badRequest, conflict, invalidEvent, unavailable } from './errors.js';
+import { conflict, unavailable } from './errors.js';
+import { apiKeyGuard } from './guards.js';
 import { hashBody, type IdempotencyStore } from './idempotency.js';
+import { refusing } from './route-schemas.js';
 
 export interface EventsRouteDeps {
   apiKeys: readonly string[];
   eventQueue: EventQueuePublisher;
   idempotency: IdempotencyStore;
+  /** Counts what RabbitMQ confirmed, by event type. */
+  accepted: GatewayMetrics['eventsAccepted'];
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+const ingestHeaders = refusing(
+  z.looseObject({
+    'idempotency-key': z
+      .string({ error: 'must be 1 to 255 visible ASCII characters' })
+      .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters')
+      .optional()
+      .describe('makes a retry of this request safe: the same key and body are accepted once, with one eventId'),
+  }),
+  { message: 'invalid Idempotency-Key header' },
+);
+
+/**
+ * One event, in the canonical envelope or the partners' short form (see parseEvent), checked by the event schemas.
+ * The handler gets both what was sent (the idempotency keys bind to it) and the event it was read into.
+ */
+const eventBody = refusing(
+  z.unknown().transform((input, ctx): { sent: unknown; event: GatewayEvent } => {
+    const result = parseEvent(input);
+    if (result.ok) return { sent: input, event: result.event };
+    for (const { path, message } of result.issues)
+      ctx.addIssue({ code: 'custom', message, path: path ? path.split('.') : [] });
+    return z.NEVER;
+  }),
+  { message: 'the event does not match its schema', code: 'invalid_event' },
+);
 /** How long a sender should wait before retrying when RabbitMQ is away; reconnects are tried every second. */
 const RETRY_AFTER_SECONDS = 5;
 
@@ -26,9 +55,9 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
   const authenticate = apiKeyGuard(deps.apiKeys);
 
   /** Binds the key to this body; a retry of a failed attempt gets the eventId it was first given. */
-  async function reserve(request: FastifyRequest, key: string, eventId: string) {
+  async function reserve(request: FastifyRequest, key: string, sent: unknown, eventId: string) {
     const reservation = await deps.idempotency
-      .reserve(request.apiKey!, key, hashBody(request.body), eventId)
+      .reserve(request.apiKey!, key, hashBody(sent), eventId)
       .catch((error: unknown) => {
         request.log.warn({ err: error }, 'idempotency store unavailable');
         throw away('the idempotency store is unavailable; nothing was accepted, retry later');
@@ -39,31 +68,20 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
     return reservation;
   }
 
-  app.post('/events', {
+  app.withTypeProvider<ZodTypeProvider>().post('/events', {
+    schema: { headers: ingestHeaders, body: eventBody },
     // Before the body is read: a caller without a key learns nothing about the payload rules.
-    onRequest: async (request) => {
-      request.apiKey = authenticate(request);
-    },
+    onRequest: authenticate,
     handler: async (request, reply) => {
       const idempotencyKey = request.headers['idempotency-key'];
-      if (
-        idempotencyKey !== undefined &&
-        (typeof idempotencyKey !== 'string' || !IDEMPOTENCY_KEY.test(idempotencyKey))
-      ) {
-        throw badRequest('invalid Idempotency-Key header', {
-          path: 'idempotency-key',
-          message: 'must be 1 to 255 visible ASCII characters',
-        });
-      }
-      const result = parseEvent(request.body);
-      if (!result.ok) throw invalidEvent('the event does not match its schema', result.issues);
-      let event = result.event;
-      const eventIdClaim = await deps.idempotency.claimEventId(request.apiKey!, request.body, event.eventId);
+      const { sent } = request.body;
+      let { event } = request.body;
+      const eventIdClaim = await deps.idempotency.claimEventId(request.apiKey!, sent, event.eventId);
       if (eventIdClaim.kind === 'conflict')
         throw conflict(eventIdClaim.reason, { path: 'eventId', message: eventIdClaim.reason });
 
       if (idempotencyKey) {
-        const reservation = await reserve(request, idempotencyKey, event.eventId);
+        const reservation = await reserve(request, idempotencyKey, sent, event.eventId);
         if (reservation.kind === 'replay')
           return reply.code(202).header('idempotent-replayed', 'true').send({ eventId: reservation.eventId });
         event = { ...event, eventId: reservation.eventId };
@@ -82,14 +100,8 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       // The event is in RabbitMQ whatever happens now. Should Redis fail at this very point, the pending key expires
       // in 30 s and a later retry with it counts as new: the one case where a key does not deduplicate.
       if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'accepted').catch(() => {});
-      eventsAccepted.inc({ eventType: event.eventType });
+      deps.accepted.inc({ eventType: event.eventType });
       return reply.code(202).send({ eventId: event.eventId });
     },
   });
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    apiKey?: string;
-  }
 }

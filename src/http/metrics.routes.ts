@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { BreakerState } from '../channels/breaker.js';
-import { BREAKER_STATE_VALUE, breakerState, registry } from '../metrics.js';
+import { BREAKER_STATE_VALUE, type GatewayMetrics } from '../metrics.js';
 
 /** `GET /metrics` in Prometheus' text format; breaker states are refreshed from where the workers write them. */
 export async function metricsRoutes(
   app: FastifyInstance,
-  { breakers }: { breakers: () => Promise<Record<string, BreakerState>> },
+  {
+    metrics: { registry, breakerState },
+    breakers,
+  }: { metrics: GatewayMetrics; breakers: () => Promise<Record<string, BreakerState>> },
 ): Promise<void> {
   app.get('/metrics', async (_request, reply) => {
     const states = await breakers().catch(() => ({}) as Record<string, BreakerState>);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { CHANNELS, EVENT_TYPES, type Channel, type EventType } from '../events/index.js';
 import { toE164 } from '../events/phone.js';
 import type { PreferencesPatch } from '../store/preferences.repository.js';
-import { badRequest, type ErrorDetail } from './errors.js';
+import { refusing, strict } from './route-schemas.js';
 
 /** Languages the templates are written in; a tag such as `hi-IN` is kept as given and renders in Hindi. */
 const LANGUAGES = new Set(['en', 'hi']);
@@ -13,32 +13,36 @@ const expected = (what: string) => ({
   error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : what),
 });
 const flag = z.boolean({ error: 'must be true or false' });
-const channelFlags = z.strictObject({
-  email: flag.optional(),
-  sms: flag.optional(),
-  whatsapp: flag.optional(),
-  websocket: flag.optional(),
-} satisfies Record<Channel, unknown>);
-const eventFlags = z.strictObject({
-  BOOKING_CONFIRMED: channelFlags.optional(),
-  BOOKING_CANCELLED: channelFlags.optional(),
-  PAYMENT_COMPLETED: channelFlags.optional(),
-  TRAVEL_DISRUPTION: channelFlags.optional(),
-} satisfies Record<EventType, unknown>);
+const channelFlags = strict(
+  {
+    email: flag.optional(),
+    sms: flag.optional(),
+    whatsapp: flag.optional(),
+    websocket: flag.optional(),
+  } satisfies Record<Channel, unknown>,
+  `unknown channel; known: ${CHANNELS.join(', ')}`,
+);
+const eventFlags = strict(
+  {
+    BOOKING_CONFIRMED: channelFlags.optional(),
+    BOOKING_CANCELLED: channelFlags.optional(),
+    PAYMENT_COMPLETED: channelFlags.optional(),
+    TRAVEL_DISRUPTION: channelFlags.optional(),
+  } satisfies Record<EventType, unknown>,
+  `unknown event type; known: ${EVENT_TYPES.join(', ')}`,
+);
 
 const clock = z
   .string(expected('must be a string'))
   .regex(/^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$/, 'must be HH:MM or HH:MM:SS (24-hour)');
 const withSeconds = (time: string) => (time.length === 5 ? `${time}:00` : time);
-const quietHours = z
-  .strictObject({
-    start: clock,
-    end: clock,
-    timeZone: z
-      .string(expected('must be a string'))
-      .refine((zone) => IANAZone.isValidZone(zone), 'not an IANA time zone'),
-  })
-  .refine((q) => withSeconds(q.start) !== withSeconds(q.end), { path: ['end'], message: 'must differ from start' });
+const quietHours = strict({
+  start: clock,
+  end: clock,
+  timeZone: z
+    .string(expected('must be a string'))
+    .refine((zone) => IANAZone.isValidZone(zone), 'not an IANA time zone'),
+}).refine((q) => withSeconds(q.start) !== withSeconds(q.end), { path: ['end'], message: 'must differ from start' });
 
 const locale = z.string({ error: 'must be a string' }).transform((tag, ctx) => {
   try {
@@ -63,43 +67,24 @@ const phone = z.string({ error: 'must be a string' }).transform((raw, ctx) => {
   return z.NEVER;
 });
 
-const body = z.strictObject({
+const body = strict({
   channels: channelFlags.optional(),
   events: eventFlags.optional(),
   quietHours: quietHours.nullable().optional(),
   locale: locale.optional(),
-  contact: z
-    .strictObject({
-      email: email.nullable().optional(),
-      phone: phone.nullable().optional(),
-      whatsappOptIn: flag.optional(),
-    })
-    .optional(),
+  contact: strict({
+    email: email.nullable().optional(),
+    phone: phone.nullable().optional(),
+    whatsappOptIn: flag.optional(),
+  }).optional(),
 });
 
-/** Why a key was not expected, by where it was found: a channel, an event type, or any other field. */
-function unknownKey(parent: PropertyKey[]): string {
-  const last = parent.at(-1);
-  if (last === 'channels' || (parent[0] === 'events' && parent.length === 2))
-    return `unknown channel; known: ${CHANNELS.join(', ')}`;
-  if (last === 'events') return `unknown event type; known: ${EVENT_TYPES.join(', ')}`;
-  return 'unknown field';
-}
-
-function detailsOf(issues: z.core.$ZodIssue[]): ErrorDetail[] {
-  return issues.flatMap((issue) =>
-    issue.code === 'unrecognized_keys'
-      ? issue.keys.map((key) => ({ path: [...issue.path, key].join('.'), message: unknownKey(issue.path) }))
-      : [{ path: issue.path.join('.'), message: issue.message }],
-  );
-}
-
-/** Reads a PUT or PATCH body into a patch, or throws a 400 that names every bad field by its dotted path. */
-export function parsePreferencesBody(input: unknown): PreferencesPatch {
-  const parsed = body.safeParse(input);
-  if (!parsed.success) throw badRequest('invalid preferences', detailsOf(parsed.error.issues));
-  const { channels, events, quietHours: quiet, locale: tag, contact } = parsed.data;
-  return {
+/**
+ * A PUT or PATCH body, read into a patch; a 400 names every bad field by its dotted path (an unknown channel or event
+ * type with the known ones).
+ */
+export const preferencesBody = refusing(
+  body.transform(({ channels, events, quietHours: quiet, locale: tag, contact }): PreferencesPatch => ({
     channels,
     eventChannels: events,
     locale: tag,
@@ -107,5 +92,6 @@ export function parsePreferencesBody(input: unknown): PreferencesPatch {
     email: contact?.email,
     phone: contact?.phone,
     whatsappOptIn: contact?.whatsappOptIn,
-  };
-}
+  })),
+  { message: 'invalid preferences' },
+);

@@ -1,10 +1,12 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { CHANNELS, EVENT_TYPES, type Channel, type EventType } from '../events/index.js';
-import { ErasedUserError, type PreferencesPatch, type PreferencesRepository } from '../store/preferences.repository.js';
+import { ErasedUserError, type PreferencesRepository } from '../store/preferences.repository.js';
 import { channelEnabled, type QuietHours, type UserProfile } from '../preferences/profile.js';
 import { gone } from './errors.js';
-import { parsePreferencesBody } from './preferences.body.js';
-import type { userGuard } from './user-auth.js';
+import type { UserGuard } from './guards.js';
+import { preferencesBody } from './preferences.body.js';
+import { userParams } from './route-schemas.js';
 
 /** What `GET /users/:userId/preferences` answers: the choices as stored, and what they mean for each event and channel. */
 export interface PreferencesView {
@@ -16,8 +18,6 @@ export interface PreferencesView {
   contact: { email: string | null; phone: string | null; whatsappOptIn: boolean };
   effective: Record<EventType, Record<Channel, boolean>>;
 }
-
-type Route = { Params: { userId: string } };
 
 /** Someone the gateway does not know yet, or no longer knows (erased), has the defaults. */
 export function preferencesView(userId: string, profile: UserProfile | undefined): PreferencesView {
@@ -42,26 +42,37 @@ export function preferencesView(userId: string, profile: UserProfile | undefined
  */
 export async function preferencesRoutes(
   app: FastifyInstance,
-  { preferences, authorize }: { preferences: PreferencesRepository; authorize: ReturnType<typeof userGuard> },
+  { preferences, authorize }: { preferences: PreferencesRepository; authorize: UserGuard },
 ): Promise<void> {
-  app.get<Route>('/users/:userId/preferences', async (request, reply) => {
-    await authorize(request, request.params.userId);
-    const profile = await preferences.get(request.params.userId);
-    return reply.header('cache-control', 'no-store').send(preferencesView(request.params.userId, profile));
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  routes.get('/users/:userId/preferences', {
+    schema: { params: userParams },
+    onRequest: authorize,
+    handler: async (request, reply) => {
+      const profile = await preferences.get(request.params.userId);
+      return reply.header('cache-control', 'no-store').send(preferencesView(request.params.userId, profile));
+    },
   });
 
-  const write = (mode: 'replace' | 'update') => async (request: FastifyRequest<Route>, reply: FastifyReply) => {
-    const { userId } = request.params;
-    await authorize(request, userId);
-    const patch: PreferencesPatch = parsePreferencesBody(request.body);
-    try {
-      const profile = await preferences[mode](userId, patch);
-      return reply.header('cache-control', 'no-store').send(preferencesView(userId, profile));
-    } catch (error) {
-      if (error instanceof ErasedUserError) throw gone('this user was erased; nothing about them is stored again');
-      throw error;
-    }
-  };
-  app.put<Route>('/users/:userId/preferences', write('replace'));
-  app.patch<Route>('/users/:userId/preferences', write('update'));
+  for (const [method, mode] of [
+    ['PUT', 'replace'],
+    ['PATCH', 'update'],
+  ] as const) {
+    routes.route({
+      method,
+      url: '/users/:userId/preferences',
+      schema: { params: userParams, body: preferencesBody },
+      onRequest: authorize,
+      handler: async (request, reply) => {
+        const { userId } = request.params;
+        try {
+          const profile = await preferences[mode](userId, request.body);
+          return reply.header('cache-control', 'no-store').send(preferencesView(userId, profile));
+        } catch (error) {
+          if (error instanceof ErasedUserError) throw gone('this user was erased; nothing about them is stored again');
+          throw error;
+        }
+      },
+    });
+  }
 }

@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type pg from 'pg';
+import { z } from 'zod';
 import { toAlert } from '../channels/alert-contract.js';
 import type { Config } from '../config.js';
 import { createInboxRepository } from '../store/inbox.repository.js';
 import { createUsersRepository, type UserContact } from '../store/users.repository.js';
-import { badRequest } from './errors.js';
+import { invalidQueryParameter, refusing } from './route-schemas.js';
 
 /**
  * One number's SMS and WhatsApp as `GET /sandbox/messages` answers them: the sandbox is an outside party reached over
@@ -20,11 +22,6 @@ export interface PreviewsRoutesOptions {
   pool: pg.Pool;
   /** How long a sandbox (MailDev, the Twilio sandbox) may take before its column says "unavailable". */
   fetchTimeoutMs?: number;
-}
-
-interface PreviewQuery {
-  user?: string;
-  limit?: string;
 }
 
 /** A part of the page whose source could not be reached: the rest of the page still shows. */
@@ -48,19 +45,26 @@ interface MaildevEmail {
 const DEFAULT_LIMIT = 10;
 const MAX_LIMIT = 50;
 
-function limitOf(value: string | undefined): number {
-  if (value === undefined || value === '') return DEFAULT_LIMIT;
-  const limit = Number(value);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw badRequest('invalid query parameter limit', {
-      path: 'limit',
-      message: `must be an integer from 1 to ${MAX_LIMIT}`,
-    });
-  }
-  return limit;
-}
-
-const userOf = (value: string | undefined): string | undefined => value?.trim() || undefined;
+/** `?user=` (a userId, or part of an address or number; blank means everyone) and `?limit=` (1 to 50, default 10). */
+const previewQuery = refusing(
+  z.object({
+    user: z
+      .string()
+      .optional()
+      .transform((value) => value?.trim() || undefined),
+    limit: z
+      .string()
+      .optional()
+      .transform((value, ctx) => {
+        if (value === undefined || value === '') return DEFAULT_LIMIT;
+        const limit = Number(value);
+        if (Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIMIT) return limit;
+        ctx.addIssue({ code: 'custom', message: `must be an integer from 1 to ${MAX_LIMIT}` });
+        return z.NEVER;
+      }),
+  }),
+  { message: invalidQueryParameter },
+);
 
 async function getJson(
   url: string,
@@ -102,11 +106,13 @@ export async function previewsRoutes(app: FastifyInstance, options: PreviewsRout
     reply.header('cache-control', 'no-store');
   });
 
-  app.get('/previews/config', async () => ({ mailPreviewUrl, sandboxUrl, refreshMs: 3000 }));
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  const withQuery = { schema: { querystring: previewQuery } };
 
-  app.get<{ Querystring: PreviewQuery }>('/previews/emails', async (request) => {
-    const user = userOf(request.query.user);
-    const limit = limitOf(request.query.limit);
+  routes.get('/previews/config', async () => ({ mailPreviewUrl, sandboxUrl, refreshMs: 3000 }));
+
+  routes.get('/previews/emails', withQuery, async (request) => {
+    const { user, limit } = request.query;
     const [who, fetched] = await Promise.all([person(user), getJson(`${mailPreviewUrl}/email`, fetchTimeoutMs)]);
     const head = { user: user ?? null, email: who?.email ?? null, mailPreviewUrl };
     if (!fetched.ok) return { ...head, unavailable: true, reason: fetched.reason };
@@ -132,9 +138,8 @@ export async function previewsRoutes(app: FastifyInstance, options: PreviewsRout
     return { ...head, emails };
   });
 
-  app.get<{ Querystring: PreviewQuery }>('/previews/messages', async (request) => {
-    const user = userOf(request.query.user);
-    const limit = limitOf(request.query.limit);
+  routes.get('/previews/messages', withQuery, async (request) => {
+    const { user, limit } = request.query;
     const [who, fetched] = await Promise.all([person(user), getJson(`${sandboxUrl}/sandbox/messages`, fetchTimeoutMs)]);
     const head = { user: user ?? null, phone: who?.phone ?? null };
     if (!fetched.ok) return { ...head, unavailable: true, reason: fetched.reason };
@@ -153,9 +158,8 @@ export async function previewsRoutes(app: FastifyInstance, options: PreviewsRout
     return { ...head, sms: byChannel('sms'), whatsapp: byChannel('whatsapp') };
   });
 
-  app.get<{ Querystring: PreviewQuery }>('/previews/alerts', async (request) => {
-    const user = userOf(request.query.user);
-    const limit = limitOf(request.query.limit);
+  routes.get('/previews/alerts', withQuery, async (request) => {
+    const { user, limit } = request.query;
     const rows = await inbox.latest({ userId: user, limit });
     return { user: user ?? null, alerts: rows.map((row) => ({ ...toAlert(row), userId: row.user_id })) };
   });

@@ -1,34 +1,47 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import {
   CHANNELS,
   DISRUPTION_TYPES,
   EVENT_TYPES,
   TOPIC_BY_EVENT_TYPE,
   type Channel,
-  type DisruptionType,
   type EventType,
 } from '../events/index.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import { sampleDisruption, sampleEvent, sampleRecipient } from '../templates/samples.js';
 import { badRequest, notFound, type HttpError } from './errors.js';
+import { invalidQueryParameter, refusing } from './route-schemas.js';
 
 export interface TemplatesRoutesOptions {
   /** Compiled once for the app: previews render exactly what the consumers send. */
   renderer: TemplateRenderer;
 }
 
-interface PreviewQuery {
-  locale?: string;
-  format?: string;
-  minimal?: string;
-  disruptionType?: string;
-}
-
 /** An email preview is a page of its own: nothing in it may run or load anything. */
 const EMAIL_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
-const LOCALE = /^[A-Za-z]{2}([-_][A-Za-z]{2})?$/;
+const templateParams = z.object({
+  event: z.string().describe('an event type (BOOKING_CONFIRMED) or its topic (booking-confirmed), in any case'),
+  channel: z.string().describe('email, sms, whatsapp or websocket'),
+});
+
+/** What may be asked of one preview; the rules that depend on the event or channel are checked by the route. */
+const templateQuery = refusing(
+  z.object({
+    locale: z
+      .string()
+      .regex(/^[A-Za-z]{2}([-_][A-Za-z]{2})?$/, 'must be a language tag such as en, hi or hi-IN')
+      .optional(),
+    format: z.enum(['html', 'json'], { error: 'must be html or json' }).optional(),
+    minimal: z.enum(['true', 'false', '1', '0'], { error: 'must be true or false' }).optional(),
+    disruptionType: z.enum(DISRUPTION_TYPES, { error: `must be one of ${DISRUPTION_TYPES.join(', ')}` }).optional(),
+  }),
+  { message: invalidQueryParameter },
+);
+type TemplateQuery = z.output<typeof templateQuery>;
 
 /** `BOOKING_CONFIRMED` or its topic `booking-confirmed`, in any case; anything else is a 404 naming it. */
 function eventTypeOf(value: string): EventType {
@@ -56,14 +69,11 @@ function badQuery(field: string, message: string): HttpError {
 }
 
 /** The sample event a preview renders: the full one, the minimal one, or a disruption of the kind asked for. */
-function sampleFor(eventType: EventType, query: PreviewQuery) {
+function sampleFor(eventType: EventType, query: TemplateQuery) {
   const minimal = query.minimal === 'true' || query.minimal === '1';
   if (query.disruptionType === undefined) return sampleEvent(eventType, { minimal });
   if (eventType !== 'TRAVEL_DISRUPTION') throw badQuery('disruptionType', 'applies only to TRAVEL_DISRUPTION');
-  if (!DISRUPTION_TYPES.includes(query.disruptionType as DisruptionType)) {
-    throw badQuery('disruptionType', `must be one of ${DISRUPTION_TYPES.join(', ')}`);
-  }
-  return sampleDisruption(query.disruptionType as DisruptionType);
+  return sampleDisruption(query.disruptionType);
 }
 
 /**
@@ -72,7 +82,8 @@ function sampleFor(eventType: EventType, query: PreviewQuery) {
  * naming it; a malformed query parameter → 400 naming it. Only sample data is shown, so this is safe in production.
  */
 export async function templatesRoutes(app: FastifyInstance, { renderer }: TemplatesRoutesOptions): Promise<void> {
-  app.get('/templates', async () =>
+  const routes = app.withTypeProvider<ZodTypeProvider>();
+  routes.get('/templates', async () =>
     renderer.list().map(({ eventType, topic, channel, locale, file }) => ({
       event: eventType,
       topic,
@@ -83,14 +94,13 @@ export async function templatesRoutes(app: FastifyInstance, { renderer }: Templa
     })),
   );
 
-  app.get<{ Params: { event: string; channel: string }; Querystring: PreviewQuery }>(
+  routes.get(
     '/templates/:event/:channel',
+    { schema: { params: templateParams, querystring: templateQuery } },
     async (request, reply) => {
       const eventType = eventTypeOf(request.params.event);
       const channel = channelOf(request.params.channel);
       const { locale, format = channel === 'email' ? 'html' : 'json' } = request.query;
-      if (locale !== undefined && !LOCALE.test(locale))
-        throw badQuery('locale', 'must be a language tag such as en, hi or hi-IN');
       if (format !== 'json' && !(channel === 'email' && format === 'html')) {
         throw badQuery('format', channel === 'email' ? 'must be html or json' : 'must be json');
       }

@@ -2,13 +2,12 @@ import type { AmqpConnectionManager, ChannelWrapper } from 'amqp-connection-mana
 import type { ConfirmChannel } from 'amqplib';
 import type { GatewayEvent } from '../events/index.js';
 import { assertEventQueues, type EventQueues } from './event-queues.js';
+import { GatewayError } from '../errors/gateway-error.js';
 
 /** RabbitMQ did not confirm an event: the HTTP caller gets 503 and should retry; nothing was accepted. */
-export class QueueUnavailableError extends Error {
-  readonly code = 'QUEUE_UNAVAILABLE';
-  readonly retriable = true;
+export class QueueUnavailableError extends GatewayError<'QUEUE_UNAVAILABLE'> {
   constructor(message: string, options?: { cause: unknown }) {
-    super(message, options);
+    super(message, { code: 'QUEUE_UNAVAILABLE', retriable: true, ...options });
     this.name = 'QueueUnavailableError';
   }
 }

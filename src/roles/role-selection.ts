@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { GatewayError } from '../errors/gateway-error.js';
 
 /** Every role, in start order: the sandbox answers before workers send to it, workers are up before the api takes events. */
 export const ROLE_NAMES = ['sandbox', 'worker', 'bridge', 'api'] as const;
@@ -11,8 +12,11 @@ export type RoleName = (typeof ROLE_NAMES)[number];
 export const DEFAULT_ROLES: readonly RoleName[] = ['worker', 'bridge', 'api'];
 
 /** Raised for a `--role` list this process must not run; main.ts prints the message and exits. */
-export class RoleSelectionError extends Error {
-  readonly code = 'ROLE_INVALID';
+export class RoleSelectionError extends GatewayError<'ROLE_INVALID'> {
+  constructor(message: string) {
+    super(message, { code: 'ROLE_INVALID', retriable: false });
+    this.name = 'RoleSelectionError';
+  }
 }
 
 /** The roles to start, in start order, from the `--role a,b` value (or its absence). */

@@ -1,3 +1,7 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+
 /** A running part of the gateway; main.ts starts the roles asked for and stops them in reverse order. */
 export interface Role {
   name: string;
@@ -5,3 +9,12 @@ export interface Role {
   urls: Record<string, string>;
   stop(): Promise<void>;
 }
+
+/** What the composition root gives every role of its process. */
+export interface RoleDeps {
+  /** One set per process: an api serves at `/metrics` what a worker in the same process counted. */
+  metrics: GatewayMetrics;
+}
+
+/** Starts one role from the configuration. */
+export type StartRole = (config: Config, logger: Logger, deps: RoleDeps) => Promise<Role>;

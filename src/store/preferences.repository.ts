@@ -12,6 +12,7 @@ import {
   type QuietHours,
   type UserProfile,
 } from '../preferences/profile.js';
+import { GatewayError } from '../errors/gateway-error.js';
 
 const CACHE_TTL_SECONDS = 300;
 /**
@@ -37,10 +38,9 @@ export interface PreferencesPatch {
 }
 
 /** The person asked to be erased: nothing about them is written again. */
-export class ErasedUserError extends Error {
-  readonly code = 'USER_ERASED';
+export class ErasedUserError extends GatewayError<'USER_ERASED'> {
   constructor(readonly userId: string) {
-    super(`user ${userId} was erased`);
+    super(`user ${userId} was erased`, { code: 'USER_ERASED', retriable: false });
     this.name = 'ErasedUserError';
   }
 }

@@ -1,21 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import type { Config } from '../../src/config.js';
-import { createWorker } from '../../src/consumers/worker.js';
+import { createWorker } from '../../src/roles/worker.composition.js';
 import { createItinerariesRepository } from '../../src/store/itineraries.repository.js';
 import { createDeliveriesRepository } from '../../src/store/deliveries.repository.js';
 import { ensureDatabase, migrate } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
-import { buildApp } from '../../src/http/app.js';
 import { signUserToken } from '../../src/http/jwt.js';
 import { createPreferencesRepository } from '../../src/store/preferences.repository.js';
 import { createEventProducer, type EventProducer } from '../../src/producer/event-producer.js';
-import { connectAmqp } from '../../src/queue/amqp.js';
-import { createEventQueuePublisher } from '../../src/queue/event-queue.publisher.js';
+import { createMetrics } from '../../src/metrics.js';
 import { eventQueues } from '../../src/queue/event-queues.js';
+import { composeApi } from '../../src/roles/api.role.js';
 import { startBridge } from '../../src/roles/bridge.role.js';
 import { buildSandboxApp, type SandboxHandle } from '../../src/sandbox/sandbox.app.js';
 import { testConfig, testLogger, uniquePrefix } from './kafka.js';
@@ -76,21 +74,17 @@ export async function startGateway(label: string, options: GatewayOptions = {}) 
     ...options.env,
   });
 
-  const amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: `test-${label}` });
-  const api: FastifyInstance = await buildApp({
-    config,
-    logger: testLogger,
-    redis: new Redis(config.REDIS_URL),
-    pool: createPool(config.DATABASE_URL, testLogger),
-    eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
-  });
-  const apiUrl = await api.listen({ host: '127.0.0.1', port: apiPort });
+  // One process, one set of metrics: the api's /metrics shows what this process's worker delivered, as in `npm start`.
+  const metrics = createMetrics();
+  const api = await composeApi(config, testLogger, { name: `test-${label}`, metrics });
+  const apiUrl = await api.app.listen({ host: '127.0.0.1', port: apiPort });
   // Events POSTed to the api wait in RabbitMQ until a bridge moves them to Kafka, as in `npm start`.
   const bridge = await startBridge(config, testLogger);
 
   const worker = await createWorker({
     config,
     logger: testLogger,
+    metrics,
     ...(options.templatesDir && { templatesDir: options.templatesDir }),
   });
   await worker.start();
@@ -131,7 +125,6 @@ export async function startGateway(label: string, options: GatewayOptions = {}) 
       await worker.stop();
       await bridge.stop();
       await api.close();
-      await amqp.close();
       await sandbox.app.close();
       redis.disconnect();
       await pool.end();

@@ -1,15 +1,11 @@
-import { createPool } from '../../src/db/pool.js';
 import amqp from 'amqplib';
-import type { AmqpConnectionManager } from 'amqp-connection-manager';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.js';
 import { createEventBridge, type EventBridge } from '../../src/consumers/event-bridge.js';
-import { buildApp } from '../../src/http/app.js';
 import { createEventProducer, type EventProducer } from '../../src/producer/event-producer.js';
 import { connectAmqp } from '../../src/queue/amqp.js';
-import { createEventQueuePublisher } from '../../src/queue/event-queue.publisher.js';
 import { eventQueues, type EventQueues } from '../../src/queue/event-queues.js';
+import { composeApi } from '../../src/roles/api.role.js';
 import { testLogger } from './kafka.js';
 import { waitFor } from './wait-for.js';
 
@@ -23,16 +19,8 @@ export interface IngestHarness {
 
 export async function startIngest(config: Config, { withBridge = true } = {}): Promise<IngestHarness> {
   const queues = eventQueues(config.AMQP_QUEUE_PREFIX);
-  const apiConnection: AmqpConnectionManager = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test-api' });
-  const eventQueue = createEventQueuePublisher({ connection: apiConnection, queues });
-  const app = await buildApp({
-    config,
-    logger: testLogger,
-    redis: new Redis(config.REDIS_URL),
-    eventQueue,
-    pool: createPool(config.DATABASE_URL, testLogger),
-  });
-  await waitFor('the api connected to RabbitMQ', () => eventQueue.isConnected());
+  const api = await composeApi(config, testLogger, { name: 'test-api' });
+  await waitFor('the api connected to RabbitMQ', () => api.eventQueue.isConnected());
 
   const bridgeConnection = connectAmqp(config.AMQP_URL, { logger: testLogger, name: 'test-bridge' });
   const producer: EventProducer = createEventProducer({
@@ -45,14 +33,13 @@ export async function startIngest(config: Config, { withBridge = true } = {}): P
   if (withBridge) await bridge.start();
 
   return {
-    app,
+    app: api.app,
     queues,
     bridge,
     async close() {
       await bridge.stop();
       await producer.stop();
-      await app.close();
-      await Promise.all([apiConnection.close(), bridgeConnection.close()]);
+      await Promise.all([api.close(), bridgeConnection.close()]);
       await deleteQueues(config.AMQP_URL, queues);
     },
   };

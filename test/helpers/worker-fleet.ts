@@ -1,18 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
 import { ITINERARY_PROJECTION_GROUP } from '../../src/kafka/names.js';
 import { dlqTopic } from '../../src/kafka/names.js';
 import { retryTopic } from '../../src/kafka/names.js';
 import { createPool } from '../../src/db/pool.js';
-import { buildApp } from '../../src/http/app.js';
 import { createEventProducer, type EventProducer } from '../../src/producer/event-producer.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
-import { connectAmqp } from '../../src/queue/amqp.js';
-import { createEventQueuePublisher } from '../../src/queue/event-queue.publisher.js';
 import { eventQueues } from '../../src/queue/event-queues.js';
+import { composeApi } from '../../src/roles/api.role.js';
 import { buildSandboxApp, type SandboxHandle } from '../../src/sandbox/sandbox.app.js';
 import { freePort } from '../../src/util/free-port.js';
 import { connectAlertClient, type AlertClient } from './alert-client.js';
@@ -62,15 +58,8 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
   const admin: Admin = kafka.admin();
   await admin.connect();
 
-  const amqp = connectAmqp(config.AMQP_URL, { logger: testLogger, name: `test-${label}` });
-  const api: FastifyInstance = await buildApp({
-    config,
-    logger: testLogger,
-    redis: new Redis(config.REDIS_URL),
-    pool: createPool(database.url, testLogger),
-    eventQueue: createEventQueuePublisher({ connection: amqp, queues: eventQueues(prefix) }),
-  });
-  const apiUrl = await api.listen({ host: '127.0.0.1', port: apiPort });
+  const api = await composeApi(config, testLogger, { name: `test-${label}` });
+  const apiUrl = await api.app.listen({ host: '127.0.0.1', port: apiPort });
   const pool = createPool(database.url, testLogger);
   const producer: EventProducer = createEventProducer({
     brokers: config.KAFKA_BROKERS,
@@ -156,7 +145,6 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
       });
       await step(() => admin.disconnect());
       await step(() => api.close());
-      await step(() => amqp.close());
       await step(() => sandbox.app.close());
       await step(() => pool.end());
       await step(() => deleteQueues(config.AMQP_URL, eventQueues(prefix)));

@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import { createPool } from '../db/pool.js';
 import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
+import { createMetrics, type GatewayMetrics } from '../metrics.js';
 import { createPreferencesRepository } from '../store/preferences.repository.js';
 import { createOptOutsRepository } from '../store/opt-outs.repository.js';
 import { createKafka } from '../kafka/client.js';
@@ -17,11 +18,11 @@ import { createRedis } from '../net/redis.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { QUIET_CHANNELS } from '../preferences/quiet-hours.js';
-import { createChannelConsumer, type ChannelConsumer } from './channel.consumer.js';
-import { createDeliveryPipeline } from './delivery.pipeline.js';
-import { createFailureRouter } from './failure.router.js';
-import { createDeferredSender } from './deferred.sender.js';
-import { createDeadLetterWriter } from './dead-letters.js';
+import { createChannelConsumer, type ChannelConsumer } from '../consumers/channel.consumer.js';
+import { createDeliveryPipeline } from '../consumers/delivery.pipeline.js';
+import { createFailureRouter } from '../consumers/failure.router.js';
+import { createDeferredSender } from '../consumers/deferred.sender.js';
+import { createDeadLetterWriter } from '../consumers/dead-letters.js';
 import {
   CONSUMER_GROUPS,
   dlqTopic,
@@ -33,7 +34,7 @@ import {
 } from '../kafka/names.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
-import { createItineraryProjection } from './itinerary.projection.js';
+import { createItineraryProjection } from '../consumers/itinerary.projection.js';
 
 function adapterFor(
   channel: Channel,
@@ -74,8 +75,6 @@ function concurrencyOf(channel: Channel, config: Config): number {
     : config.WORKER_CONCURRENCY;
 }
 
-const TWILIO_UNREACHABLE = new Set(['TWILIO_63015', 'TWILIO_63016']);
-
 /**
  * The worker role: the itinerary projection and, per chosen channel, a consumer group on the event topics and one on
  * its retry topics, sharing one pool, one Redis connection, the compiled templates, a producer for retries and dead
@@ -86,10 +85,13 @@ export async function createWorker({
   logger,
   channels = config.WORKER_CHANNELS,
   templatesDir,
+  metrics = createMetrics(),
 }: {
   config: Config;
   logger: Logger;
   channels?: readonly Channel[];
+  /** Where deliveries are counted; the process's own when roles share one. */
+  metrics?: GatewayMetrics;
   /** Templates from another folder than src/templates. */
   templatesDir?: string;
 }) {
@@ -131,12 +133,10 @@ export async function createWorker({
       adapter,
       renderer,
       deliveries,
+      metrics,
       ...(numbers && { optOuts: numbers }),
     });
   };
-  // WhatsApp's fallback sends by SMS even when this worker does not run the SMS channel.
-  const smsAdapter =
-    adapters.find((a) => a.channel === 'sms') ?? breakers.guard(adapterFor('sms', config, { pool, redis, logger }));
 
   const consumers: ChannelConsumer[] = adapters.flatMap((adapter) => {
     const channel = adapter.channel;
@@ -150,7 +150,6 @@ export async function createWorker({
       breakers,
       logger,
       concurrency: concurrencyOf(channel, config),
-      ...(channel === 'whatsapp' && { fallback: { codes: TWILIO_UNREACHABLE, deliverTo: pipeline(smsAdapter) } }),
     };
     const router = (consumerGroup: string) =>
       createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });
@@ -194,6 +193,7 @@ export async function createWorker({
     kafka,
     consumers,
     breakers,
+    metrics,
     /** Every worker's breaker states, as the workers wrote them. */
     readBreakerStates: breakerStates.read,
     async start() {
@@ -206,7 +206,7 @@ export async function createWorker({
     async stop() {
       await Promise.all([deferred.stop(), projection.stop(), ...consumers.map((c) => c.stop())]);
       breakers.shutdown();
-      await Promise.all([...new Set([...adapters, smsAdapter])].map((a) => a.close()));
+      await Promise.all(adapters.map((a) => a.close()));
       await producer.disconnect();
       redis.disconnect();
       await pool.end();
