@@ -32,6 +32,7 @@ import { templatesRoutes } from './templates.routes.js';
 import { twilioWebhookRoutes } from './twilio-webhooks.routes.js';
 import { userGuard } from './guards.js';
 import { registerRouteSchemas } from './route-schemas.js';
+import { registerOpenApi } from './openapi.js';
 
 /** What the HTTP app needs; built by the composition root (or a test) and closed with the app. */
 export interface AppDeps {
@@ -72,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerJsonBodyParser(app);
 
   await registerSecurityHeaders(app, { pages: PAGES });
+  await registerOpenApi(app);
   await registerRateLimits(app, { redis, limits: config, namespace: config.KAFKA_TOPIC_PREFIX });
 
   // Built once and shared: the user routes, the sockets and the Twilio webhooks read and write the same cached profiles.

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { parseEvent, type GatewayEvent } from '../events/index.js';
+import { DISRUPTION_TYPES, EVENT_TYPES, parseEvent, type GatewayEvent } from '../events/index.js';
+import { eventJsonSchemas } from '../events/json-schema.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { QueueUnavailableError, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
 import { conflict, unavailable } from './errors.js';
@@ -28,18 +29,32 @@ const ingestHeaders = refusing(
   { message: 'invalid Idempotency-Key header' },
 );
 
+/** The partners' short form, as the document describes it: `type` names the event or the disruption (see parseEvent). */
+const SHORT_FORM = {
+  title: 'short form',
+  type: 'object',
+  required: ['type'],
+  properties: { type: { enum: [...EVENT_TYPES, ...DISRUPTION_TYPES] } },
+};
+
 /**
  * One event, in the canonical envelope or the partners' short form (see parseEvent), checked by the event schemas.
  * The handler gets both what was sent (the idempotency keys bind to it) and the event it was read into.
  */
 const eventBody = refusing(
-  z.unknown().transform((input, ctx): { sent: unknown; event: GatewayEvent } => {
-    const result = parseEvent(input);
-    if (result.ok) return { sent: input, event: result.event };
-    for (const { path, message } of result.issues)
-      ctx.addIssue({ code: 'custom', message, path: path ? path.split('.') : [] });
-    return z.NEVER;
-  }),
+  z
+    .unknown()
+    .transform((input, ctx): { sent: unknown; event: GatewayEvent } => {
+      const result = parseEvent(input);
+      if (result.ok) return { sent: input, event: result.event };
+      for (const { path, message } of result.issues)
+        ctx.addIssue({ code: 'custom', message, path: path ? path.split('.') : [] });
+      return z.NEVER;
+    })
+    .meta({
+      description: 'one event: the canonical envelope of its type, or the short form',
+      anyOf: [...Object.values(eventJsonSchemas()), SHORT_FORM],
+    }),
   { message: 'the event does not match its schema', code: 'invalid_event' },
 );
 /** How long a sender should wait before retrying when RabbitMQ is away; reconnects are tried every second. */
