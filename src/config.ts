@@ -45,10 +45,15 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
   /**
-   * Where a process without the api (a worker on its own) serves GET /metrics, so its delivery outcomes and latency
-   * can be scraped; 0 serves none (the api's /metrics covers a process that runs both, as `npm start` does).
+   * Where a process without the api (a worker or a bridge on its own) serves /healthz, /readyz and /metrics, so it
+   * can be probed and scraped; 0 serves none (the api's covers a process that runs both, as `npm start` does).
    */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /**
+   * How long SIGTERM may take: stop taking requests and fetching, finish what is in flight, commit, close. A process
+   * not done by then exits 1, as does one whose role failed to stop.
+   */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Where providers reach the api (Twilio's status and inbound webhooks are signed against this address). */
   PUBLIC_URL: url(['http:', 'https:'])
     .transform((u) => u.replace(/\/+$/, ''))

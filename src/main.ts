@@ -9,7 +9,10 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedDemoData } from './db/demo-seed.js';
 import { ensureDatabase, migrate } from './db/migrate.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
+import closeWithGrace from 'close-with-grace';
+import { buildOpsApp } from './http/ops.app.js';
+import type { ReadinessCheck } from './http/health.routes.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { startApi } from './roles/api.role.js';
 import { startBridge } from './roles/bridge.role.js';
 import type { Role, StartRole } from './roles/role.js';
@@ -63,23 +66,68 @@ async function main(): Promise<void> {
 
   const metrics = createMetrics();
   const roles: Role[] = [];
-  for (const name of names) roles.push(await ROLES[name](config, logger, { metrics }));
+  const starting = (async () => {
+    for (const name of names) roles.push(await ROLES[name](config, logger, { metrics }));
+    const ops = await serveOps(config, logger, metrics, roles);
+    if (ops) roles.push(ops);
+  })();
+  handleShutdown({ roles, starting, logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+  await starting;
   printWelcome(config, roles);
-  handleShutdown(roles, logger);
 }
 
-function handleShutdown(roles: Role[], logger: Logger): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    for (const role of [...roles].reverse())
-      await role.stop().catch((err: unknown) => logger.error({ err, role: role.name }, 'stop failed'));
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+/** With METRICS_PORT: the process's /healthz, /readyz (every role's checks) and /metrics on a port of its own. */
+async function serveOps(config: Config, logger: Logger, metrics: GatewayMetrics, roles: Role[]) {
+  if (!config.METRICS_PORT) return undefined;
+  const app = await buildOpsApp({
+    logger,
+    metrics,
+    checks: Object.assign({}, ...roles.map((r) => r.checks)) as Record<string, ReadinessCheck>,
+    breakers: roles.find((r) => r.breakers)?.breakers ?? (async () => ({})),
+  });
+  const url = await app.listen({ host: config.HOST, port: config.METRICS_PORT });
+  return { name: 'ops', urls: { metrics: `${url}/metrics`, health: `${url}/readyz` }, stop: () => app.close() };
+}
+
+/**
+ * SIGTERM or SIGINT (once the start is over) stops the roles in reverse order (the ops port and the api first, so no new work arrives; the
+ * worker finishes its deliveries in flight and commits). Exits 0 once all stopped, 1 if one failed or the whole took
+ * longer than `timeoutMs` (close-with-grace).
+ */
+function handleShutdown({
+  roles,
+  starting,
+  logger,
+  timeoutMs,
+}: {
+  roles: Role[];
+  /** A signal during the start waits for it: a role half started may already hold deliveries in flight. */
+  starting: Promise<void>;
+  logger: Logger;
+  timeoutMs: number;
+}): void {
+  closeWithGrace(
+    {
+      delay: timeoutMs,
+      logger: { error: (message: string) => logger.error(message) },
+      onTimeout: () => logger.error({ timeoutMs }, 'shutdown did not finish in time; exiting 1'),
+    },
+    async ({ signal, err }) => {
+      if (err) logger.error({ err }, 'stopping after an uncaught error');
+      else logger.info({ signal }, 'stopping');
+      await starting.catch(() => {});
+      const failed: string[] = [];
+      for (const role of [...roles].reverse()) {
+        await role.stop().catch((error: unknown) => {
+          logger.error({ err: error, role: role.name }, 'stop failed');
+          failed.push(role.name);
+        });
+      }
+      if (failed.length > 0) throw new Error(`${failed.join(', ')} did not stop cleanly`);
+      if (err) throw err;
+      logger.info('stopped');
+    },
+  );
 }
 
 main().catch((error: unknown) => {

@@ -48,4 +48,15 @@ describe('a worker process on its own (as in docker-compose.yml)', () => {
     expect(perChannel(metrics, 'gateway_delivery_outcomes_total', ',outcome="done"')).toEqual(one);
     expect(metrics).toMatch(/^gateway_circuit_breaker_state\{provider="smtp"\} 0$/m);
   });
+
+  it('answers /healthz and /readyz on the same port, naming what a worker depends on', async () => {
+    const [worker] = fleet.workers;
+    const base = fleet.metricsUrlOf(worker!).replace(/\/metrics$/, '');
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${base}/readyz`);
+    expect(ready.status).toBe(200);
+    const body = (await ready.json()) as { status: string; checks: Record<string, boolean> };
+    expect(body.status).toBe('ready');
+    expect(body.checks).toEqual({ kafka: true, postgres: true, redis: true });
+  });
 });

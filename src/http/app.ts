@@ -10,6 +10,7 @@ import { createErasure } from '../store/erasure.js';
 import { createPreferencesRepository } from '../store/preferences.repository.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
+import type { KafkaProbe } from '../kafka/probe.js';
 import type { EventQueuePublisher } from '../queue/event-queue.publisher.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { adminRoutes } from './admin.routes.js';
@@ -45,6 +46,8 @@ export interface AppDeps {
   replays: ReplayProducer;
   /** The process's metrics, served at `/metrics`. */
   metrics: GatewayMetrics;
+  /** Whether Kafka answers, for `/readyz`. */
+  kafka: KafkaProbe;
 }
 
 /** Partners' events are small; anything larger is a mistake or an attack, refused before it is read whole. */
@@ -57,7 +60,7 @@ const PAGES = ['alerts.html', 'previews.html', 'preferences.html', 'preferences.
  * `listen({ port: 0 })`, main.ts calls `listen`. Closing the app closes the clients it was given.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { config, logger, redis, pool, eventQueue, replays, metrics } = deps;
+  const { config, logger, redis, pool, eventQueue, replays, metrics, kafka } = deps;
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -94,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     await eventQueue.close();
     await replays.close();
+    await kafka.close();
     redis.disconnect();
     await pool.end();
   });
@@ -101,6 +105,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const breakerStates = createBreakerStateStore(redis, config.KAFKA_TOPIC_PREFIX);
   await app.register(healthRoutes, {
     checks: {
+      kafka: () => kafka.answers(),
       rabbitmq: () => eventQueue.isConnected(),
       redis: async () => (await redis.ping()) === 'PONG',
       postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import pTimeout from 'p-timeout';
 
 /** A dependency's readiness: the role is ready when every check says so. */
 export type ReadinessCheck = () => Promise<boolean> | boolean;
@@ -7,25 +8,38 @@ export interface HealthOptions {
   checks: Record<string, ReadinessCheck>;
   /** Shown in /readyz without deciding readiness: an open breaker pauses a channel, the api still serves. */
   breakers?: () => Promise<Record<string, string>>;
+  /** A check that has not answered by then counts as failed: a stopped server often does not refuse, it is silent. */
+  checkTimeoutMs?: number;
 }
 
-/** `/healthz`: the process answers. `/readyz`: every dependency it needs answers too (503 with the list otherwise). */
-export async function healthRoutes(app: FastifyInstance, { checks, breakers }: HealthOptions): Promise<void> {
+/** Short enough that an orchestrator polling every few seconds sees a dependency go within one poll or two. */
+export const CHECK_TIMEOUT_MS = 2000;
+
+/** Each check, run with its deadline: true, or false for an error, a "no" or no answer in time. */
+export async function runChecks(
+  checks: Record<string, ReadinessCheck>,
+  timeoutMs = CHECK_TIMEOUT_MS,
+): Promise<Record<string, boolean>> {
+  const results = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      const answer = pTimeout(Promise.resolve().then(check), { milliseconds: timeoutMs });
+      return [name, await answer.catch(() => false)] as const;
+    }),
+  );
+  return Object.fromEntries(results);
+}
+
+/**
+ * `/healthz`: the process answers. `/readyz`: every dependency it needs answers too, each within its deadline (503
+ * naming the ones that did not).
+ */
+export async function healthRoutes(
+  app: FastifyInstance,
+  { checks, breakers, checkTimeoutMs = CHECK_TIMEOUT_MS }: HealthOptions,
+): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
-    const results = Object.fromEntries(
-      await Promise.all(
-        Object.entries(checks).map(
-          async ([name, check]) =>
-            [
-              name,
-              await Promise.resolve()
-                .then(check)
-                .catch(() => false),
-            ] as const,
-        ),
-      ),
-    );
+    const results = await runChecks(checks, checkTimeoutMs);
     const ready = Object.values(results).every(Boolean);
     const breakerStates = breakers ? await breakers().catch(() => ({})) : undefined;
     return reply.code(ready ? 200 : 503).send({

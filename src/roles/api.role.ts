@@ -5,6 +5,7 @@ import { createPool } from '../db/pool.js';
 import { buildApp } from '../http/app.js';
 import type { Logger } from '../logger.js';
 import { createMetrics, type GatewayMetrics } from '../metrics.js';
+import { kafkaProbeFor } from '../kafka/probe.js';
 import { createRedis } from '../net/redis.js';
 import { connectAmqp } from '../queue/amqp.js';
 import { createEventQueuePublisher, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
@@ -36,6 +37,7 @@ export async function composeApi(
     pool: createPool(config.DATABASE_URL, logger),
     replays: createReplayProducer({ config, logger: logger.child({ component: 'dlq-replay' }) }),
     metrics,
+    kafka: kafkaProbeFor(config.KAFKA_BROKERS, config.KAFKA_CLIENT_ID, logger),
   });
   return {
     app,

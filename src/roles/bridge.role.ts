@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { createEventBridge } from '../consumers/event-bridge.js';
+import { kafkaProbeFor } from '../kafka/probe.js';
 import type { Logger } from '../logger.js';
 import { createEventProducer } from '../producer/event-producer.js';
 import { connectAmqp } from '../queue/amqp.js';
@@ -19,12 +20,15 @@ export async function startBridge(config: Config, logger: Logger): Promise<Role>
   });
   const bridge = createEventBridge({ connection, queues: eventQueues(config.AMQP_QUEUE_PREFIX), producer, logger });
   await bridge.start();
+  const probe = kafkaProbeFor(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-bridge`, logger);
   return {
     name: 'bridge',
     urls: {},
+    checks: { rabbitmq: () => connection.isConnected(), kafka: () => probe.answers() },
     stop: async () => {
       await bridge.stop();
       await producer.stop();
+      await probe.close();
       await connection.close();
     },
   };

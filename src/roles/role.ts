@@ -1,3 +1,5 @@
+import type { BreakerState } from '../channels/breaker.js';
+import type { ReadinessCheck } from '../http/health.routes.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -8,6 +10,10 @@ export interface Role {
   /** Addresses worth printing at start. */
   urls: Record<string, string>;
   stop(): Promise<void>;
+  /** What the role depends on, for the `/readyz` of a process without the api (METRICS_PORT). */
+  checks?: Record<string, ReadinessCheck>;
+  /** The breakers' states, where the role has them (a worker). */
+  breakers?: () => Promise<Record<string, BreakerState>>;
 }
 
 /** What the composition root gives every role of its process. */

@@ -13,6 +13,7 @@ import { createMetrics, type GatewayMetrics } from '../metrics.js';
 import { createPreferencesRepository } from '../store/preferences.repository.js';
 import { createOptOutsRepository } from '../store/opt-outs.repository.js';
 import { createKafka } from '../kafka/client.js';
+import { kafkaProbeFor } from '../kafka/probe.js';
 import { createIdempotentProducer } from '../kafka/producer.js';
 import { createRedis } from '../net/redis.js';
 import { ensureTopics } from '../kafka/topics.js';
@@ -189,9 +190,17 @@ export async function createWorker({
     logger,
   });
 
+  const probe = kafkaProbeFor(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-worker`, logger);
+
   return {
     kafka,
     consumers,
+    /** What this worker needs to deliver, for a `/readyz`. */
+    checks: {
+      kafka: () => probe.answers(),
+      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+      redis: async () => (await redis.ping()) === 'PONG',
+    },
     breakers,
     metrics,
     /** Every worker's breaker states, as the workers wrote them. */
@@ -208,6 +217,7 @@ export async function createWorker({
       breakers.shutdown();
       await Promise.all(adapters.map((a) => a.close()));
       await producer.disconnect();
+      await probe.close();
       redis.disconnect();
       await pool.end();
     },

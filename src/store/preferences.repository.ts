@@ -1,3 +1,4 @@
+import pTimeout from 'p-timeout';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from '../logger.js';
@@ -130,7 +131,7 @@ export function createPreferencesRepository({
     const profile = await load(userId);
     const cached = redis.set(cacheKey(userId), JSON.stringify({ profile }), 'EX', CACHE_TTL_SECONDS);
     try {
-      await withTimeout(cached, CACHE_WRITE_TIMEOUT_MS);
+      await pTimeout(cached, { milliseconds: CACHE_WRITE_TIMEOUT_MS });
     } catch (error) {
       cached.catch(() => {}); // may still settle, late, after the bound
       logger?.warn(
@@ -208,11 +209,3 @@ export function createPreferencesRepository({
 }
 
 export type PreferencesRepository = ReturnType<typeof createPreferencesRepository>;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}

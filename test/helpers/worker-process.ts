@@ -21,9 +21,10 @@ export interface WorkerProcess {
 }
 
 export function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
+  // WORKER_LOG_LEVEL=info shows what a worker did (its last lines are printed when a test fails).
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'worker'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error(`worker ${name} did not start`);
