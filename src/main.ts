@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedDemoData } from './db/demo-seed.js';
 import { ensureDatabase, migrate } from './db/migrate.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, wantsPrettyLogs, type Logger } from './logger.js';
 import closeWithGrace from 'close-with-grace';
 import { buildOpsApp } from './http/ops.app.js';
 import type { ReadinessCheck } from './http/health.routes.js';
@@ -57,7 +57,10 @@ Trigger each event (from this folder):
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger({ level: config.LOG_LEVEL });
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    pretty: wantsPrettyLogs(config.NODE_ENV, process.stdout.isTTY),
+  });
   const names = chosenRoles(config);
 
   await ensureDatabase(config.DATABASE_URL);

@@ -94,7 +94,7 @@ function java(main: string, args: string[], jvm: string[] = []): [string, string
   return ['java', [...jvm, `-Dlog4j.configuration=file:${LOG4J}`, '-cp', `${LIBS}/*`, main, ...args]];
 }
 
-/** True once the broker answers a metadata request, which is when clients can use it. */
+/** True once the broker answers a metadata request and has a group coordinator, which is when clients can use it. */
 export async function kafkaAnswers(broker: string): Promise<boolean> {
   const admin = new Kafka({
     brokers: [broker],
@@ -106,7 +106,11 @@ export async function kafkaAnswers(broker: string): Promise<boolean> {
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
+    if (cluster.brokers.length === 0 || cluster.controller === null) return false;
+    // A fresh broker creates its offsets topic at the first group's request and answers "coordinator not available"
+    // until it has: the gateway's consumers would meet that (and log it) at their start, so the stack waits here.
+    await admin.describeGroups(['stack-probe']);
+    return true;
   } catch {
     return false;
   } finally {

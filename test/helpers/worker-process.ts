@@ -20,9 +20,10 @@ export interface WorkerProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function spawnWorker(name: string, env: Record<string, string>): WorkerProcess {
+/** `roles` as `--role` takes them: a worker by default, or the whole gateway as `npm start` runs it. */
+export function spawnWorker(name: string, env: Record<string, string>, roles = 'worker'): WorkerProcess {
   // WORKER_LOG_LEVEL=info shows what a worker did (its last lines are printed when a test fails).
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', 'worker'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', roles], {
     cwd: REPO_ROOT,
     env: { ...process.env, LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
