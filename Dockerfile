@@ -1,15 +1,25 @@
 # The gateway image: every role (api, bridge, worker, sandbox) runs from it, chosen with --role.
-FROM node:24-slim
 
+# Build: TypeScript compiled to dist/ with every dependency present.
+FROM node:24-slim AS build
 WORKDIR /app
-
-# Dev dependencies are installed too: the roles run TypeScript directly through tsx.
 COPY package.json package-lock.json ./
 RUN npm ci
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
 
-COPY . .
-
-# NODE_ENV is left to the caller (docker-compose.yml sets development): with NODE_ENV=production the
-# development secrets that are the defaults are refused, so real secrets must be supplied alongside it.
-EXPOSE 3000 3100
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# Run: production dependencies and the compiled code only, as the image's unprivileged user.
+FROM node:24-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY migrations ./migrations
+COPY examples ./examples
+USER node
+# NODE_ENV=production refuses the development secrets that are the defaults: real secrets are supplied alongside it
+# (docker-compose.yml sets development for a local try).
+EXPOSE 3000 3100 9464
+CMD ["node", "dist/main.js"]

@@ -6,7 +6,7 @@ import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.stack/', 'bench/results/', 'test-results/', 'src/http/pages/'] },
+  { ignores: ['node_modules/', 'dist/', '.stack/', 'bench/results/', 'test-results/', 'src/http/pages/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   importX.flatConfigs.typescript,

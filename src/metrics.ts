@@ -33,6 +33,20 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers,
     }),
+    /** By the route's pattern (`/users/:userId/preferences`), never the raw URL: one series per route, not per user. */
+    httpRequests: new Counter({
+      name: 'gateway_http_requests_total',
+      help: 'HTTP requests answered, by method, route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'gateway_http_request_duration_seconds',
+      help: 'Seconds from an HTTP request arriving to its answer, by method and route',
+      labelNames: ['method', 'route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
     /** 0 closed, 1 half-open, 2 open. Read from Redis at scrape time, so the api reports every worker's breakers. */
     breakerState: new Gauge({
       name: 'gateway_circuit_breaker_state',

@@ -1,10 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import semver from 'semver';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config.js';
 
 type Service = {
   image?: string;
+  container_name?: string;
+  volumes?: string[];
+  healthcheck?: { test?: string[] };
   build?: unknown;
   command?: string[];
   ports?: Array<string | { published?: string | number; target?: number }>;
@@ -75,7 +79,8 @@ describe('docker-compose.yml', () => {
 
   it.each(gatewayRoles)('builds %s from the repo Dockerfile with an environment the config accepts', (role) => {
     expect(service(role).build).toBe('.');
-    expect(service(role).command?.slice(0, 4)).toEqual(['node', '--import', 'tsx', 'src/main.ts']);
+    // The image's compiled code, not TypeScript through tsx (the image has production dependencies only).
+    expect(service(role).command?.slice(0, 2)).toEqual(['node', 'dist/main.js']);
     const config = loadConfig(environment(role));
     expect(config.NODE_ENV).toBe('development');
     expect(config.HOST).toBe('0.0.0.0');
@@ -112,5 +117,71 @@ describe('docker-compose.yml', () => {
         : Object.keys(definition.depends_on ?? {});
       for (const target of targets) expect(services, `${name} depends on ${target}`).toHaveProperty(target);
     }
+  });
+
+  it('lets the worker scale (`--scale worker=3`): no published port, no fixed name, a healthcheck of its own', () => {
+    expect(service('worker').ports ?? []).toEqual([]);
+    expect(service('worker').container_name).toBeUndefined();
+    const probe = service('worker').healthcheck?.test?.join(' ') ?? '';
+    expect(probe).toContain(`:${loadConfig(environment('worker')).METRICS_PORT}/readyz`);
+  });
+
+  it.each(gatewayRoles)('gives %s a healthcheck', (role) => {
+    expect(service(role).healthcheck?.test?.[0], role).toBe('CMD');
+  });
+
+  it('runs Prometheus scraping the api and every worker replica, and Grafana with the dashboard provisioned', () => {
+    const mounts = (name: string) => (service(name).volumes ?? []).map((v) => v.split(':'));
+    for (const name of ['prometheus', 'grafana'])
+      for (const [host] of mounts(name)) expect(existsSync(new URL(`../${host}`, import.meta.url)), host).toBe(true);
+    const [prometheusFile] = mounts('prometheus').find(([, inside]) => inside!.endsWith('prometheus.yml'))!;
+    const scrape = parse(readFileSync(new URL(`../${prometheusFile}`, import.meta.url), 'utf8')) as {
+      scrape_configs: Array<{
+        static_configs?: Array<{ targets: string[] }>;
+        dns_sd_configs?: Array<{ names: string[]; port: number }>;
+      }>;
+    };
+    const targets = scrape.scrape_configs.flatMap((c) => c.static_configs?.flatMap((s) => s.targets) ?? []);
+    expect(targets).toContain(`api:${defaults.PORT}`);
+    const discovered = scrape.scrape_configs.flatMap((c) => c.dns_sd_configs ?? []);
+    expect(discovered).toContainEqual(
+      expect.objectContaining({ names: ['worker'], port: loadConfig(environment('worker')).METRICS_PORT }),
+    );
+    const dashboards = mounts('grafana').find(([, inside]) => inside === '/var/lib/grafana/dashboards')!;
+    expect(existsSync(new URL(`../${dashboards[0]}/gateway.json`, import.meta.url))).toBe(true);
+  });
+});
+
+describe('Dockerfile', () => {
+  const lines = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const finalStage = lines.slice(lines.map((l) => l.startsWith('FROM ')).lastIndexOf(true));
+
+  it('compiles with tsc in a build stage and runs node dist/main.js on node:24-slim', () => {
+    expect(lines).toContain('RUN npm run build');
+    expect(finalStage[0]).toBe('FROM node:24-slim');
+    expect(finalStage).toContain('CMD ["node", "dist/main.js"]');
+    expect(finalStage.some((l) => /^COPY --from=\S+ \/app\/dist/.test(l))).toBe(true);
+  });
+
+  it('installs production dependencies only, and runs as a user other than root', () => {
+    expect(finalStage.some((l) => l.startsWith('RUN npm ci --omit=dev'))).toBe(true);
+    const user = finalStage.filter((l) => l.startsWith('USER ')).at(-1);
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^USER (root|0)\b/);
+  });
+});
+
+describe('package.json engines', () => {
+  const { engines } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    engines: { node: string };
+  };
+  it.each(['20.19.0', '22.12.0', '24.0.0'])('allows Node %s', (version) => {
+    expect(semver.satisfies(version, engines.node)).toBe(true);
+  });
+  it('refuses Node 18', () => {
+    expect(semver.satisfies('18.20.0', engines.node)).toBe(false);
   });
 });

@@ -70,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
   });
   registerErrorHandling(app);
+  countRequests(app, metrics);
   registerRouteSchemas(app);
   // Events are JSON; a text/plain body is refused as an unsupported type (415) rather than read as a string.
   app.removeContentTypeParser('text/plain');
@@ -142,6 +143,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(previewsRoutes, { config, pool });
   await app.register(pagesRoutes, { pages: PAGES });
   return app;
+}
+
+/** Every answer, 404s and refusals included; a URL no route matched counts as one route, `unmatched`. */
+function countRequests(app: FastifyInstance, { httpRequests, httpDuration }: GatewayMetrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
 }
 
 declare module 'fastify' {

@@ -14,6 +14,7 @@ import { createPreferencesRepository } from '../store/preferences.repository.js'
 import { createOptOutsRepository } from '../store/opt-outs.repository.js';
 import { createKafka } from '../kafka/client.js';
 import { kafkaProbeFor } from '../kafka/probe.js';
+import { registerBacklogMetrics, type WatchedGroup } from '../consumers/backlog.metrics.js';
 import { createIdempotentProducer } from '../kafka/producer.js';
 import { createRedis } from '../net/redis.js';
 import { ensureTopics } from '../kafka/topics.js';
@@ -139,6 +140,7 @@ export async function createWorker({
     });
   };
 
+  const watched: WatchedGroup[] = [];
   const consumers: ChannelConsumer[] = adapters.flatMap((adapter) => {
     const channel = adapter.channel;
     const common = {
@@ -156,6 +158,10 @@ export async function createWorker({
       createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });
     const mainGroup = `${prefix}${CONSUMER_GROUPS[channel]}`;
     const retryGroup = `${prefix}${retryGroupOf(channel)}`;
+    watched.push(
+      { groupId: mainGroup, topics: topicsFor(channel).map((t) => `${prefix}${t}`), channel, retry: false },
+      { groupId: retryGroup, topics: retryTopics(channel), channel, retry: true },
+    );
     return [
       createChannelConsumer({
         ...common,
@@ -190,6 +196,7 @@ export async function createWorker({
     logger,
   });
 
+  const backlog = registerBacklogMetrics(metrics, { kafka, pool, groups: watched });
   const probe = kafkaProbeFor(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-worker`, logger);
 
   return {
@@ -218,6 +225,7 @@ export async function createWorker({
       await Promise.all(adapters.map((a) => a.close()));
       await producer.disconnect();
       await probe.close();
+      await backlog.close();
       redis.disconnect();
       await pool.end();
     },
