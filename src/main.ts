@@ -5,11 +5,11 @@
  *   tsx src/main.ts --role sandbox,…   the Twilio sandbox too, in development only (`npm start` asks for it)
  */
 import { parseArgs } from 'node:util';
+import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedDemoData } from './db/demo-seed.js';
 import { ensureDatabase, migrate } from './db/migrate.js';
 import { createLogger, wantsPrettyLogs, type Logger } from './logger.js';
-import closeWithGrace from 'close-with-grace';
 import { buildOpsApp } from './http/ops.app.js';
 import type { ReadinessCheck } from './http/health.routes.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
@@ -93,9 +93,9 @@ async function serveOps(config: Config, logger: Logger, metrics: GatewayMetrics,
 }
 
 /**
- * SIGTERM or SIGINT (once the start is over) stops the roles in reverse order (the ops port and the api first, so no new work arrives; the
- * worker finishes its deliveries in flight and commits). Exits 0 once all stopped, 1 if one failed or the whole took
- * longer than `timeoutMs` (close-with-grace).
+ * SIGTERM or SIGINT (once the start is over) stops the roles in reverse order: the ops port and the api first, so no
+ * new work arrives; then the worker, which finishes its deliveries in flight and commits. Exits 0 once all stopped, 1
+ * if one failed or the whole took longer than `timeoutMs` (close-with-grace).
  */
 function handleShutdown({
   roles,
