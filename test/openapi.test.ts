@@ -16,6 +16,8 @@ const ROUTES = [
   'PATCH /users/{userId}/preferences',
   'POST /users/{userId}/itineraries',
   'DELETE /users/{userId}',
+  'GET /users/{userId}/deliveries',
+  'GET /admin/events/{eventId}',
   'POST /webhooks/twilio/status',
   'POST /webhooks/twilio/inbound',
   'GET /admin/dlq',

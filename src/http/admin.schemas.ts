@@ -1,19 +1,12 @@
 import { z } from 'zod';
-import {
-  DEAD_LETTER_STATUSES,
-  MAX_PAGE_SIZE,
-  decodeCursor,
-  type DeadLetterFilter,
-} from '../store/dead-letters.repository.js';
+import { DEAD_LETTER_STATUSES, MAX_PAGE_SIZE, type DeadLetterFilter } from '../store/dead-letters.repository.js';
 import { CHANNELS, EVENT_TYPES } from '../events/index.js';
+import { cursorParam, intString, oneOf } from './paging.schemas.js';
 import { refusing, strict } from './route-schemas.js';
 
 /** The most entries one bulk replay sends; the rest stay pending for the next call. */
 export const MAX_BULK_REPLAY = 1000;
 export const DEFAULT_BULK_REPLAY = 100;
-
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, { error: `must be one of ${values.join(', ')}` });
 
 const filterFields = {
   channel: oneOf(CHANNELS).optional(),
@@ -25,33 +18,12 @@ const filterFields = {
   status: oneOf(DEAD_LETTER_STATUSES).optional(),
 };
 
-/** A query-string integer ("50"), within bounds. */
-const intString = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d{1,6}$/, `must be an integer from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .int()
-        .min(min, `must be an integer from ${min} to ${max}`)
-        .max(max, `must be an integer from ${min} to ${max}`),
-    );
-
 export const listQuery = refusing(
   strict(
     {
       ...filterFields,
       limit: intString(1, MAX_PAGE_SIZE).optional(),
-      cursor: z
-        .string()
-        .transform((value, ctx) => {
-          const id = decodeCursor(value);
-          if (id === undefined) ctx.addIssue({ code: 'custom', message: 'not a cursor this API handed out' });
-          return id ?? 0;
-        })
-        .optional(),
+      cursor: cursorParam.optional(),
     },
     'unknown parameter',
   ),

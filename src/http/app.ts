@@ -5,6 +5,7 @@ import type { ReplayProducer } from '../admin/replay-producer.js';
 import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { Config } from '../config.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
+import { createDeliveryHistoryRepository } from '../store/delivery-history.repository.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createErasure } from '../store/erasure.js';
 import { createPreferencesRepository } from '../store/preferences.repository.js';
@@ -19,6 +20,7 @@ import { registerErrorHandling } from './errors.js';
 import { erasureRoutes } from './erasure.routes.js';
 import { eventsRoutes } from './events.routes.js';
 import { healthRoutes } from './health.routes.js';
+import { historyRoutes } from './history.routes.js';
 import { metricsRoutes } from './metrics.routes.js';
 import { createIdempotencyStore } from './idempotency.js';
 import { itinerariesRoutes } from './itineraries.routes.js';
@@ -126,6 +128,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(itinerariesRoutes, { itineraries: createItinerariesRepository(pool), authorize });
   await app.register(preferencesRoutes, { preferences, authorize });
   await app.register(erasureRoutes, { erasure: createErasure({ pool, preferences }), authorize });
+  await app.register(historyRoutes, {
+    history: createDeliveryHistoryRepository(pool),
+    authorize,
+    adminToken: config.ADMIN_TOKEN,
+    adminRateLimit: config.RATE_LIMIT_ADMIN,
+  });
   await app.register(twilioWebhookRoutes, {
     authToken: config.TWILIO_AUTH_TOKEN,
     publicUrl: config.PUBLIC_URL,

@@ -262,6 +262,84 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       403: forbidden,
     },
   },
+  'GET /users/:userId/deliveries': {
+    summary: "A person's delivery history: every message sent to them, newest first, a page at a time",
+    tags: ['users'],
+    security: USER_CREDENTIALS,
+    responses: {
+      200: {
+        description: 'a page; nextCursor is null on the last one',
+        example: {
+          items: [
+            {
+              id: 1042,
+              eventId: '3f1c2a9e-4b7d-4e1a-9c55-0f7a1d2b3c4d',
+              eventType: 'TRAVEL_DISRUPTION',
+              channel: 'sms',
+              status: 'delivered',
+              providerId: 'SM0123456789abcdef0123456789abcdef',
+              attempts: 1,
+              errorCode: null,
+              createdAt: '2026-12-01T06:00:01.000Z',
+              updatedAt: '2026-12-01T06:00:03.000Z',
+            },
+          ],
+          nextCursor: 'MTA0Mg',
+        },
+      },
+      400: badQuery('limit', 'must be an integer from 1 to 100'),
+      401: unauthorized,
+      403: forbidden,
+    },
+  },
+  'GET /admin/events/:eventId': {
+    summary: 'What happened to one event: every delivery to everyone on every channel, with each attempt',
+    tags: ['admin'],
+    security: ['adminToken'],
+    responses: {
+      200: {
+        description: 'the deliveries, by person and channel',
+        example: {
+          eventId: '3f1c2a9e-4b7d-4e1a-9c55-0f7a1d2b3c4d',
+          deliveries: [
+            {
+              id: 1043,
+              userId: 'demo-ravi',
+              eventType: 'TRAVEL_DISRUPTION',
+              channel: 'sms',
+              status: 'dead_lettered',
+              providerId: null,
+              attempts: 1,
+              errorCode: 'TWILIO_21211',
+              createdAt: '2026-12-01T06:00:01.000Z',
+              updatedAt: '2026-12-01T06:00:02.000Z',
+              tries: [
+                {
+                  attempt: 1,
+                  status: 'failed',
+                  providerId: null,
+                  errorCode: 'TWILIO_21211',
+                  errorMessage: "The 'To' number [redacted] is not a valid phone number.",
+                  at: '2026-12-01T06:00:02.000Z',
+                },
+              ],
+            },
+          ],
+        },
+      },
+      400: error('not an event id', {
+        error: 'bad_request',
+        message: 'invalid event id',
+        details: [{ path: 'eventId', message: 'must be an event id (a uuid)' }],
+      }),
+      401: unauthorized,
+      404: error('no delivery of this event was made (yet)', {
+        error: 'not_found',
+        message: 'no delivery of event 3f1c2a9e-4b7d-4e1a-9c55-0f7a1d2b3c4d was made',
+        details: [{ path: 'eventId', message: 'no deliveries' }],
+      }),
+    },
+  },
   'POST /webhooks/twilio/status': {
     summary: "Twilio's status callback: a message was sent, delivered or failed",
     tags: ['webhooks'],

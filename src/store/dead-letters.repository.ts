@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { storableJson, storableText } from '../db/storable.js';
+import { pageOf } from './cursor.js';
 import type { Channel, EventType } from '../events/index.js';
 
 export const DEAD_LETTER_STATUSES = ['pending', 'replayed', 'discarded'] as const;
@@ -106,18 +107,6 @@ export interface AuditEntry {
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
-/** The cursor is opaque to clients: the last id of a page, base64url-encoded. */
-export const encodeCursor = (id: number): string => Buffer.from(String(id), 'utf8').toString('base64url');
-
-/** The id a cursor names, or undefined when it is not one this API handed out. */
-export function decodeCursor(cursor: string): number | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) return undefined;
-  const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[1-9]\d{0,15}$/.test(text)) return undefined;
-  const id = Number(text);
-  return Number.isSafeInteger(id) ? id : undefined;
-}
-
 const COLUMNS = `id, channel, event_id, event_type, user_id, idempotency_key, original_topic, original_partition, original_offset,
   original_key, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code, error_message, payload, status,
   replayed_at, replay_result, created_at`;
@@ -194,8 +183,7 @@ export function createDeadLettersAdminRepository(pool: pg.Pool) {
         `SELECT ${COLUMNS} FROM dead_letters ${sql.length ? `WHERE ${sql.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${values.length}`,
         values,
       );
-      const items = rows.slice(0, limit).map(toEntry);
-      return { items, nextCursor: rows.length > limit ? encodeCursor(items[items.length - 1]!.id) : null };
+      return pageOf(rows.map(toEntry), limit);
     },
 
     async get(id: number): Promise<DeadLetterEntry | undefined> {

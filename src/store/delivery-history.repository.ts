@@ -1,0 +1,81 @@
+import type pg from 'pg';
+import type { Channel } from '../events/index.js';
+import { pageOf } from './cursor.js';
+
+/** One delivery as its history shows it: what went out, on which channel, how it ended, and when. */
+export interface DeliveryRecord {
+  id: number;
+  eventId: string;
+  eventType: string;
+  channel: Channel;
+  status: string;
+  providerId: string | null;
+  attempts: number;
+  errorCode: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Every try of one delivery, as `delivery_attempts` recorded it. */
+export interface AttemptRecord {
+  attempt: number;
+  status: string;
+  providerId: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  at: string;
+}
+
+const COLUMNS = `d.id, d.event_id, d.event_type, d.channel, d.status, d.provider_id, d.attempts, d.error_code,
+  d.created_at, d.updated_at`;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg rows are untyped; each column gets its type here
+const toRecord = (row: any): DeliveryRecord => ({
+  id: Number(row.id),
+  eventId: row.event_id,
+  eventType: row.event_type,
+  channel: row.channel,
+  status: row.status,
+  providerId: row.provider_id,
+  attempts: row.attempts,
+  errorCode: row.error_code,
+  createdAt: new Date(row.created_at).toISOString(),
+  updatedAt: new Date(row.updated_at).toISOString(),
+});
+
+/** Reads the ledger for people and operators; the consumers write it (deliveries.repository.ts). */
+export function createDeliveryHistoryRepository(pool: pg.Pool) {
+  return {
+    /** One person's deliveries, newest first, `limit` at a time below `before` (an id from the previous page). */
+    async forUser(userId: string, { limit, before, channel }: { limit: number; before?: number; channel?: Channel }) {
+      const { rows } = await pool.query(
+        `SELECT ${COLUMNS} FROM deliveries d
+          WHERE d.user_id = $1 AND ($2::bigint IS NULL OR d.id < $2) AND ($3::text IS NULL OR d.channel = $3)
+          ORDER BY d.id DESC LIMIT $4`,
+        [userId, before ?? null, channel ?? null, limit + 1],
+      );
+      return pageOf(rows.map(toRecord), limit);
+    },
+
+    /** Every delivery of one event, to everyone on every channel, with each attempt; empty when none was made. */
+    async forEvent(eventId: string): Promise<Array<DeliveryRecord & { userId: string; tries: AttemptRecord[] }>> {
+      const { rows } = await pool.query(
+        `SELECT ${COLUMNS}, d.user_id,
+                coalesce(json_agg(json_build_object('attempt', a.attempt, 'status', a.status, 'providerId', a.provider_id,
+                  'errorCode', a.error_code, 'errorMessage', a.error_message, 'at', a.created_at) ORDER BY a.id)
+                  FILTER (WHERE a.id IS NOT NULL), '[]') AS tries
+           FROM deliveries d LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
+          WHERE d.event_id = $1
+          GROUP BY d.id ORDER BY d.user_id, d.channel`,
+        [eventId],
+      );
+      return rows.map((row) => ({
+        ...toRecord(row),
+        userId: row.user_id as string,
+        tries: (row.tries as AttemptRecord[]).map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
+      }));
+    },
+  };
+}
+
+export type DeliveryHistoryRepository = ReturnType<typeof createDeliveryHistoryRepository>;
