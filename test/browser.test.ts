@@ -99,6 +99,64 @@ describe('the pages in a browser', () => {
     await page.close();
   });
 
+  it('shows an unread badge while the page is hidden, and marks the alerts read once they are in view', async () => {
+    const reader = { userId: `reader-${randomBytes(3).toString('hex')}`, flight: `R${randomBytes(2).toString('hex')}` };
+    await gateway.itineraries.add({ userId: reader.userId, vehicleKind: 'flight', vehicleNumber: reader.flight });
+    const { token } = (await (
+      await fetch(`${gateway.apiUrl}/auth/dev-login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: reader.userId }),
+      })
+    ).json()) as { token: string };
+    const unread = async () =>
+      (
+        (await (
+          await fetch(`${gateway.apiUrl}/users/${reader.userId}/inbox/unread`, {
+            headers: { authorization: `Bearer ${token}` },
+          })
+        ).json()) as { unread: number }
+      ).unread;
+    const setVisibility = (page: Page, state: 'hidden' | 'visible') =>
+      page.evaluate((value) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, state);
+    const delay = (minutes: number) =>
+      postEvent({ type: 'FLIGHT_DELAY', flightNumber: reader.flight, payload: { minutes, reason: 'weather' } });
+
+    const page = await openPage('/alerts.html');
+    await page.fill('#user-id', reader.userId);
+    await page.click('#login');
+    await page.waitForSelector('#status[data-state="connected"]', { timeout: 10_000 });
+    expect(await page.textContent('#unread')).toBe('0 unread');
+
+    // In another tab's background: the alert arrives, and stays unread.
+    await setVisibility(page, 'hidden');
+    expect((await delay(30)).status).toBe(202);
+    await page.waitForSelector('#unread[data-count="1"]', { timeout: 10_000 });
+    expect(await page.locator('#alerts > li').count()).toBe(1);
+    expect(await unread()).toBe(1);
+
+    // Looked at: marked read, on the server too.
+    await setVisibility(page, 'visible');
+    await page.waitForSelector('#unread[data-count="0"]', { timeout: 10_000 });
+    await waitFor('the server to count it read', async () => (await unread()) === 0);
+
+    // Read on another device: this page's badge follows (the inbox event).
+    await setVisibility(page, 'hidden');
+    expect((await delay(45)).status).toBe(202);
+    await page.waitForSelector('#unread[data-count="1"]', { timeout: 10_000 });
+    const readAll = await fetch(`${gateway.apiUrl}/users/${reader.userId}/inbox/read`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(readAll.status).toBe(200);
+    await page.waitForSelector('#unread[data-count="0"]', { timeout: 10_000 });
+    await page.screenshot({ path: join(SCREENSHOTS, 'alerts-unread.png'), fullPage: true });
+    await page.close();
+  });
+
   it('turns SMS off for disruptions on the preferences page, and the API then says so', async () => {
     const page = await openPage('/preferences.html');
     await page.fill('#user-id', traveller.userId);

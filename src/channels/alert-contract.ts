@@ -8,6 +8,17 @@ import type { InboxRow } from '../store/inbox.repository.js';
 /** The Socket.IO event every alert travels as, live or replayed from the inbox. */
 export const ALERT_EVENT = 'alert';
 
+/**
+ * The inbox state, pushed to all of a person's sockets when it changes elsewhere (another tab, another device):
+ * `{ unread, read: [ids] }` or `{ unread, read: 'all' }`.
+ */
+export const INBOX_EVENT = 'inbox';
+
+export interface InboxState {
+  unread: number;
+  read: number[] | 'all';
+}
+
 /** The only room a socket is ever in (besides its own id): one per user, named from the token's `sub`. */
 export const userRoom = (userId: string): string => `user:${userId}`;
 

@@ -6,6 +6,7 @@ import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { Config } from '../config.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
 import { createDeliveryHistoryRepository } from '../store/delivery-history.repository.js';
+import { createInboxRepository } from '../store/inbox.repository.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createErasure } from '../store/erasure.js';
 import { createPreferencesRepository } from '../store/preferences.repository.js';
@@ -21,6 +22,7 @@ import { erasureRoutes } from './erasure.routes.js';
 import { eventsRoutes } from './events.routes.js';
 import { healthRoutes } from './health.routes.js';
 import { historyRoutes } from './history.routes.js';
+import { inboxRoutes } from './inbox.routes.js';
 import { metricsRoutes } from './metrics.routes.js';
 import { createIdempotencyStore } from './idempotency.js';
 import { itinerariesRoutes } from './itineraries.routes.js';
@@ -128,6 +130,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(itinerariesRoutes, { itineraries: createItinerariesRepository(pool), authorize });
   await app.register(preferencesRoutes, { preferences, authorize });
   await app.register(erasureRoutes, { erasure: createErasure({ pool, preferences }), authorize });
+  await app.register(inboxRoutes, { inbox: createInboxRepository(pool), authorize });
   await app.register(historyRoutes, {
     history: createDeliveryHistoryRepository(pool),
     authorize,

@@ -3,7 +3,14 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { Server, type Socket } from 'socket.io';
-import { ALERT_EVENT, toAlert, userRoom, type Alert } from '../channels/alert-contract.js';
+import {
+  ALERT_EVENT,
+  type INBOX_EVENT,
+  toAlert,
+  userRoom,
+  type Alert,
+  type InboxState,
+} from '../channels/alert-contract.js';
 import type { Logger } from '../logger.js';
 import { createInboxRepository, type InboxRepository } from '../store/inbox.repository.js';
 import { AuthError, verifyUserSession } from './jwt.js';
@@ -11,6 +18,7 @@ import { AuthError, verifyUserSession } from './jwt.js';
 /** Events the server sends; clients send none that the server listens to (see `onConnection`). */
 export interface ServerToClientEvents {
   [ALERT_EVENT]: (alert: Alert) => void;
+  [INBOX_EVENT]: (state: InboxState) => void;
 }
 type ClientToServerEvents = Record<string, never>;
 type InterServerEvents = Record<string, never>;

@@ -292,6 +292,66 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       403: forbidden,
     },
   },
+  'GET /users/:userId/inbox': {
+    summary: "A person's web alerts, newest first, each read or not, with the unread count",
+    tags: ['users'],
+    security: USER_CREDENTIALS,
+    responses: {
+      200: {
+        description: 'a page; nextCursor is null on the last one',
+        example: {
+          items: [
+            {
+              id: 311,
+              eventId: '3f1c2a9e-4b7d-4e1a-9c55-0f7a1d2b3c4d',
+              eventType: 'TRAVEL_DISRUPTION',
+              title: 'Flight W2121 delayed',
+              body: 'Your flight W2121 is delayed by 90 minutes.',
+              severity: 'warning',
+              createdAt: '2026-12-01T06:00:02.000Z',
+              read: false,
+            },
+          ],
+          unread: 1,
+          nextCursor: null,
+        },
+      },
+      400: badQuery('limit', 'must be an integer from 1 to 100'),
+      401: unauthorized,
+      403: forbidden,
+    },
+  },
+  'GET /users/:userId/inbox/unread': {
+    summary: 'How many of the web alerts are unread',
+    tags: ['users'],
+    security: USER_CREDENTIALS,
+    responses: { 200: { description: 'the count', example: { unread: 3 } }, 401: unauthorized, 403: forbidden },
+  },
+  'POST /users/:userId/inbox/:id/read': {
+    summary: "Mark one alert read; the person's other sockets get the new count (`inbox` event)",
+    tags: ['users'],
+    security: USER_CREDENTIALS,
+    responses: {
+      200: { description: 'marked (again, harmlessly, if it was)', example: { id: 311, read: true, unread: 2 } },
+      401: unauthorized,
+      403: forbidden,
+      404: error('no such alert in this inbox', {
+        error: 'not_found',
+        message: 'no alert 311 in this inbox',
+        details: [{ path: 'id', message: 'not found' }],
+      }),
+    },
+  },
+  'POST /users/:userId/inbox/read': {
+    summary: "Mark every alert read; the person's other sockets get the count (`inbox` event)",
+    tags: ['users'],
+    security: USER_CREDENTIALS,
+    responses: {
+      200: { description: 'how many were unread', example: { marked: 3, unread: 0 } },
+      401: unauthorized,
+      403: forbidden,
+    },
+  },
   'GET /admin/events/:eventId': {
     summary: 'What happened to one event: every delivery to everyone on every channel, with each attempt',
     tags: ['admin'],

@@ -29,10 +29,15 @@ export function createEventQueuePublisher({
   confirmTimeoutMs?: number;
 }): EventQueuePublisher {
   if (!connection) throw new TypeError('createEventQueuePublisher: connection is required');
+  let closing = false;
   const channel: ChannelWrapper = connection.createChannel({
     name: 'event-intake',
     confirm: true,
-    setup: (ch: ConfirmChannel) => assertEventQueues(ch, queues),
+    // Closed while its queues were still being declared (an api stopped just after it started): nothing to report.
+    setup: (ch: ConfirmChannel) =>
+      assertEventQueues(ch, queues).catch((error: unknown) => {
+        if (!closing) throw error;
+      }),
   });
 
   return {
@@ -53,6 +58,9 @@ export function createEventQueuePublisher({
       }
     },
     isConnected: () => connection.isConnected(),
-    close: () => channel.close(),
+    close: () => {
+      closing = true;
+      return channel.close();
+    },
   };
 }

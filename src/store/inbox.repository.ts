@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { createBatchLoader } from '../db/batch-loader.js';
+import { pageOf } from './cursor.js';
 
 /** One row of the `inbox` table, as pg returns it (bigint ids come back as strings). */
 export interface InboxRow {
@@ -9,6 +10,9 @@ export interface InboxRow {
   payload: Record<string, unknown>;
   created_at: Date;
 }
+
+/** An inbox row with when it was read (null: unread), as the inbox API lists it. */
+export type InboxStateRow = InboxRow & { read_at: Date | null };
 
 /** An inbox row with the user it belongs to, for readers that list more than one user's alerts. */
 export type UserInboxRow = InboxRow & { user_id: string };
@@ -35,6 +39,12 @@ const AFTER_QUERY = `
 const LATEST_QUERY = `
   SELECT id, user_id, event_id, event_type, payload, created_at FROM inbox
   WHERE $1::text IS NULL OR user_id = $1 ORDER BY id DESC LIMIT $2`;
+
+const PAGE_QUERY = `
+  SELECT id, event_id, event_type, payload, created_at, read_at FROM inbox
+  WHERE user_id = $1 AND ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $3`;
+
+const UNREAD_QUERY = 'SELECT count(*)::int AS unread FROM inbox WHERE user_id = $1 AND read_at IS NULL';
 
 /** The inbox rows of the alerts in flight together, in one statement (the batch loader gathers them). */
 async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promise<UserInboxRow[]> {
@@ -67,6 +77,37 @@ export function createInboxRepository(pool: pg.Pool) {
     async after(userId: string, lastSeenId: number, limit: number): Promise<InboxRow[]> {
       const { rows } = await pool.query<InboxRow>(AFTER_QUERY, [userId, lastSeenId, limit]);
       return rows;
+    },
+
+    /** One user's alerts newest first with their read state, `limit` at a time below `before`. */
+    async page(userId: string, { limit, before }: { limit: number; before?: number }) {
+      const { rows } = await pool.query<InboxStateRow>(PAGE_QUERY, [userId, before ?? null, limit + 1]);
+      return pageOf(
+        rows.map((row) => ({ ...row, id: Number(row.id) })),
+        limit,
+      );
+    },
+
+    async unreadCount(userId: string): Promise<number> {
+      const { rows } = await pool.query<{ unread: number }>(UNREAD_QUERY, [userId]);
+      return rows[0]!.unread;
+    },
+
+    /** Marks one of the user's alerts read; false when the user has no alert with that id. Reading twice is harmless. */
+    async markRead(userId: string, id: number): Promise<boolean> {
+      const { rowCount } = await pool.query(
+        'UPDATE inbox SET read_at = coalesce(read_at, now()) WHERE user_id = $1 AND id = $2',
+        [userId, id],
+      );
+      return rowCount === 1;
+    },
+
+    /** Marks every unread alert of the user read; how many there were. */
+    async markAllRead(userId: string): Promise<number> {
+      const { rowCount } = await pool.query('UPDATE inbox SET read_at = now() WHERE user_id = $1 AND read_at IS NULL', [
+        userId,
+      ]);
+      return rowCount ?? 0;
     },
 
     /** The newest `limit` alerts, of one user or of everyone. */
