@@ -196,6 +196,15 @@ describe('the pages in a browser', () => {
     );
     await page.screenshot({ path: join(SCREENSHOTS, 'preferences-page.png'), fullPage: true });
 
+    // A delay threshold, read back by the API.
+    await page.fill('#min-delay', '20');
+    await page.click('#save');
+    await page.waitForSelector('#save-status[data-state="saved"]', { timeout: 10_000 });
+    const withThreshold = await fetch(`${gateway.apiUrl}/users/${traveller.userId}/preferences`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(((await withThreshold.json()) as { minDelayMinutes: number }).minDelayMinutes).toBe(20);
+
     // A bad phone number comes back as the API's error, naming the field.
     await page.fill('#contact-phone', '12');
     await page.click('#save');
@@ -205,9 +214,11 @@ describe('the pages in a browser', () => {
     // Following a train from the same page.
     await page.selectOption('#follow-kind', 'train');
     await page.fill('#follow-number', '12951');
+    await page.fill('#follow-min-delay', '45');
     await page.click('#follow');
     await page.waitForSelector('#follow-status[data-state="saved"]', { timeout: 10_000 });
     expect(await page.textContent('#follow-status')).toContain('train 12951');
+    expect(await page.textContent('#follow-status')).toContain('delays of 45 minutes or more');
     const { rows } = await gateway.pool.query(
       'SELECT vehicle_kind, vehicle_number FROM itineraries WHERE user_id = $1 ORDER BY id',
       [traveller.userId],

@@ -145,6 +145,7 @@ describe('the preferences API and erasure', () => {
       channels: {},
       events: {},
       quietHours: null,
+      minDelayMinutes: null,
       locale: 'en',
       contact: { email: null, phone: null, whatsappOptIn: true },
       effective: DEFAULT_MATRIX,

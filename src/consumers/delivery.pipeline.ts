@@ -2,7 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { findAtProvider, type ChannelAdapter, type SendResult } from '../channels/channel.js';
 import type { Channel, GatewayEvent } from '../events/index.js';
 import type { DeliveryMetrics } from '../metrics.js';
-import { channelEnabled, type UserProfile } from '../preferences/profile.js';
+import { belowThreshold, channelEnabled, type UserProfile } from '../preferences/profile.js';
 import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-hours.js';
 import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
 import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from '../store/deliveries.repository.js';
@@ -100,6 +100,11 @@ export function createDeliveryPipeline({
         code: 'PREFERENCE_OFF',
         message: `${channel} is off for ${event.eventType}`,
       });
+      return { kind: 'done' };
+    }
+    const small = belowThreshold(profile, event);
+    if (small) {
+      await deliveries.markSkipped(key, { code: 'BELOW_THRESHOLD', message: small });
       return { kind: 'done' };
     }
     const address = addressOf(channel, profile);

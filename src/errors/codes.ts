@@ -26,6 +26,7 @@ export const RECORD_FAILURE_CODES = ['NOT_JSON', 'EVENT_INVALID', 'UNHANDLED', '
 /** A delivery not sent on purpose (ledger `skipped`, or `failed` when withdrawn), or taken over from a dead worker. */
 export const LEDGER_CODES = [
   'PREFERENCE_OFF',
+  'BELOW_THRESHOLD',
   'NO_ADDRESS',
   'NOT_OPTED_IN',
   'OPTED_OUT',

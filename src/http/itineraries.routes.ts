@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ItinerariesRepository } from '../store/itineraries.repository.js';
 import type { UserGuard } from './guards.js';
+import { delayThreshold } from './preferences.body.js';
 import { refusing, userParams } from './route-schemas.js';
 
 const vehicle = z
@@ -19,6 +20,8 @@ const fields = {
     .trim()
     .regex(/^[A-Za-z0-9]{5,16}$/, 'must be 5 to 16 letters or digits')
     .optional(),
+  /** Delay notices for this journey under this many minutes are not sent (wins over the person's own threshold). */
+  minDelayMinutes: delayThreshold.optional(),
 };
 const itineraryBody = refusing(
   z
@@ -28,11 +31,12 @@ const itineraryBody = refusing(
       const unknown = Object.keys(body).filter((key) => !(key in fields));
       if (unknown.length) ctx.addIssue({ code: 'custom', path: [], message: `unknown field ${unknown.join(', ')}` });
     })
-    .transform(({ flightNumber, trainNumber, journeyDate, pnrNumber }) => ({
+    .transform(({ flightNumber, trainNumber, journeyDate, pnrNumber, minDelayMinutes }) => ({
       flightNumber,
       trainNumber,
       journeyDate,
       pnrNumber,
+      minDelayMinutes,
     }))
     .refine((v) => Boolean(v.flightNumber) !== Boolean(v.trainNumber), {
       path: ['flightNumber'],
@@ -50,13 +54,14 @@ export async function itinerariesRoutes(
     schema: { params: userParams, body: itineraryBody },
     onRequest: authorize,
     handler: async (request, reply) => {
-      const { flightNumber, trainNumber, journeyDate, pnrNumber } = request.body;
+      const { flightNumber, trainNumber, journeyDate, pnrNumber, minDelayMinutes } = request.body;
       const id = await itineraries.add({
         userId: request.params.userId,
         vehicleKind: flightNumber ? 'flight' : 'train',
         vehicleNumber: (flightNumber ?? trainNumber)!,
         journeyDate,
         pnrNumber,
+        minDelayMinutes,
       });
       return reply.code(201).send({ id, userId: request.params.userId, ...request.body });
     },

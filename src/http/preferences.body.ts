@@ -67,8 +67,16 @@ const phone = z.string({ error: 'must be a string' }).transform((raw, ctx) => {
   return z.NEVER;
 });
 
+/** A delay threshold: at most a day, as a delay notice can say at most a week but a threshold past a day means none. */
+export const delayThreshold = z
+  .number({ error: 'must be a whole number of minutes' })
+  .int('must be a whole number of minutes')
+  .min(1, 'must be from 1 to 1440 minutes')
+  .max(1440, 'must be from 1 to 1440 minutes');
+
 const body = strict({
   channels: channelFlags.optional(),
+  minDelayMinutes: delayThreshold.nullable().optional(),
   events: eventFlags.optional(),
   quietHours: quietHours.nullable().optional(),
   locale: locale.optional(),
@@ -84,14 +92,17 @@ const body = strict({
  * type with the known ones).
  */
 export const preferencesBody = refusing(
-  body.transform(({ channels, events, quietHours: quiet, locale: tag, contact }): PreferencesPatch => ({
-    channels,
-    eventChannels: events,
-    locale: tag,
-    quietHours: quiet && { ...quiet, start: withSeconds(quiet.start), end: withSeconds(quiet.end) },
-    email: contact?.email,
-    phone: contact?.phone,
-    whatsappOptIn: contact?.whatsappOptIn,
-  })),
+  body.transform(
+    ({ channels, events, quietHours: quiet, locale: tag, contact, minDelayMinutes }): PreferencesPatch => ({
+      channels,
+      minDelayMinutes,
+      eventChannels: events,
+      locale: tag,
+      quietHours: quiet && { ...quiet, start: withSeconds(quiet.start), end: withSeconds(quiet.end) },
+      email: contact?.email,
+      phone: contact?.phone,
+      whatsappOptIn: contact?.whatsappOptIn,
+    }),
+  ),
   { message: 'invalid preferences' },
 );

@@ -14,6 +14,8 @@ export interface PreferencesView {
   channels: Partial<Record<Channel, boolean>>;
   events: Partial<Record<EventType, Partial<Record<Channel, boolean>>>>;
   quietHours: QuietHours | null;
+  /** Delay notices under this many minutes are not sent (null: every delay is). */
+  minDelayMinutes: number | null;
   locale: string;
   contact: { email: string | null; phone: string | null; whatsappOptIn: boolean };
   effective: Record<EventType, Record<Channel, boolean>>;
@@ -29,6 +31,7 @@ export function preferencesView(userId: string, profile: UserProfile | undefined
     channels: known?.channels ?? {},
     events: known?.eventChannels ?? {},
     quietHours: known?.quietHours ?? null,
+    minDelayMinutes: known?.minDelayMinutes ?? null,
     locale: known?.locale ?? 'en',
     contact: { email: known?.email ?? null, phone: known?.phone ?? null, whatsappOptIn: known?.whatsappOptIn ?? true },
     effective: Object.fromEntries(EVENT_TYPES.map((e) => [e, row(e)])) as PreferencesView['effective'],

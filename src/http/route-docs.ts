@@ -214,7 +214,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Merge changes into the choices',
     tags: ['users'],
     security: USER_CREDENTIALS,
-    bodyExample: { channels: { sms: false } },
+    bodyExample: { channels: { sms: false }, minDelayMinutes: 15 },
     responses: {
       200: { description: 'the preferences as GET now answers', example: preferences },
       400: error('a field is invalid', {
@@ -234,7 +234,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Add a journey, so disruptions to that flight or train reach this person',
     tags: ['users'],
     security: USER_CREDENTIALS,
-    bodyExample: { flightNumber: 'W2121', journeyDate: '2026-12-20', pnrNumber: 'PNR4521' },
+    bodyExample: { flightNumber: 'W2121', journeyDate: '2026-12-20', pnrNumber: 'PNR4521', minDelayMinutes: 30 },
     responses: {
       201: {
         description: 'added',

@@ -1,4 +1,4 @@
-import { DEFAULT_ROUTING, type Channel, type EventType } from '../events/index.js';
+import { DEFAULT_ROUTING, type Channel, type EventType, type GatewayEvent } from '../events/index.js';
 
 export interface QuietHours {
   start: string;
@@ -19,6 +19,11 @@ export interface UserProfile {
   /** Per event type and channel; absent means "as the routing table says". */
   eventChannels: Partial<Record<EventType, Partial<Record<Channel, boolean>>>>;
   quietHours?: QuietHours;
+  /**
+   * Delay notices for a smaller delay are not sent: the person's own threshold, or, for a disruption, the one they set
+   * on the disrupted journey's itinerary.
+   */
+  minDelayMinutes?: number;
   /** Set for a person who asked to be erased: they are never a recipient again, whatever an event says. */
   erased?: boolean;
 }
@@ -36,10 +41,12 @@ export interface ProfileRow {
   quiet_start: string | null;
   quiet_end: string | null;
   quiet_time_zone: string | null;
+  min_delay_minutes: number | null;
 }
 
 export const PROFILE_COLUMNS = `u.user_id, u.name, u.email, u.phone, u.whatsapp_opt_in, u.locale,
-  p.channels, p.event_channels, p.quiet_start::text, p.quiet_end::text, p.quiet_time_zone`;
+  p.channels, p.event_channels, p.quiet_start::text, p.quiet_end::text, p.quiet_time_zone,
+  p.min_delay_minutes`;
 
 export function profileFromRow(row: ProfileRow): UserProfile {
   return {
@@ -56,6 +63,7 @@ export function profileFromRow(row: ProfileRow): UserProfile {
       row.quiet_time_zone && {
         quietHours: { start: row.quiet_start, end: row.quiet_end, timeZone: row.quiet_time_zone },
       }),
+    ...(row.min_delay_minutes !== null && { minDelayMinutes: row.min_delay_minutes }),
   };
 }
 
@@ -81,4 +89,19 @@ export function erasedProfile(userId: string): UserProfile {
 export function channelEnabled(profile: UserProfile | undefined, eventType: EventType, channel: Channel): boolean {
   if (profile?.erased || profile?.channels[channel] === false) return false;
   return profile?.eventChannels[eventType]?.[channel] ?? DEFAULT_ROUTING[eventType].includes(channel);
+}
+
+/** The delay an event reports, when it is a delay notice: what a traveller's threshold is compared with. */
+export function delayMinutesOf(event: GatewayEvent): number | undefined {
+  if (event.eventType !== 'TRAVEL_DISRUPTION') return undefined;
+  const minutes = (event.payload as { minutes?: unknown } | undefined)?.minutes;
+  return typeof minutes === 'number' ? minutes : undefined;
+}
+
+/** Why this person does not want this event, when it is a delay under their threshold; undefined otherwise. */
+export function belowThreshold(profile: UserProfile, event: GatewayEvent): string | undefined {
+  const minutes = delayMinutesOf(event);
+  const threshold = profile.minDelayMinutes;
+  if (minutes === undefined || threshold === undefined || minutes >= threshold) return undefined;
+  return `a ${minutes}-minute delay is under the traveller's ${threshold}-minute threshold`;
 }

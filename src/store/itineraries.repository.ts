@@ -11,6 +11,8 @@ export interface ItineraryInput {
   vehicleNumber: string;
   journeyDate?: string;
   pnrNumber?: string;
+  /** Delay notices for this journey under this many minutes are not sent. */
+  minDelayMinutes?: number;
 }
 
 /** Who travels on what. Written by the projection and `POST /users/:id/itineraries`; read to find disruption recipients. */
@@ -43,17 +45,21 @@ export function createItinerariesRepository(pool: pg.Pool) {
         input.vehicleKind,
         input.vehicleNumber,
         input.journeyDate ?? null,
+        input.minDelayMinutes ?? null,
       ];
       const { rows } = input.pnrNumber
         ? await pool.query<{ id: string }>(
-            `INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date) VALUES ($1, $2, $3, $4, $5)
+            `INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date, min_delay_minutes)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (user_id, pnr_number) WHERE pnr_number IS NOT NULL DO UPDATE SET vehicle_kind = EXCLUDED.vehicle_kind,
-               vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date, status = 'active', updated_at = now()
+               vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date,
+               min_delay_minutes = EXCLUDED.min_delay_minutes, status = 'active', updated_at = now()
              RETURNING id`,
             values,
           )
         : await pool.query<{ id: string }>(
-            `INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+            `INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date, min_delay_minutes)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
             values,
           );
       return Number(rows[0]!.id);
@@ -68,17 +74,22 @@ export function createItinerariesRepository(pool: pg.Pool) {
       const [kind, number] = event.flightNumber ? ['flight', event.flightNumber] : ['train', event.trainNumber!];
       let after = '';
       for (;;) {
-        const { rows } = await pool.query<ProfileRow>(
-          `SELECT ${PROFILE_COLUMNS} FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id
-            WHERE u.erased_at IS NULL AND u.user_id > $4 AND EXISTS (
-              SELECT 1 FROM itineraries i WHERE i.user_id = u.user_id AND i.status = 'active'
-                AND i.vehicle_kind = $1 AND i.vehicle_number = $2
-                AND ($3::date IS NULL OR i.journey_date IS NULL OR i.journey_date = $3::date))
+        // The journey's own threshold (the smallest, should two itineraries match) is kept beside the person's.
+        const { rows } = await pool.query<ProfileRow & { journey_min_delay: number | null }>(
+          `SELECT ${PROFILE_COLUMNS}, j.journey_min_delay FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id
+             CROSS JOIN LATERAL (
+               SELECT count(*) AS matching, min(i.min_delay_minutes) AS journey_min_delay FROM itineraries i
+                WHERE i.user_id = u.user_id AND i.status = 'active' AND i.vehicle_kind = $1 AND i.vehicle_number = $2
+                  AND ($3::date IS NULL OR i.journey_date IS NULL OR i.journey_date = $3::date)) j
+            WHERE u.erased_at IS NULL AND u.user_id > $4 AND j.matching > 0
             ORDER BY u.user_id LIMIT $5`,
           [kind, number, event.journeyDate ?? null, after, pageSize],
         );
         if (rows.length === 0) return;
-        yield rows.map(profileFromRow);
+        yield rows.map((row) => {
+          const profile = profileFromRow(row);
+          return row.journey_min_delay === null ? profile : { ...profile, minDelayMinutes: row.journey_min_delay };
+        });
         after = rows.at(-1)!.user_id;
         if (rows.length < pageSize) return;
       }

@@ -36,6 +36,8 @@ export interface PreferencesPatch {
   email?: string | null;
   phone?: string | null;
   whatsappOptIn?: boolean;
+  /** Delay notices under this many minutes are not sent; `null` clears it. */
+  minDelayMinutes?: number | null;
 }
 
 /** The person asked to be erased: nothing about them is written again. */
@@ -58,8 +60,8 @@ const UPSERT_USER = `
   WHERE users.erased_at IS NULL`;
 
 const MERGE_PREFERENCES = `
-  INSERT INTO preferences (user_id, channels, event_channels, quiet_start, quiet_end, quiet_time_zone)
-  VALUES ($1, $2::jsonb, $3::jsonb, $5::time, $6::time, $7)
+  INSERT INTO preferences (user_id, channels, event_channels, quiet_start, quiet_end, quiet_time_zone, min_delay_minutes)
+  VALUES ($1, $2::jsonb, $3::jsonb, $5::time, $6::time, $7, $9::integer)
   ON CONFLICT (user_id) DO UPDATE SET
     channels = preferences.channels || EXCLUDED.channels,
     event_channels = (SELECT COALESCE(jsonb_object_agg(k, COALESCE(preferences.event_channels -> k, '{}'::jsonb)
@@ -68,13 +70,15 @@ const MERGE_PREFERENCES = `
     quiet_start = CASE WHEN $4 THEN EXCLUDED.quiet_start ELSE preferences.quiet_start END,
     quiet_end = CASE WHEN $4 THEN EXCLUDED.quiet_end ELSE preferences.quiet_end END,
     quiet_time_zone = CASE WHEN $4 THEN EXCLUDED.quiet_time_zone ELSE preferences.quiet_time_zone END,
+    min_delay_minutes = CASE WHEN $8 THEN EXCLUDED.min_delay_minutes ELSE preferences.min_delay_minutes END,
     updated_at = now()`;
 
 const REPLACE_PREFERENCES = `
-  INSERT INTO preferences (user_id, channels, event_channels, quiet_start, quiet_end, quiet_time_zone)
-  VALUES ($1, $2::jsonb, $3::jsonb, $4::time, $5::time, $6)
+  INSERT INTO preferences (user_id, channels, event_channels, quiet_start, quiet_end, quiet_time_zone, min_delay_minutes)
+  VALUES ($1, $2::jsonb, $3::jsonb, $4::time, $5::time, $6, $7::integer)
   ON CONFLICT (user_id) DO UPDATE SET channels = EXCLUDED.channels, event_channels = EXCLUDED.event_channels,
-    quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end, quiet_time_zone = EXCLUDED.quiet_time_zone, updated_at = now()`;
+    quiet_start = EXCLUDED.quiet_start, quiet_end = EXCLUDED.quiet_end, quiet_time_zone = EXCLUDED.quiet_time_zone,
+    min_delay_minutes = EXCLUDED.min_delay_minutes, updated_at = now()`;
 
 /**
  * Profiles and preferences in PostgreSQL, read through a Redis cache. A write marks the cached profile as being
@@ -160,9 +164,18 @@ export function createPreferencesRepository({
         const channels = JSON.stringify(patch.channels ?? {});
         const events = JSON.stringify(patch.eventChannels ?? {});
         const window = [quiet?.start ?? null, quiet?.end ?? null, quiet?.timeZone ?? null];
+        const threshold = patch.minDelayMinutes ?? null;
         await (mode === 'merge'
-          ? client.query(MERGE_PREFERENCES, [userId, channels, events, patch.quietHours !== undefined, ...window])
-          : client.query(REPLACE_PREFERENCES, [userId, channels, events, ...window]));
+          ? client.query(MERGE_PREFERENCES, [
+              userId,
+              channels,
+              events,
+              patch.quietHours !== undefined,
+              ...window,
+              patch.minDelayMinutes !== undefined,
+              threshold,
+            ])
+          : client.query(REPLACE_PREFERENCES, [userId, channels, events, ...window, threshold]));
       }),
     );
     return profile!;

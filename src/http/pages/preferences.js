@@ -137,6 +137,7 @@
     el('quiet-start').value = quiet ? String(quiet.start).slice(0, 5) : '22:00';
     el('quiet-end').value = quiet ? String(quiet.end).slice(0, 5) : '07:00';
     el('quiet-tz').value = quiet ? quiet.timeZone : Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+    el('min-delay').value = prefs.minDelayMinutes == null ? '' : String(prefs.minDelayMinutes);
     markQuietHours();
     el('contact-email').value = contact.email || '';
     el('contact-phone').value = contact.phone || '';
@@ -157,7 +158,10 @@
       ? { start: el('quiet-start').value, end: el('quiet-end').value, timeZone: el('quiet-tz').value.trim() }
       : null;
     const contact = { email: el('contact-email').value.trim(), phone: el('contact-phone').value.trim(), whatsappOptIn: el('contact-whatsapp').checked };
-    return { channels, events, quietHours, locale: el('locale').value, contact };
+    // A number as typed (the API names what is wrong with it); empty means every delay.
+    const typed = el('min-delay').value.trim();
+    const minDelayMinutes = typed === '' ? null : Number(typed);
+    return { channels, events, quietHours, locale: el('locale').value, contact, minDelayMinutes };
   }
 
   /** Only what the person changed: an untouched cell keeps following the operator's defaults. */
@@ -174,6 +178,7 @@
     if (Object.keys(events).length) patch.events = events;
     if (JSON.stringify(before.quietHours) !== JSON.stringify(after.quietHours)) patch.quietHours = after.quietHours;
     if (before.locale !== after.locale) patch.locale = after.locale;
+    if (before.minDelayMinutes !== after.minDelayMinutes) patch.minDelayMinutes = after.minDelayMinutes;
     const contact = diff(before.contact, after.contact);
     for (const key of ['email', 'phone']) if (contact[key] === '') contact[key] = null;
     if (Object.keys(contact).length) patch.contact = contact;
@@ -234,11 +239,13 @@
     const number = el('follow-number').value.trim();
     const body = { [kind === 'train' ? 'trainNumber' : 'flightNumber']: number };
     if (el('follow-date').value) body.journeyDate = el('follow-date').value;
+    if (el('follow-min-delay').value.trim()) body.minDelayMinutes = Number(el('follow-min-delay').value);
     el('follow').disabled = true;
     setStatus(el('follow-status'), 'busy', 'following…');
     try {
       const answer = await api('POST', '/users/' + encodeURIComponent(session.userId) + '/itineraries', body);
-      const what = (answer.flightNumber ? 'flight ' + answer.flightNumber : 'train ' + answer.trainNumber) + (answer.journeyDate ? ' on ' + answer.journeyDate : '');
+      const what = (answer.flightNumber ? 'flight ' + answer.flightNumber : 'train ' + answer.trainNumber) + (answer.journeyDate ? ' on ' + answer.journeyDate : '') +
+        (answer.minDelayMinutes ? ', delays of ' + answer.minDelayMinutes + ' minutes or more' : '');
       setStatus(el('follow-status'), 'saved', 'following ' + what);
     } catch (error) {
       setStatus(el('follow-status'), 'error', 'not followed: ' + error.message, error.details);
