@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { GatewayError } from './errors/gateway-error.js';
+import { DEFAULT_EXPIRY_GRACE, isDisruptionType } from './events/expiry.js';
 
 /**
  * Every setting of the gateway, read once from the environment. Defaults work on the local stack
@@ -91,6 +92,22 @@ const schema = z.object({
     .transform((items) => items.map(Number))
     .pipe(z.array(z.number().int().min(0).max(86_400_000)))
     .default([10_000, 60_000, 600_000]),
+  /**
+   * Minutes after the departure each kind of disruption notice is still sent, e.g. `FLIGHT_DELAY=30,GATE_CHANGE=0`;
+   * the types not named keep their defaults (src/consumers/expiry.ts). One not sent by then is recorded 'expired'.
+   */
+  EXPIRY_GRACE_MINUTES: csv
+    .transform((items, ctx) => {
+      const grace = { ...DEFAULT_EXPIRY_GRACE };
+      for (const item of items) {
+        const [type, minutes] = item.split('=').map((part) => part.trim());
+        if (!type || !isDisruptionType(type) || !/^\d{1,5}$/.test(minutes ?? ''))
+          ctx.addIssue({ code: 'custom', message: `"${item}" is not TYPE=minutes with a disruption type` });
+        else grace[type] = Number(minutes);
+      }
+      return grace;
+    })
+    .default(DEFAULT_EXPIRY_GRACE),
   /** How long an open circuit breaker waits before one trial send. */
   BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /**

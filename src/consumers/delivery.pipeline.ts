@@ -7,6 +7,7 @@ import { QUIET_CHANNELS, URGENT_EVENTS, quietUntil } from '../preferences/quiet-
 import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
 import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from '../store/deliveries.repository.js';
 import { classifyFailure, pausesChannel, type Failure } from './failures.js';
+import { usefulUntil, type ExpiryGrace } from '../events/expiry.js';
 import { addressOf } from './recipients.js';
 import type { OptOuts } from './opt-outs.js';
 
@@ -39,6 +40,8 @@ export interface PipelineDeps {
   optOuts?: OptOuts;
   /** Where outcomes and latency are counted (the process's metrics). */
   metrics: DeliveryMetrics;
+  /** Minutes after the departure a disruption notice is still sent; none given, notices never expire. */
+  expiryGrace?: ExpiryGrace;
 }
 
 /**
@@ -54,6 +57,7 @@ export function createDeliveryPipeline({
   inPlaceRetries = 2,
   optOuts,
   metrics: { deliveryOutcomes, deliveryLatency },
+  expiryGrace,
 }: PipelineDeps) {
   const render = (event: GatewayEvent, profile: UserProfile): Rendered =>
     renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
@@ -105,6 +109,11 @@ export function createDeliveryPipeline({
     const small = belowThreshold(profile, event);
     if (small) {
       await deliveries.markSkipped(key, { code: 'BELOW_THRESHOLD', message: small });
+      return { kind: 'done' };
+    }
+    const until = expiryGrace && usefulUntil(event, expiryGrace);
+    if (until && Date.now() > until.getTime()) {
+      await deliveries.markExpired(key, `of no use after ${until.toISOString()} (the departure plus its grace)`);
       return { kind: 'done' };
     }
     const address = addressOf(channel, profile);

@@ -166,6 +166,8 @@ export const travelDisruptionSchema = z
     flightNumber: vehicleNumber.optional(),
     trainNumber: vehicleNumber.optional(),
     journeyDate: z.iso.date().optional(),
+    /** The scheduled departure: a notice still unsent some time after it is of no use, and is never sent late. */
+    departureTime: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 date-time with its offset' }).optional(),
     destination: text().optional(),
     payload: disruptionPayloadSchema.default({}),
   })

@@ -136,6 +136,7 @@ export async function createWorker({
       renderer,
       deliveries,
       metrics,
+      expiryGrace: config.EXPIRY_GRACE_MINUTES,
       ...(numbers && { optOuts: numbers }),
     });
   };
