@@ -15,6 +15,7 @@ import { FETCH_SIZES } from '../kafka/names.js';
 import { CONTINUE, runPaced, type Step } from './paced-runner.js';
 import { recipientById, recipientsOf } from './recipients.js';
 import { readRetryEnvelope } from './retry-record.js';
+import type { DisruptionsRepository } from '../store/disruptions.repository.js';
 import { describeError } from './record-faults.js';
 
 export interface ChannelConsumerOptions {
@@ -28,6 +29,8 @@ export interface ChannelConsumerOptions {
   router: FailureRouter;
   preferences: PreferencesRepository;
   itineraries: ItinerariesRepository;
+  /** Which disruption is the latest word on a journey; without it, no notice is superseded. */
+  disruptions?: DisruptionsRepository;
   breakers: Breakers;
   logger: Logger;
   /** The retry level these topics are (0 for the event topics, n for notifications.<channel>.retry.n). */
@@ -118,6 +121,9 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       return CONTINUE;
     }
     const event = parsed.event;
+    // Asked once per record, before any recipient: a newer notice of the same journey replaces this one.
+    const supersededBy =
+      event.eventType === 'TRAVEL_DISRUPTION' ? await options.disruptions?.supersededBy(event) : undefined;
     const pages = envelope?.userId
       ? single(recipientById(event, envelope.userId, options))
       : recipientsOf(event, options);
@@ -126,7 +132,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       await pMap(
         page,
         async (profile) => {
-          const outcome = await deliverTo(event, profile, { replay: Boolean(envelope?.replayOf) });
+          const outcome = await deliverTo(event, profile, { replay: Boolean(envelope?.replayOf), supersededBy });
           paused ||= outcome.kind === 'paused';
           await settle(outcome, {
             record: original,

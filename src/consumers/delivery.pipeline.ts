@@ -29,6 +29,13 @@ export type Outcome =
   /** Another process holds the claim: the caller looks again once its lease has ended. */
   | { kind: 'held'; until: Date };
 
+export interface DeliveryOptions {
+  /** An operator's replay: may take a delivery that failed for good. */
+  replay?: boolean;
+  /** The eventId of a newer notice of the same journey: this one is recorded superseded, not sent. */
+  supersededBy?: string;
+}
+
 export interface PipelineDeps {
   channel: Channel;
   adapter: ChannelAdapter;
@@ -90,14 +97,15 @@ export function createDeliveryPipeline({
   return async function deliverTo(
     event: GatewayEvent,
     profile: UserProfile,
-    options: { replay?: boolean } = {},
+    options: DeliveryOptions = {},
   ): Promise<Outcome> {
-    const outcome = await attempt(event, profile, options.replay ?? false);
+    const outcome = await attempt(event, profile, options);
     deliveryOutcomes.inc({ channel, outcome: outcome.kind });
     return outcome;
   };
 
-  async function attempt(event: GatewayEvent, profile: UserProfile, replay: boolean): Promise<Outcome> {
+  async function attempt(event: GatewayEvent, profile: UserProfile, options: DeliveryOptions): Promise<Outcome> {
+    const replay = options.replay ?? false;
     const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel, userId: profile.userId };
     if (!channelEnabled(profile, event.eventType, channel)) {
       await deliveries.markSkipped(key, {
@@ -113,7 +121,13 @@ export function createDeliveryPipeline({
     }
     const until = expiryGrace && usefulUntil(event, expiryGrace);
     if (until && Date.now() > until.getTime()) {
-      await deliveries.markExpired(key, `of no use after ${until.toISOString()} (the departure plus its grace)`);
+      const message = `of no use after ${until.toISOString()} (the departure plus its grace)`;
+      await deliveries.markUnsent(key, { status: 'expired', message });
+      return { kind: 'done' };
+    }
+    if (options.supersededBy) {
+      const message = `replaced by the newer notice ${options.supersededBy}`;
+      await deliveries.markUnsent(key, { status: 'superseded', message });
       return { kind: 'done' };
     }
     const address = addressOf(channel, profile);

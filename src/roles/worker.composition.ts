@@ -35,6 +35,7 @@ import {
   topicsFor,
 } from '../kafka/names.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
+import { createDisruptionsRepository } from '../store/disruptions.repository.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from '../consumers/itinerary.projection.js';
 
@@ -122,6 +123,7 @@ export async function createWorker({
   const renderer = createTemplateRenderer(templatesDir ? { dir: templatesDir } : {});
   const preferences = createPreferencesRepository({ pool, redis });
   const itineraries = createItinerariesRepository(pool);
+  const disruptions = createDisruptionsRepository(pool);
   const deliveries = createDeliveriesRepository(pool, { leaseMs: config.DELIVERY_LEASE_MS });
   const deadLetter = createDeadLetterWriter({ producer, pool, topicPrefix: prefix });
   const adapters = channels.map((channel) => breakers.guard(adapterFor(channel, config, { pool, redis, logger })));
@@ -151,6 +153,7 @@ export async function createWorker({
       deliveries,
       preferences,
       itineraries,
+      disruptions,
       breakers,
       logger,
       concurrency: concurrencyOf(channel, config),

@@ -253,18 +253,19 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
 
     /** Recorded once per key: the person chose not to get this, or cannot be reached on this channel. */
     /**
-     * The notice is no use any more: recorded 'expired', never sent. A row an earlier attempt left (released after a
-     * failure, or held for quiet hours) is settled so too; one that was sent, or that another process holds, is not.
+     * The notice is no use any more, and is never sent: 'expired' (its journey began) or 'superseded' (a newer notice
+     * replaced it). A row an earlier attempt left (released after a failure, or held for quiet hours) is settled so
+     * too; one that was sent, or that another process holds, is not.
      */
-    async markExpired(key: DeliveryKey, message: string): Promise<void> {
+    async markUnsent(key: DeliveryKey, why: { status: 'expired' | 'superseded'; message: string }): Promise<void> {
       await pool.query(
         `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, error_code, error_message)
-         VALUES ($1, $2, $3, $4, $5, 'expired', 'EXPIRED', $6)
-         ON CONFLICT (idempotency_key) DO UPDATE SET status = 'expired', error_code = 'EXPIRED',
+         VALUES ($1, $2, $3, $4, $5, $6, upper($6), $7)
+         ON CONFLICT (idempotency_key) DO UPDATE SET status = EXCLUDED.status, error_code = EXCLUDED.error_code,
            error_message = EXCLUDED.error_message, lease_until = NULL, updated_at = now()
          WHERE deliveries.status IN ('failed', 'deferred')
             OR (deliveries.status = 'sending' AND deliveries.lease_until < now())`,
-        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, message],
+        [idempotencyKeyOf(key), key.eventId, key.eventType, key.channel, key.userId, why.status, why.message],
       );
     },
 

@@ -1,0 +1,98 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flightDelay } from './fixtures/events.js';
+import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
+import { unchangedFor, waitFor } from './helpers/wait-for.js';
+
+/** A newer disruption for the same journey replaces an older one that has not gone out yet. */
+describe('supersede', () => {
+  let gateway: Gateway;
+  const run = randomBytes(2).toString('hex').toUpperCase();
+  const who = {
+    userId: `sup-${run.toLowerCase()}`,
+    email: uniqueEmail('sup'),
+    phone: uniquePhone(),
+    flight: `S${run}`,
+  };
+  const statusOf = async (eventId: string, channel: string) => {
+    const { rows } = await gateway.pool.query<{
+      status: string;
+      error_code: string | null;
+      error_message: string | null;
+    }>('SELECT status, error_code, error_message FROM deliveries WHERE event_id = $1 AND channel = $2', [
+      eventId,
+      channel,
+    ]);
+    return rows[0];
+  };
+  const textsTo = (prefix = '') => gateway.sandbox.store.list((m) => m.to === `${prefix}${who.phone}`);
+
+  beforeAll(async () => {
+    gateway = await startGateway('supersede', { env: { RETRY_DELAYS_MS: '4000,4000' } });
+    await gateway.preferences.update(who.userId, { email: who.email, phone: who.phone });
+    await gateway.itineraries.add({ userId: who.userId, vehicleKind: 'flight', vehicleNumber: who.flight });
+  });
+  afterAll(() => gateway?.close());
+
+  it('sends the SMS and WhatsApp of the newer delay only; the older ones, waiting on a retry, are recorded superseded', async () => {
+    // Twilio fails for a moment: the first notice's SMS and WhatsApp leave for their retry topics.
+    gateway.sandbox.faults.set({ failNext: { count: 100, code: 20500, status: 500, to: who.phone } });
+    const older = randomUUID();
+    await gateway.producer.publish(
+      flightDelay({ eventId: older, flightNumber: who.flight, payload: { minutes: 30, reason: 'crew' } }),
+    );
+    // Released after its failed tries, and waiting on the retry topic.
+    const waiting = async (channel: string) => {
+      const row = await statusOf(older, channel);
+      return row?.status === 'sending' && row.error_code !== null;
+    };
+    await waitFor(
+      'the first notice waiting on its retries',
+      async () => (await waiting('sms')) && (await waiting('whatsapp')),
+    );
+    gateway.sandbox.faults.clear();
+
+    // Then the latest word: the delay is 90 minutes now.
+    const newer = randomUUID();
+    await gateway.producer.publish(
+      flightDelay({
+        eventId: newer,
+        eventTimestamp: new Date(Date.now() + 1000).toISOString(),
+        flightNumber: who.flight,
+        payload: { minutes: 90, reason: 'crew' },
+      }),
+    );
+    await waitFor(
+      'the older SMS and WhatsApp superseded',
+      async () => {
+        const [sms, whatsapp] = [await statusOf(older, 'sms'), await statusOf(older, 'whatsapp')];
+        return sms?.status === 'superseded' && whatsapp?.status === 'superseded';
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect((await statusOf(older, 'sms'))!.error_message).toBe(`replaced by the newer notice ${newer}`);
+    await waitFor('the newer SMS and WhatsApp', () => textsTo().length === 1 && textsTo('whatsapp:').length === 1);
+    await unchangedFor('no late copy of the older notice', () => textsTo().length + textsTo('whatsapp:').length, 2_000);
+
+    // One text each, with the latest delay.
+    expect(textsTo().map((m) => m.body)).toEqual([expect.stringContaining('90')]);
+    expect(textsTo()[0]!.body).not.toContain(' 30 ');
+    expect(textsTo('whatsapp:')).toHaveLength(1);
+    expect(['sent', 'delivered', 'queued']).toContain((await statusOf(newer, 'sms'))!.status);
+  });
+
+  it('still sends an older notice of another kind (a gate change is not replaced by a delay)', async () => {
+    const gate = randomUUID();
+    await gateway.producer.publish({
+      eventId: gate,
+      eventType: 'TRAVEL_DISRUPTION',
+      disruptionType: 'GATE_CHANGE',
+      flightNumber: who.flight,
+      eventTimestamp: new Date(Date.now() - 60_000).toISOString(),
+      payload: { gate: '42' },
+    } as never);
+    await waitFor('the gate change sent', async () =>
+      ['sent', 'delivered', 'queued'].includes((await statusOf(gate, 'sms'))?.status ?? ''),
+    );
+  });
+});
