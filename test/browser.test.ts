@@ -100,7 +100,10 @@ describe('the pages in a browser', () => {
   });
 
   it('shows an unread badge while the page is hidden, and marks the alerts read once they are in view', async () => {
-    const reader = { userId: `reader-${randomBytes(3).toString('hex')}`, flight: `R${randomBytes(2).toString('hex')}` };
+    const reader = {
+      userId: `reader-${randomBytes(3).toString('hex')}`,
+      flight: `R${randomBytes(2).toString('hex').toUpperCase()}`,
+    };
     await gateway.itineraries.add({ userId: reader.userId, vehicleKind: 'flight', vehicleNumber: reader.flight });
     const { token } = (await (
       await fetch(`${gateway.apiUrl}/auth/dev-login`, {
