@@ -29,6 +29,8 @@ const ROUTES = [
   'POST /admin/dlq/{id}/replay',
   'POST /admin/dlq/replay',
   'DELETE /admin/dlq/{id}',
+  'POST /admin/redrive',
+  'GET /admin/redrive/{id}',
   'GET /templates',
   'GET /templates/{event}/{channel}',
   'GET /previews/config',
@@ -39,6 +41,7 @@ const ROUTES = [
   'GET /previews.html',
   'GET /preferences.html',
   'GET /preferences.js',
+  'GET /admin.html',
 ];
 
 type Operation = OpenAPIV3_1.OperationObject;

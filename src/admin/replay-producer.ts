@@ -38,6 +38,8 @@ export function createReplayProducer({ config, logger }: { config: KafkaConfig; 
   }
 
   return {
+    /** The client the producer is made from, for an admin job that reads the log too (a re-drive). */
+    kafka,
     producer,
     prefix,
     ready(): Promise<void> {

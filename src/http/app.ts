@@ -31,6 +31,7 @@ import { pagesRoutes } from './pages.routes.js';
 import { preferencesRoutes } from './preferences.routes.js';
 import { previewsRoutes } from './previews.routes.js';
 import { registerRateLimits } from './rate-limits.js';
+import { redriveRoutes } from './redrive.routes.js';
 import { attachRealtime, type RealtimeServer } from './realtime.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { templatesRoutes } from './templates.routes.js';
@@ -57,7 +58,7 @@ export interface AppDeps {
 /** Partners' events are small; anything larger is a mistake or an attack, refused before it is read whole. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
-const PAGES = ['alerts.html', 'previews.html', 'preferences.html', 'preferences.js'] as const;
+const PAGES = ['alerts.html', 'previews.html', 'preferences.html', 'preferences.js', 'admin.html'] as const;
 
 /**
  * Builds the HTTP app (and the Socket.IO server on its HTTP server) without listening: tests call `inject` or
@@ -149,6 +150,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimit: config.RATE_LIMIT_ADMIN,
     pool,
     replays,
+  });
+  await app.register(redriveRoutes, {
+    adminToken: config.ADMIN_TOKEN,
+    rateLimit: config.RATE_LIMIT_ADMIN,
+    pool,
+    replays,
+    logger: logger.child({ component: 'redrive' }),
   });
   await app.register(templatesRoutes, { renderer: createTemplateRenderer() });
   await app.register(previewsRoutes, { config, pool });

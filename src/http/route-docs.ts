@@ -93,6 +93,18 @@ const deadLetter = {
   failedAt: '2026-12-01T06:12:09.000Z',
 };
 
+const redriveJob = {
+  id: 9,
+  request: { from: '2026-12-01T06:00:00.000Z', to: '2026-12-01T07:00:00.000Z', channels: ['sms'], dryRun: false },
+  dryRun: false,
+  status: 'done',
+  progress: { partitions: 3, partitionsDone: 3, recordsInWindow: 1200, recordsRead: 1200, matched: 310 },
+  outcomes: { sms: { redriven: 42, alreadyDelivered: 268 } },
+  error: null,
+  createdAt: '2026-12-01T09:00:00.000Z',
+  finishedAt: '2026-12-01T09:00:04.000Z',
+};
+
 const page = (body: string) => ({ description: 'the page', contentType: 'text/html', example: body });
 
 /** Keyed `METHOD /path` as Fastify registers it. */
@@ -514,6 +526,43 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       404: error('no such entry', { error: 'not_found', message: 'no dead letter 42' }),
     },
   },
+  'POST /admin/redrive': {
+    summary:
+      'Re-drive a window of the log: deliver again what the ledger does not show delivered (or count it, dryRun)',
+    description:
+      'Reads the records Kafka retained between from and to (narrowed by topics, a flight or train and channels) and ' +
+      'sends each, on each channel that has not delivered it, through the retry path as a replay. The claims keep ' +
+      'anything delivered from going out twice. Answers 202 with the job; GET its url for progress and counts.',
+    tags: ['admin'],
+    security: ['adminToken'],
+    bodyExample: {
+      from: '2026-12-01T06:00:00Z',
+      to: '2026-12-01T07:00:00Z',
+      topics: ['travel-disruption'],
+      flightNumber: 'W2121',
+      channels: ['sms'],
+      dryRun: true,
+    },
+    responses: {
+      202: { description: 'started', example: { ...redriveJob, status: 'running', url: '/admin/redrive/9' } },
+      400: error('the request is invalid', {
+        error: 'bad_request',
+        message: 'invalid re-drive',
+        details: [{ path: 'to', message: 'must be after from' }],
+      }),
+      401: unauthorized,
+    },
+  },
+  'GET /admin/redrive/:id': {
+    summary: "A re-drive's progress and, once done, what it did per channel",
+    tags: ['admin'],
+    security: ['adminToken'],
+    responses: {
+      200: { description: 'the job', example: redriveJob },
+      401: unauthorized,
+      404: error('no such re-drive', { error: 'not_found', message: 'no re-drive 9' }),
+    },
+  },
   'GET /templates': {
     summary: 'Every template, by event, channel and locale',
     tags: ['templates'],
@@ -618,6 +667,12 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
   },
   'GET /preferences.html': {
     summary: 'A person manages their channels, quiet hours and contact',
+    tags: ['pages'],
+    responses: { 200: page('<!doctype html>…') },
+  },
+  'GET /admin.html': {
+    summary: "The operator's page: dead letters (inspect, replay, discard), an event's history, and re-drives",
+    description: 'The page is open; everything it shows comes from the admin API, with the token typed into it.',
     tags: ['pages'],
     responses: { 200: page('<!doctype html>…') },
   },
