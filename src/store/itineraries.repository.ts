@@ -74,14 +74,12 @@ export function createItinerariesRepository(pool: pg.Pool) {
       const [kind, number] = event.flightNumber ? ['flight', event.flightNumber] : ['train', event.trainNumber!];
       let after = '';
       for (;;) {
-        // The journey's own threshold (the smallest, should two itineraries match) is kept beside the person's.
+        // The journey's own threshold (the smallest, should two itineraries match), asked only for the page's rows.
         const { rows } = await pool.query<ProfileRow & { journey_min_delay: number | null }>(
-          `SELECT ${PROFILE_COLUMNS}, j.journey_min_delay FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id
-             CROSS JOIN LATERAL (
-               SELECT count(*) AS matching, min(i.min_delay_minutes) AS journey_min_delay FROM itineraries i
-                WHERE i.user_id = u.user_id AND i.status = 'active' AND i.vehicle_kind = $1 AND i.vehicle_number = $2
-                  AND ($3::date IS NULL OR i.journey_date IS NULL OR i.journey_date = $3::date)) j
-            WHERE u.erased_at IS NULL AND u.user_id > $4 AND j.matching > 0
+          `SELECT ${PROFILE_COLUMNS},
+                  (SELECT min(i.min_delay_minutes) FROM itineraries i ${MATCHING_ITINERARY}) AS journey_min_delay
+             FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id
+            WHERE u.erased_at IS NULL AND u.user_id > $4 AND EXISTS (SELECT 1 FROM itineraries i ${MATCHING_ITINERARY})
             ORDER BY u.user_id LIMIT $5`,
           [kind, number, event.journeyDate ?? null, after, pageSize],
         );
@@ -98,6 +96,10 @@ export function createItinerariesRepository(pool: pg.Pool) {
 }
 
 export type ItinerariesRepository = ReturnType<typeof createItinerariesRepository>;
+
+/** An active itinerary of user `u` on the disrupted vehicle ($1 kind, $2 number) and date ($3, none: any date). */
+const MATCHING_ITINERARY = `WHERE i.user_id = u.user_id AND i.status = 'active' AND i.vehicle_kind = $1
+  AND i.vehicle_number = $2 AND ($3::date IS NULL OR i.journey_date IS NULL OR i.journey_date = $3::date)`;
 
 // Users first (one row per user, the earliest booking's details where none are on file), then the itineraries of the
 // users that are not erased (one row per PNR, the latest booking's vehicle).
