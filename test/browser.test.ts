@@ -67,6 +67,16 @@ describe('the pages in a browser', () => {
     );
   }
 
+  /** A user token as the pages get one (the development login). */
+  async function logIn(userId: string): Promise<string> {
+    const response = await fetch(`${gateway.apiUrl}/auth/dev-login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId }),
+    });
+    return ((await response.json()) as { token: string }).token;
+  }
+
   async function openPage(path: string): Promise<Page> {
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(`${path}: ${error.message}`));
@@ -106,13 +116,7 @@ describe('the pages in a browser', () => {
       flight: `R${randomBytes(2).toString('hex').toUpperCase()}`,
     };
     await gateway.itineraries.add({ userId: reader.userId, vehicleKind: 'flight', vehicleNumber: reader.flight });
-    const { token } = (await (
-      await fetch(`${gateway.apiUrl}/auth/dev-login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ userId: reader.userId }),
-      })
-    ).json()) as { token: string };
+    const token = await logIn(reader.userId);
     const unread = async () =>
       (
         (await (
@@ -174,13 +178,7 @@ describe('the pages in a browser', () => {
     await page.click('#save');
     await page.waitForSelector('#save-status[data-state="saved"]', { timeout: 10_000 });
 
-    const { token } = (await (
-      await fetch(`${gateway.apiUrl}/auth/dev-login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ userId: traveller.userId }),
-      })
-    ).json()) as { token: string };
+    const token = await logIn(traveller.userId);
     const stored = await fetch(`${gateway.apiUrl}/users/${traveller.userId}/preferences`, {
       headers: { authorization: `Bearer ${token}` },
     });

@@ -20,7 +20,7 @@ import { authRoutes } from './auth.routes.js';
 import { registerErrorHandling } from './errors.js';
 import { erasureRoutes } from './erasure.routes.js';
 import { eventsRoutes } from './events.routes.js';
-import { healthRoutes } from './health.routes.js';
+import { healthRoutes, postgresAnswers, redisAnswers } from './health.routes.js';
 import { historyRoutes } from './history.routes.js';
 import { inboxRoutes } from './inbox.routes.js';
 import { metricsRoutes } from './metrics.routes.js';
@@ -113,8 +113,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     checks: {
       kafka: () => kafka.answers(),
       rabbitmq: () => eventQueue.isConnected(),
-      redis: async () => (await redis.ping()) === 'PONG',
-      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
+      redis: redisAnswers(redis),
+      postgres: postgresAnswers(pool),
     },
     breakers: breakerStates.read,
   });

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import pTimeout from 'p-timeout';
+import type pg from 'pg';
 
 /** A dependency's readiness: the role is ready when every check says so. */
 export type ReadinessCheck = () => Promise<boolean> | boolean;
@@ -11,6 +13,18 @@ export interface HealthOptions {
   /** A check that has not answered by then counts as failed: a stopped server often does not refuse, it is silent. */
   checkTimeoutMs?: number;
 }
+
+/** PostgreSQL answers a statement: the check every role with a pool makes. */
+export const postgresAnswers =
+  (pool: pg.Pool): ReadinessCheck =>
+  async () =>
+    (await pool.query('SELECT 1')).rowCount === 1;
+
+/** Redis answers a PING. */
+export const redisAnswers =
+  (redis: Redis): ReadinessCheck =>
+  async () =>
+    (await redis.ping()) === 'PONG';
 
 /** Short enough that an orchestrator polling every few seconds sees a dependency go within one poll or two. */
 export const CHECK_TIMEOUT_MS = 2000;

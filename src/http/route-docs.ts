@@ -47,6 +47,11 @@ const forbidden = error('a user token for another person', {
   message: 'this token belongs to another user',
   details: [{ path: 'userId', message: 'not yours' }],
 });
+const badSignature = error('the signature does not match', {
+  error: 'forbidden',
+  message: 'X-Twilio-Signature does not match',
+  details: [{ path: 'x-twilio-signature', message: 'invalid' }],
+});
 const tooMany = error('too many requests from this client; retry after the Retry-After header', {
   error: 'too_many_requests',
   message: 'rate limit of 60 requests exceeded; retry in 42 seconds',
@@ -424,11 +429,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         message: 'invalid status callback',
         details: [{ path: 'MessageSid', message: 'required' }],
       }),
-      403: error('the signature does not match', {
-        error: 'forbidden',
-        message: 'X-Twilio-Signature does not match',
-        details: [{ path: 'x-twilio-signature', message: 'invalid' }],
-      }),
+      403: badSignature,
       503: error('the send is not recorded yet; Twilio retries', {
         error: 'unavailable',
         message: 'this message is not recorded yet; retry later',
@@ -446,11 +447,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
         contentType: 'text/xml',
         example: '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
       },
-      403: error('the signature does not match', {
-        error: 'forbidden',
-        message: 'X-Twilio-Signature does not match',
-        details: [{ path: 'x-twilio-signature', message: 'invalid' }],
-      }),
+      403: badSignature,
     },
   },
   'GET /admin/dlq': {

@@ -15,6 +15,7 @@ import { createOptOutsRepository } from '../store/opt-outs.repository.js';
 import { createKafka } from '../kafka/client.js';
 import { kafkaProbeFor } from '../kafka/probe.js';
 import { registerBacklogMetrics, type WatchedGroup } from '../consumers/backlog.metrics.js';
+import { postgresAnswers, redisAnswers } from '../http/health.routes.js';
 import { createIdempotentProducer } from '../kafka/producer.js';
 import { createRedis } from '../net/redis.js';
 import { ensureTopics } from '../kafka/topics.js';
@@ -209,8 +210,8 @@ export async function createWorker({
     /** What this worker needs to deliver, for a `/readyz`. */
     checks: {
       kafka: () => probe.answers(),
-      postgres: async () => (await pool.query('SELECT 1')).rowCount === 1,
-      redis: async () => (await redis.ping()) === 'PONG',
+      postgres: postgresAnswers(pool),
+      redis: redisAnswers(redis),
     },
     breakers,
     metrics,
