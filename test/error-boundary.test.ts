@@ -179,8 +179,17 @@ describe('every consumer group has one error boundary', () => {
       { timeoutMs: 60_000 },
     );
     expect(letter).toEqual([{ error_code: 'TWILIO_21211' }]);
-    const [row] = await gateway.deliveries.find({ eventId: bad.eventId, channel: 'sms' });
-    expect(row!.status).toBe('dead_lettered');
+    // The ledger is written after the dead letter (so that a failed dead-letter write leaves the row to be found
+    // again): it says so a moment later.
+    const status = await waitFor(
+      'the ledger to say dead-lettered',
+      async () => {
+        const [row] = await gateway.deliveries.find({ eventId: bad.eventId, channel: 'sms' });
+        return row?.status === 'dead_lettered' ? row.status : undefined;
+      },
+      { timeoutMs: 10_000 },
+    );
+    expect(status).toBe('dead_lettered');
   });
 
   /** Strings PostgreSQL or a template would choke on, and ordinary ones. */
