@@ -39,6 +39,8 @@ const csv = z
 
 const port = z.coerce.number().int().min(1).max(65535);
 
+const sendRate = z.coerce.number().int('must be a whole number of messages per second').min(1).max(10_000).optional();
+
 const schema = z.object({
   // Fails closed: forgetting NODE_ENV on a server must not open /auth/dev-login or accept the development secrets.
   NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
@@ -146,6 +148,16 @@ const schema = z.object({
     .default('whatsapp:+14155238886'),
   /** Requests to the Twilio API in flight at once per channel and worker process (SMS, WhatsApp). */
   TWILIO_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(500).default(16),
+  /**
+   * Messages per second each sender may send, held across every worker (the window is in Redis), e.g. 1 for a US long
+   * code, 3 for a toll-free number, 80 for a WhatsApp sender; sends past it wait their turn. Unset: no limit (the
+   * sandbox takes any rate, and so do the tests and the benchmark unless they set one).
+   */
+  SMS_SENDS_PER_SECOND: sendRate,
+  WHATSAPP_SENDS_PER_SECOND: sendRate,
+  EMAIL_SENDS_PER_SECOND: sendRate,
+  /** Added to the rates' one-second window, for requests that spend longer on the way to the provider than the next. */
+  SEND_RATE_MARGIN_MS: z.coerce.number().int().min(0).max(1_000).default(100),
   SANDBOX_PORT: port.default(3100),
 
   INGEST_API_KEYS: csv.default([DEV_SECRETS.INGEST_API_KEYS]),

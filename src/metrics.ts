@@ -33,6 +33,14 @@ export function createMetrics() {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers,
     }),
+    /** How long sends waited for a place in their sender's rate (SMS_SENDS_PER_SECOND and the like). */
+    sendRateWait: new Histogram({
+      name: 'gateway_send_rate_wait_seconds',
+      help: "Seconds a send waited for its sender's rate to allow it, by channel",
+      labelNames: ['channel'],
+      buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers,
+    }),
     /** By the route's pattern (`/users/:userId/preferences`), never the raw URL: one series per route, not per user. */
     httpRequests: new Counter({
       name: 'gateway_http_requests_total',

@@ -28,6 +28,9 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
     baseUrl: options.baseUrl,
     timeoutMs: 10_000,
   });
+  // The SDK loads its API modules on first use: loaded now, the first send takes as long as the next (a sender's rate
+  // spaces sends by when they leave, and a slow first one would reach Twilio close behind the second).
+  void client.messages;
   // A bound per provider, not per record: an API flooded past what it answers in time times requests out, and a
   // timed-out create is ambiguous (it may still be taken), which costs a look-up and risks a second copy.
   const bound = pLimit(options.maxInFlight ?? 16);

@@ -3,6 +3,7 @@ import { PROVIDER_OF, createBreakers } from '../channels/breaker.js';
 import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { ChannelAdapter } from '../channels/channel.js';
 import { createEmailChannel } from '../channels/email.channel.js';
+import { withSendRate, type SendRateOptions } from '../channels/send-rate.js';
 import { createTwilioChannel } from '../channels/twilio.channel.js';
 import { createWebsocketChannel } from '../channels/websocket.channel.js';
 import type { Config } from '../config.js';
@@ -69,6 +70,24 @@ function adapterFor(
   }
 }
 
+/** The channel's sender and its configured rate, if it has one; websocket alerts have no provider to keep it for. */
+function rateLimited(
+  adapter: ChannelAdapter,
+  config: Config,
+  deps: Pick<SendRateOptions, 'redis' | 'signal' | 'waitSeconds'>,
+): ChannelAdapter {
+  const senders = {
+    email: { sender: config.SMTP_FROM, perSecond: config.EMAIL_SENDS_PER_SECOND },
+    sms: { sender: config.TWILIO_SMS_FROM, perSecond: config.SMS_SENDS_PER_SECOND },
+    whatsapp: { sender: config.TWILIO_WHATSAPP_FROM, perSecond: config.WHATSAPP_SENDS_PER_SECOND },
+    websocket: { sender: '', perSecond: undefined },
+  } as const;
+  const { sender, perSecond } = senders[adapter.channel];
+  return perSecond
+    ? withSendRate(adapter, { ...deps, sender, perSecond, marginMs: config.SEND_RATE_MARGIN_MS })
+    : adapter;
+}
+
 /**
  * Records in flight per group. SMTP carries one message per connection at a time: more emails in flight than a couple
  * per connection only wait in nodemailer's queue, already claimed, and a rebalance must wait for them all to finish.
@@ -127,7 +146,17 @@ export async function createWorker({
   const disruptions = createDisruptionsRepository(pool);
   const deliveries = createDeliveriesRepository(pool, { leaseMs: config.DELIVERY_LEASE_MS });
   const deadLetter = createDeadLetterWriter({ producer, pool, topicPrefix: prefix });
-  const adapters = channels.map((channel) => breakers.guard(adapterFor(channel, config, { pool, redis, logger })));
+  // Sends waiting for their sender's rate give up (unsent, retried later) when the worker stops, so a stop never waits
+  // out a queue of them.
+  const stopping = new AbortController();
+  // The rate is outside the breaker: a send waiting its turn must not count as a provider call that timed out.
+  const adapters = channels.map((channel) =>
+    rateLimited(breakers.guard(adapterFor(channel, config, { pool, redis, logger })), config, {
+      redis,
+      signal: stopping.signal,
+      waitSeconds: metrics.sendRateWait,
+    }),
+  );
   const optOuts = createOptOutsRepository(pool);
   const optOutsFor = (channel: Channel) =>
     channel === 'sms' || channel === 'whatsapp' ? optOuts.forChannel(channel) : undefined;
@@ -225,6 +254,7 @@ export async function createWorker({
       deferred.start();
     },
     async stop() {
+      stopping.abort();
       await Promise.all([deferred.stop(), projection.stop(), ...consumers.map((c) => c.stop())]);
       breakers.shutdown();
       await Promise.all(adapters.map((a) => a.close()));

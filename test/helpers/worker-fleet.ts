@@ -23,7 +23,10 @@ import { spawnWorker, type WorkerProcess } from './worker-process.js';
  * api (for Socket.IO clients and Twilio status callbacks), the Twilio sandbox, a database, topics and queues of the
  * test's own. MailDev and Redis are shared; tests use addresses and user ids of their own.
  */
-export async function startWorkerFleet(label: string, { workers: workerCount = 2 } = {}) {
+export async function startWorkerFleet(
+  label: string,
+  { workers: workerCount = 2, env: extraEnv = {} }: { workers?: number; env?: Record<string, string> } = {},
+) {
   const prefix = uniquePrefix(label);
   const database = await freshDatabase(testConfig(prefix).DATABASE_URL);
   // Twilio signs its status callbacks against the api's address, so that address is fixed before anything starts.
@@ -42,6 +45,7 @@ export async function startWorkerFleet(label: string, { workers: workerCount = 2
     DATABASE_URL: database.url,
     TWILIO_API_BASE_URL: sandboxUrl,
     PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
+    ...extraEnv,
   };
   const config = testConfig(prefix, env);
 
