@@ -119,6 +119,15 @@ const schema = z.object({
   BREAKER_CALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(45_000),
   /** A delivery claimed by a process that then died is taken over after this long. */
   DELIVERY_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+  /**
+   * Delivery status webhooks (POST /admin/webhooks): the first retry of a notice the receiver did not take waits this
+   * many seconds, each next one about twice as long, for WEBHOOK_RETRY_HOURS; a receiver gets WEBHOOK_TIMEOUT_MS to
+   * answer, and each worker posts WEBHOOK_CONCURRENCY notices at once.
+   */
+  WEBHOOK_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
+  WEBHOOK_RETRY_HOURS: z.coerce.number().min(0.01).max(168).default(24),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
 
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
   /** Pooled SMTP connections per worker process: each carries one message at a time, so this bounds email's rate. */

@@ -64,13 +64,18 @@ export const SOCKET_REFUSAL_CODES = [
   'UNAVAILABLE',
 ] as const;
 
-/** Errors passed between modules and logged, never stored: configuration, roles, publishing, replays. */
+/**
+ * Errors passed between modules and logged, never stored in the ledger: configuration, roles, publishing, replays,
+ * status webhooks (a webhook's last error is kept on the webhook).
+ */
 export const INTERNAL_CODES = [
   'CONFIG_INVALID',
   'ROLE_INVALID',
   'PUBLISH_FAILED',
   'QUEUE_UNAVAILABLE',
   'NOT_REPLAYABLE',
+  'WEBHOOK_REJECTED',
+  'WEBHOOK_UNREACHABLE',
 ] as const;
 
 /** Every fixed code, each once. */

@@ -32,6 +32,9 @@ import { preferencesRoutes } from './preferences.routes.js';
 import { previewsRoutes } from './previews.routes.js';
 import { registerRateLimits } from './rate-limits.js';
 import { redriveRoutes } from './redrive.routes.js';
+import { statusWebhooksRoutes } from './status-webhooks.routes.js';
+import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
+import { createEventSources } from '../webhooks/event-sources.js';
 import { attachRealtime, type RealtimeServer } from './realtime.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { templatesRoutes } from './templates.routes.js';
@@ -120,11 +123,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(metricsRoutes, { metrics, breakers: breakerStates.read });
 
+  const statusWebhooks = createStatusWebhooksRepository(pool);
+  const sources = createEventSources({ webhooks: statusWebhooks, logger: logger.child({ component: 'webhooks' }) });
+  app.addHook('onClose', async () => sources.close());
   await app.register(eventsRoutes, {
     apiKeys: config.INGEST_API_KEYS,
     eventQueue,
     idempotency: createIdempotencyStore(redis),
     accepted: metrics.eventsAccepted,
+    sources,
   });
   await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
   const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });
@@ -157,6 +164,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pool,
     replays,
     logger: logger.child({ component: 'redrive' }),
+  });
+  await app.register(statusWebhooksRoutes, {
+    adminToken: config.ADMIN_TOKEN,
+    rateLimit: config.RATE_LIMIT_ADMIN,
+    apiKeys: config.INGEST_API_KEYS,
+    requireHttps: config.NODE_ENV === 'production',
+    webhooks: statusWebhooks,
+    sources,
   });
   await app.register(templatesRoutes, { renderer: createTemplateRenderer() });
   await app.register(previewsRoutes, { config, pool });

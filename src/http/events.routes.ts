@@ -5,6 +5,7 @@ import { DISRUPTION_TYPES, EVENT_TYPES, parseEvent, type GatewayEvent } from '..
 import { eventJsonSchemas } from '../events/json-schema.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { QueueUnavailableError, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
+import type { EventSources } from '../webhooks/event-sources.js';
 import { conflict, unavailable } from './errors.js';
 import { apiKeyGuard } from './guards.js';
 import { hashBody, type IdempotencyStore } from './idempotency.js';
@@ -16,6 +17,8 @@ export interface EventsRouteDeps {
   idempotency: IdempotencyStore;
   /** Counts what RabbitMQ confirmed, by event type. */
   accepted: GatewayMetrics['eventsAccepted'];
+  /** Notes which key sent the event, for the keys with a status webhook. */
+  sources: EventSources;
 }
 
 const ingestHeaders = refusing(
@@ -103,6 +106,11 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       }
 
       try {
+        // Before RabbitMQ has the event: once it has, a delivery may change status before a later note is written.
+        await deps.sources.record(event.eventId, request.apiKey!).catch((cause: unknown) => {
+          request.log.warn({ err: cause }, 'event not accepted: its source could not be noted');
+          throw away('the status webhooks store is unavailable; nothing was accepted, retry later');
+        });
         await deps.eventQueue.publish(event);
       } catch (error) {
         if (idempotencyKey) await deps.idempotency.settle(request.apiKey!, idempotencyKey, 'failed').catch(() => {});

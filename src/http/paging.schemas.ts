@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { decodeCursor } from '../store/cursor.js';
+import { refusing } from './route-schemas.js';
 
 /** One of a fixed list, refused with the list: `must be one of email, sms, whatsapp, websocket`. */
 export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
@@ -28,3 +29,15 @@ export const cursorParam = z
     return id ?? 0;
   })
   .describe("the previous page's nextCursor");
+
+/** `/:id` of a row kept in a bigserial (a re-drive, a webhook): refused as `invalid <thing> id`. */
+export const idParamsOf = (thing: string) =>
+  refusing(
+    z.object({
+      id: z
+        .string()
+        .regex(/^[1-9]\d{0,15}$/, `must be a ${thing} id`)
+        .transform(Number),
+    }),
+    { message: `invalid ${thing} id` },
+  );

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import { createRedriveJobsRepository } from '../store/redrive-jobs.repository.js';
 import { notFound } from './errors.js';
 import { adminGuard } from './guards.js';
-import { oneOf } from './paging.schemas.js';
+import { idParamsOf, oneOf } from './paging.schemas.js';
 import { adminRateLimit } from './rate-limits.js';
 import { refusing, strict } from './route-schemas.js';
 
@@ -58,15 +58,7 @@ const redriveBody = refusing(
   { message: 'invalid re-drive' },
 );
 
-const jobParams = refusing(
-  z.object({
-    id: z
-      .string()
-      .regex(/^[1-9]\d{0,15}$/, 'must be a re-drive id')
-      .transform(Number),
-  }),
-  { message: 'invalid re-drive id' },
-);
+const jobParams = idParamsOf('re-drive');
 
 /**
  * `POST /admin/redrive` starts a re-drive of a window of the log (or counts what it would do, `dryRun`) and answers

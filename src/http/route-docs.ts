@@ -110,6 +110,19 @@ const redriveJob = {
   finishedAt: '2026-12-01T09:00:04.000Z',
 };
 
+const statusWebhook = {
+  id: 3,
+  apiKey: '…7f3a',
+  url: 'https://partner.example.com/hooks/delivery-status',
+  statuses: ['sent', 'delivered', 'failed', 'dead_lettered'],
+  createdAt: '2026-12-01T08:00:00.000Z',
+  lastSuccessAt: '2026-12-01T09:14:03.000Z',
+  lastFailureAt: null,
+  lastError: null,
+  consecutiveFailures: 0,
+};
+const noWebhook = error('no such webhook', { error: 'not_found', message: 'no webhook 3' });
+
 const page = (body: string) => ({ description: 'the page', contentType: 'text/html', example: body });
 
 /** Keyed `METHOD /path` as Fastify registers it. */
@@ -522,6 +535,49 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       401: unauthorized,
       404: error('no such entry', { error: 'not_found', message: 'no dead letter 42' }),
     },
+  },
+  'POST /admin/webhooks': {
+    summary: "Register a webhook for an ingest API key's delivery statuses (answers its signing secret, once)",
+    description:
+      'Each status change (sent, delivered, failed, dead_lettered) of a delivery of an event the key sends from now ' +
+      'on is POSTed to the url as {type: "delivery.status", timestamp, data: {deliveryId, eventId, eventType, channel, ' +
+      'userId, status, providerId, errorCode, occurredAt}}, signed as Standard Webhooks sign: webhook-id, ' +
+      'webhook-timestamp and webhook-signature (v1, base64 HMAC-SHA256 with the secret over id.timestamp.body). A ' +
+      'notice the receiver does not answer with a 2xx is tried again with growing delays for WEBHOOK_RETRY_HOURS (24); ' +
+      'the same webhook-id on every try. Deliveries never wait for it.',
+    tags: ['admin'],
+    security: ['adminToken'],
+    bodyExample: { apiKey: 'the-partners-ingest-key', url: 'https://partner.example.com/hooks/delivery-status' },
+    responses: {
+      201: {
+        description: 'registered; keep the secret, it is not shown again',
+        example: { ...statusWebhook, lastSuccessAt: null, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+      },
+      400: error('the webhook is invalid', {
+        error: 'bad_request',
+        message: 'invalid webhook',
+        details: [{ path: 'apiKey', message: 'not one of the ingest API keys' }],
+      }),
+      401: unauthorized,
+    },
+  },
+  'GET /admin/webhooks': {
+    summary: 'Every status webhook, with how its receiver is doing (never the secrets)',
+    tags: ['admin'],
+    security: ['adminToken'],
+    responses: { 200: { description: 'the webhooks', example: { webhooks: [statusWebhook] } }, 401: unauthorized },
+  },
+  'GET /admin/webhooks/:id': {
+    summary: 'One status webhook: its last success, last failure and the failures since',
+    tags: ['admin'],
+    security: ['adminToken'],
+    responses: { 200: { description: 'the webhook', example: statusWebhook }, 401: unauthorized, 404: noWebhook },
+  },
+  'DELETE /admin/webhooks/:id': {
+    summary: 'Remove a status webhook; notices not yet posted to it are dropped',
+    tags: ['admin'],
+    security: ['adminToken'],
+    responses: { 204: { description: 'removed', example: '' }, 401: unauthorized, 404: noWebhook },
   },
   'POST /admin/redrive': {
     summary:

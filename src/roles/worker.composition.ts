@@ -40,6 +40,7 @@ import { createDeliveriesRepository } from '../store/deliveries.repository.js';
 import { createDisruptionsRepository } from '../store/disruptions.repository.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from '../consumers/itinerary.projection.js';
+import { createStatusWebhooks } from '../webhooks/status-webhooks.js';
 
 function adapterFor(
   channel: Channel,
@@ -230,6 +231,17 @@ export async function createWorker({
     logger,
   });
 
+  // The ledger's status changes, posted to the webhooks of the API keys that sent the events.
+  const statusWebhooks = createStatusWebhooks({
+    databaseUrl: config.DATABASE_URL,
+    pool,
+    logger,
+    retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
+    retryHours: config.WEBHOOK_RETRY_HOURS,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+  });
+
   const backlog = registerBacklogMetrics(metrics, { kafka, pool, groups: watched });
   const probe = kafkaProbeFor(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-worker`, logger);
 
@@ -250,12 +262,12 @@ export async function createWorker({
       await Promise.all(
         [...new Set(adapters.map((a) => PROVIDER_OF[a.channel]))].map((p) => breakerStates.write(p, 'closed')),
       );
-      await Promise.all([projection.start(), ...consumers.map((c) => c.start())]);
+      await Promise.all([projection.start(), ...consumers.map((c) => c.start()), statusWebhooks.start()]);
       deferred.start();
     },
     async stop() {
       stopping.abort();
-      await Promise.all([deferred.stop(), projection.stop(), ...consumers.map((c) => c.stop())]);
+      await Promise.all([deferred.stop(), projection.stop(), ...consumers.map((c) => c.stop()), statusWebhooks.stop()]);
       breakers.shutdown();
       await Promise.all(adapters.map((a) => a.close()));
       await producer.disconnect();

@@ -1,0 +1,84 @@
+import PgBoss from 'pg-boss';
+import type pg from 'pg';
+import type { Logger } from '../logger.js';
+import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
+import { startStatusDispatcher } from './status-dispatcher.js';
+import { createStatusRelay } from './status-relay.js';
+
+const QUEUE = 'delivery-status-webhooks';
+
+export interface StatusWebhooksOptions {
+  databaseUrl: string;
+  pool: pg.Pool;
+  logger: Logger;
+  /** The first retry's delay; each next one about doubles (with jitter). */
+  retryDelaySeconds: number;
+  /** How long a notice is tried for. */
+  retryHours: number;
+  timeoutMs: number;
+  concurrency: number;
+}
+
+/**
+ * Enough retries for the doubling delays to add up to the whole window: d·(2ⁿ − 1) ≥ window, the least pg-boss waits.
+ * The dispatcher gives a notice up once the window has passed, whatever retries remain.
+ */
+export const retriesFor = (delaySeconds: number, hours: number): number =>
+  Math.ceil(Math.log2((hours * 3600) / delaySeconds + 1));
+
+/**
+ * Delivery status webhooks in a worker: the relay from the ledger's outbox to pg-boss (the job queue, in the same
+ * PostgreSQL as the ledger, so a queued notice is as durable as the status it reports) and the dispatcher that posts.
+ */
+export function createStatusWebhooks(options: StatusWebhooksOptions) {
+  const { databaseUrl, pool, logger } = options;
+  const log = logger.child({ component: 'status-webhooks' });
+  const boss = new PgBoss({
+    connectionString: databaseUrl,
+    max: 4,
+    application_name: 'gateway-status-webhooks',
+    // Its cron scheduler is not used; its maintenance (expiry, archiving, retention) is.
+    schedule: false,
+  });
+  boss.on('error', (error) => log.warn({ err: error }, 'job queue error'));
+  const relay = createStatusRelay({
+    pool,
+    boss,
+    queue: QUEUE,
+    logger: log,
+    retry: {
+      retryLimit: retriesFor(options.retryDelaySeconds, options.retryHours),
+      retryDelay: options.retryDelaySeconds,
+      retryBackoff: true,
+      // A post that hangs past its own timeout has lost its worker; pg-boss then retries it.
+      expireInSeconds: Math.ceil(options.timeoutMs / 1000) + 60,
+    },
+  });
+
+  return {
+    async start() {
+      await boss.start();
+      if (!(await boss.getQueue(QUEUE))) {
+        // Two workers starting together both find it missing; the second's create fails on the first's row.
+        await boss.createQueue(QUEUE).catch(async (error: unknown) => {
+          if (!(await boss.getQueue(QUEUE))) throw error;
+        });
+      }
+      await startStatusDispatcher({
+        boss,
+        queue: QUEUE,
+        webhooks: createStatusWebhooksRepository(pool),
+        timeoutMs: options.timeoutMs,
+        giveUpAfterMs: options.retryHours * 3_600_000,
+        concurrency: options.concurrency,
+        logger: log,
+      });
+      relay.start();
+    },
+    async stop() {
+      await relay.stop();
+      // Posts in flight finish (each is bounded by the timeout); jobs not started stay queued for the next worker.
+      await boss.stop({ graceful: true, wait: true, timeout: options.timeoutMs + 1_000 });
+    },
+  };
+}
