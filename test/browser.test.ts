@@ -297,6 +297,22 @@ describe('the pages in a browser', () => {
     };
     // The refused SMS is what a re-drive of the last hour would send again.
     expect(result.outcomes.sms!.redriven).toBe(1);
+
+    // A status webhook: registered with the partner's key, its secret shown once, listed, refused with the field named.
+    await page.fill('#webhook-key', 'not-a-key');
+    await page.fill('#webhook-url', 'https://partner.example.com/hooks');
+    await page.click('#webhook-add');
+    await page.waitForSelector('#webhook-status[data-state="error"]', { timeout: 10_000 });
+    expect(await page.textContent('#webhook-status')).toContain('apiKey');
+    await page.fill('#webhook-key', gateway.config.INGEST_API_KEYS[0]!);
+    await page.click('#webhook-add');
+    await page.waitForSelector('#webhook-secret-line:not([hidden])', { timeout: 10_000 });
+    expect(await page.textContent('#webhook-secret')).toMatch(/^whsec_/);
+    const hook = page.locator('#webhook-table tbody tr', { hasText: 'https://partner.example.com/hooks' });
+    await hook.waitFor({ timeout: 10_000 });
+    const hookId = Number(await hook.getAttribute('data-id'));
+    const stored = await gateway.pool.query('SELECT url FROM status_webhooks WHERE id = $1', [hookId]);
+    expect(stored.rows).toEqual([{ url: 'https://partner.example.com/hooks' }]);
     await page.screenshot({ path: join(SCREENSHOTS, 'admin-page.png'), fullPage: true });
     await page.close();
   });

@@ -6,6 +6,7 @@ import { startStatusDispatcher } from './status-dispatcher.js';
 import { createStatusRelay } from './status-relay.js';
 
 const QUEUE = 'delivery-status-webhooks';
+const STOP_GRACE_MS = 3_000;
 
 export interface StatusWebhooksOptions {
   databaseUrl: string;
@@ -77,8 +78,10 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
     },
     async stop() {
       await relay.stop();
-      // Posts in flight finish (each is bounded by the timeout); jobs not started stay queued for the next worker.
-      await boss.stop({ graceful: true, wait: true, timeout: options.timeoutMs + 1_000 });
+      // Posts in flight get a few seconds, well inside the process's own shutdown deadline; one still going is failed
+      // and posted again later (with the same webhook-id, so a receiver that took it drops the copy). Jobs not
+      // started stay queued for the next worker.
+      await boss.stop({ graceful: true, wait: true, timeout: STOP_GRACE_MS });
     },
   };
 }
