@@ -43,21 +43,37 @@ CREATE FUNCTION reported_delivery_status(ledger_status text) RETURNS text LANGUA
     WHEN 'undelivered' THEN 'failed' WHEN 'failed' THEN 'failed' WHEN 'dead_lettered' THEN 'dead_lettered' END
 $$;
 
-CREATE FUNCTION note_delivery_status() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  reported text := reported_delivery_status(NEW.status);
+-- Statement triggers, one run per statement over the rows it changed: the ledger writes in batches (one statement for
+-- many deliveries), and with no webhook registered at all a statement costs one look at an empty table.
+CREATE FUNCTION note_delivery_statuses() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  -- 'queued' then 'sent' is one report, not two.
-  IF TG_OP = 'UPDATE' AND reported_delivery_status(OLD.status) IS NOT DISTINCT FROM reported THEN
+  IF NOT EXISTS (SELECT 1 FROM status_webhooks) THEN
     RETURN NULL;
   END IF;
-  INSERT INTO status_webhook_outbox (webhook_id, delivery_id, status, error_code)
-  SELECT w.id, NEW.id, reported, NEW.error_code
-    FROM event_sources s JOIN status_webhooks w ON w.key_digest = s.key_digest
-   WHERE s.event_id = NEW.event_id AND reported = ANY (w.statuses);
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO status_webhook_outbox (webhook_id, delivery_id, status, error_code)
+    SELECT w.id, n.id, reported_delivery_status(n.status), n.error_code
+      FROM changed n
+      JOIN event_sources s ON s.event_id = n.event_id
+      JOIN status_webhooks w ON w.key_digest = s.key_digest
+     WHERE reported_delivery_status(n.status) = ANY (w.statuses)
+     ORDER BY n.id;
+  ELSE
+    -- 'queued' then 'sent' is one report, not two; a row whose status did not move reports nothing.
+    INSERT INTO status_webhook_outbox (webhook_id, delivery_id, status, error_code)
+    SELECT w.id, n.id, reported_delivery_status(n.status), n.error_code
+      FROM changed n
+      JOIN previous o ON o.id = n.id
+      JOIN event_sources s ON s.event_id = n.event_id
+      JOIN status_webhooks w ON w.key_digest = s.key_digest
+     WHERE reported_delivery_status(n.status) IS DISTINCT FROM reported_delivery_status(o.status)
+       AND reported_delivery_status(n.status) = ANY (w.statuses)
+     ORDER BY n.id;
+  END IF;
   RETURN NULL;
 END $$;
 
-CREATE TRIGGER deliveries_status_webhooks AFTER INSERT OR UPDATE OF status ON deliveries
-  FOR EACH ROW WHEN (NEW.status IN ('queued', 'sent', 'delivered', 'undelivered', 'failed', 'dead_lettered'))
-  EXECUTE FUNCTION note_delivery_status();
+CREATE TRIGGER deliveries_inserted_webhooks AFTER INSERT ON deliveries
+  REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION note_delivery_statuses();
+CREATE TRIGGER deliveries_updated_webhooks AFTER UPDATE ON deliveries
+  REFERENCING OLD TABLE AS previous NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION note_delivery_statuses();
