@@ -18,14 +18,15 @@ export interface StatusDispatcherOptions {
 }
 
 /**
- * Posts queued notices to their webhooks. A failure (no answer, or not a 2xx) throws, and pg-boss tries the job again
- * later with a growing delay; a receiver that is down holds up only its own notices, never a delivery.
+ * Posts queued notices to their webhooks, a batch at a time. A notice whose post fails (no answer, or not a 2xx) is
+ * failed on its own, and pg-boss tries it again later with a growing delay; the rest of its batch completes. A
+ * receiver that is down holds up only its own notices, never a delivery.
  */
 export async function startStatusDispatcher(options: StatusDispatcherOptions): Promise<void> {
   const { boss, queue, webhooks, timeoutMs, giveUpAfterMs, concurrency, logger } = options;
 
-  async function dispatch([job]: PgBoss.JobWithMetadata<StatusNotice>[]): Promise<void> {
-    const notice = job!.data;
+  async function dispatch(job: PgBoss.JobWithMetadata<StatusNotice>): Promise<void> {
+    const notice = job.data;
     const target = await webhooks.target(notice.webhookId);
     if (!target) return; // the webhook was removed since
     if (Date.now() - Date.parse(notice.occurredAt) > giveUpAfterMs) {
@@ -36,18 +37,20 @@ export async function startStatusDispatcher(options: StatusDispatcherOptions): P
       await postNotice(target, notice, timeoutMs);
     } catch (error) {
       await webhooks.recordAttempt(notice.webhookId, (error as Error).message).catch(() => {});
-      logger.debug({ err: error, webhookId: notice.webhookId, attempt: job!.retryCount + 1 }, 'status notice failed');
-      throw error;
+      logger.debug({ err: error, webhookId: notice.webhookId, attempt: job.retryCount + 1 }, 'status notice failed');
+      // Failed here, it leaves the batch: pg-boss completes only the jobs still active when the handler returns.
+      await boss.fail(queue, job.id, { message: (error as Error).message });
+      return;
     }
     await webhooks.recordAttempt(notice.webhookId).catch(() => {});
   }
 
-  // One job per handler call, several handlers: one slow receiver does not hold up the others' notices behind it.
-  for (let i = 0; i < concurrency; i += 1) {
-    await boss.work<StatusNotice>(
-      queue,
-      { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 0.5 },
-      dispatch,
-    );
-  }
+  // One poller per process, its batch posted at once: several pollers would each ask PostgreSQL every interval.
+  await boss.work<StatusNotice>(
+    queue,
+    { batchSize: concurrency, includeMetadata: true, pollingIntervalSeconds: 1 },
+    async (jobs) => {
+      await Promise.all(jobs.map(dispatch));
+    },
+  );
 }
