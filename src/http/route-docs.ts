@@ -544,7 +544,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       'userId, status, providerId, errorCode, occurredAt}}, signed as Standard Webhooks sign: webhook-id, ' +
       'webhook-timestamp and webhook-signature (v1, base64 HMAC-SHA256 with the secret over id.timestamp.body). A ' +
       'notice the receiver does not answer with a 2xx is tried again with growing delays for WEBHOOK_RETRY_HOURS (24); ' +
-      'the same webhook-id on every try. Deliveries never wait for it.',
+      'the same webhook-id on every try. Deliveries never wait for it. The secret is made by the gateway unless one is ' +
+      'given (whsec_ and base64 of 24 bytes or more, or 24 characters or more of plain text, its UTF-8 bytes the key).',
     tags: ['admin'],
     security: ['adminToken'],
     bodyExample: { apiKey: 'the-partners-ingest-key', url: 'https://partner.example.com/hooks/delivery-status' },

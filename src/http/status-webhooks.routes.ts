@@ -5,7 +5,7 @@ import { REPORTED_STATUSES, type StatusWebhooksRepository } from '../store/statu
 import { keyDigest, keyHint } from '../util/key-digest.js';
 import { secretMatcher } from '../util/secrets.js';
 import type { EventSources } from '../webhooks/event-sources.js';
-import { newSigningSecret } from '../webhooks/signing.js';
+import { newSigningSecret, secretProblem } from '../webhooks/signing.js';
 import { badRequest, notFound } from './errors.js';
 import { adminGuard } from './guards.js';
 import { idParamsOf, oneOf } from './paging.schemas.js';
@@ -34,6 +34,15 @@ const webhookBody = refusing(
     {
       apiKey: z.string({ error: 'must be one of the ingest API keys' }).min(1, 'must be one of the ingest API keys'),
       url,
+      secret: z
+        .string({ error: 'must be a string' })
+        .max(256, 'must be at most 256 characters')
+        .superRefine((value, ctx) => {
+          const problem = secretProblem(value);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .optional()
+        .describe('the signing secret to use, when the receiver has one already; a new one is made when left out'),
       statuses: z
         .array(oneOf(REPORTED_STATUSES))
         .min(1, 'name at least one status, or leave it out for all')
@@ -48,8 +57,8 @@ const webhookBody = refusing(
 const idParams = idParamsOf('webhook');
 
 /**
- * Status webhooks, per ingest API key: `POST /admin/webhooks` registers one and answers its signing secret (this once
- * only), `GET` lists them with how their receivers are doing, `DELETE` removes one. Each status change of a delivery of
+ * Status webhooks, per ingest API key: `POST /admin/webhooks` registers one and answers its signing secret (the one
+ * given, or a new one; this once only), `GET` lists them with how their receivers are doing, `DELETE` removes one. Each status change of a delivery of
  * an event the key sent afterwards is posted to it (src/webhooks).
  */
 export async function statusWebhooksRoutes(app: FastifyInstance, options: StatusWebhooksRoutesOptions): Promise<void> {
@@ -60,14 +69,14 @@ export async function statusWebhooksRoutes(app: FastifyInstance, options: Status
   const routes = app.withTypeProvider<ZodTypeProvider>();
 
   routes.post('/admin/webhooks', { schema: { body: webhookBody } }, async (request, reply) => {
-    const { apiKey, url: target, statuses } = request.body;
+    const { apiKey, url: target, statuses, secret: given } = request.body;
     if (!isIngestKey(apiKey)) {
       throw badRequest('invalid webhook', [{ path: 'apiKey', message: 'not one of the ingest API keys' }]);
     }
     if (options.requireHttps && new URL(target).protocol !== 'https:') {
       throw badRequest('invalid webhook', [{ path: 'url', message: 'must be an https URL in production' }]);
     }
-    const secret = newSigningSecret();
+    const secret = given ?? newSigningSecret();
     const webhook = await webhooks.create({
       keyDigest: keyDigest(apiKey),
       keyHint: keyHint(apiKey),
