@@ -4,6 +4,7 @@
  *   gateway  the sustained mix end to end through the gateway's own processes
  *   fanout   one train delay to 5,000 travellers with sockets
  *   ingest   POST /events while the workers deliver
+ *   rate     SMS and WhatsApp send rates per sender held across two workers, email not held up by them
  * Progress goes to stderr; the table to stdout; the whole run to bench/results/<ISO timestamp>.json.
  */
 import { spawn } from 'node:child_process';
@@ -15,7 +16,7 @@ import { Budget, errorText } from './bench/gateway/timing.js';
 import { runRawLimits } from './bench/raw/index.js';
 import { buildFigures, renderProcesses, renderTable, writeJson, type RunOutcome } from './bench/report.js';
 
-const PARTS = ['raw', 'gateway', 'fanout', 'ingest'] as const;
+const PARTS = ['raw', 'gateway', 'fanout', 'ingest', 'rate'] as const;
 type Part = (typeof PARTS)[number];
 
 function chosenParts(): Part[] {
@@ -25,7 +26,8 @@ function chosenParts(): Part[] {
     console.error(`unknown part ${unknown.join(', ')}; parts: ${PARTS.join(', ')}`);
     process.exit(2);
   }
-  // Always in the order above: the raw ceilings first, on a machine the gateway has not loaded yet.
+  // Always in the order above: the raw ceilings first, on a machine the gateway has not loaded yet; the rate part last,
+  // as it restarts the workers with send rates the others must not have.
   return names.length ? PARTS.filter((p) => names.includes(p)) : [...PARTS];
 }
 
@@ -67,13 +69,15 @@ async function main(): Promise<void> {
   console.log(
     `\nbench ${run.startedAt}: ${parts.join(', ')} in ${(run.wallMs / 1000).toFixed(0)} s` +
       (run.deployment
-        ? `; gateway as ${settings.workers} worker + ${settings.apiProcesses} api processes (sockets and ingest spread over the apis), email to ${String(run.deployment.smtp)}`
+        ? `; gateway as ${settings.workers} worker + ${settings.apiProcesses} api processes (sockets and ingest spread over the apis), email to ${String(run.deployment.smtp)}` +
+          (run.rate ? `; the rate part on ${run.rate.workers} workers` : '')
         : ''),
   );
   console.log(renderTable(figures));
   if (run.sustained) console.log(`\n${renderProcesses('processes during the sustained mix', run.sustained.processes)}`);
   if (run.fanout) console.log(`\n${renderProcesses('processes during the fanout', run.fanout.processes)}`);
   if (run.ingest) console.log(`\n${renderProcesses('processes during ingest', run.ingest.processes)}`);
+  if (run.rate) console.log(`\n${renderProcesses('processes during the rate part', run.rate.processes)}`);
   console.log(`\nwritten ${file}`);
 }
 

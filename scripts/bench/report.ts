@@ -8,10 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FanoutResult } from './gateway/fanout.bench.js';
 import type { ProcSummary } from './gateway/proc-stats.js';
+import type { RateResult } from './gateway/rate.bench.js';
 import type { BenchSettings } from './gateway/settings.js';
 import type { SustainedResult } from './gateway/sustained.bench.js';
 import type { IngestResult } from './ingest.bench.js';
 import type { RawLimits } from './raw/index.js';
+import { fmt, type Figure } from './figure.js';
+import { rateFigures, rateJson } from './rate.figures.js';
 
 export interface RunOutcome {
   startedAt: string;
@@ -24,6 +27,7 @@ export interface RunOutcome {
   wsPhase?: SustainedResult;
   fanout?: FanoutResult;
   ingest?: IngestResult;
+  rate?: RateResult;
   deployment?: Record<string, unknown>;
   resets: Array<Record<string, unknown>>;
   processes: ProcSummary[];
@@ -32,24 +36,8 @@ export interface RunOutcome {
   cleanupErrors: string[];
 }
 
-export interface Figure {
-  name: string;
-  value: number | null;
-  unit: string;
-  /** Shown instead of the value (e.g. "not done after 60 s (4,210/5,000)"). */
-  text?: string;
-  goal?: string;
-  met?: boolean;
-  raw?: number;
-  ratio?: number;
-}
+export type { Figure } from './figure.js';
 
-const fmt = (n: number | null | undefined) =>
-  n === null || n === undefined || !Number.isFinite(n)
-    ? '–'
-    : Math.abs(n) >= 100
-      ? Math.round(n).toLocaleString('en-US')
-      : String(Math.round(n * 10) / 10);
 const ratio = (value: number | null | undefined, raw: number | undefined) =>
   value !== null && value !== undefined && raw !== undefined && Number.isFinite(raw) && raw > 0
     ? Number((value / raw).toPrecision(3))
@@ -136,7 +124,7 @@ function fanoutFigures(f: FanoutResult): Figure[] {
 }
 
 export function buildFigures(run: RunOutcome): Figure[] {
-  const { raw, sustained, wsPhase, fanout, ingest } = run;
+  const { raw, sustained, wsPhase, fanout, ingest, rate } = run;
   const figures: Figure[] = [];
   if (sustained) figures.push(...sustainedFigures(sustained, raw, run.settings.rate));
   if (wsPhase) figures.push(...latencyFigures(wsPhase, raw));
@@ -158,6 +146,7 @@ export function buildFigures(run: RunOutcome): Figure[] {
       met: ingest.latencyMs.p99 < 50,
     });
   }
+  if (rate) figures.push(...rateFigures(rate));
   const workerRss = workerRssMb(run.processes);
   if (workerRss !== null) figures.push({ name: 'worker RSS, max (largest worker)', value: workerRss, unit: 'MB' });
   if (raw) {
@@ -210,7 +199,7 @@ export function renderProcesses(title: string, processes: ProcSummary[]): string
 
 /** The JSON document; the headline numbers first, then everything each part measured. */
 export function toJson(run: RunOutcome, figures: Figure[]) {
-  const { raw, sustained: s, wsPhase: ws, fanout: f, ingest: i } = run;
+  const { raw, sustained: s, wsPhase: ws, fanout: f, ingest: i, rate: r } = run;
   const channelFigures =
     s &&
     Object.fromEntries(
@@ -248,6 +237,7 @@ export function toJson(run: RunOutcome, figures: Figure[]) {
     workerRssMb: workerRssMb(run.processes),
     ingestPerSecond: i?.acceptedPerSecond ?? null,
     ingestP99Ms: i?.latencyMs.p99 ?? null,
+    sendRates: r ? rateJson(r) : null,
     raw: raw ?? null,
     channels: channelFigures ?? null,
     goals: figures
@@ -270,6 +260,7 @@ export function toJson(run: RunOutcome, figures: Figure[]) {
     wsPhase: ws && ws !== s ? ws : ws ? 'same as sustained' : null,
     fanout: f ?? null,
     ingest: i ?? null,
+    rate: r ?? null,
     processes: { summary: run.processes, series: run.processSeries },
   };
 }

@@ -43,15 +43,30 @@ export interface Deployment {
   sampler: ProcSampler;
   processes: RoleProcess[];
   workers(): RoleProcess[];
-  /** SIGKILLs the workers, runs `between` (a purge), starts new ones and waits until the groups hold them. */
-  restartWorkers(progress: Progress, between: () => Promise<void>): Promise<void>;
+  /** How many workers run now and the settings they have beyond `env`. */
+  workerSpec(): WorkerSpec;
+  /**
+   * SIGKILLs the workers, runs `between` (a purge), starts new ones — as `next` says, or as before — and waits until
+   * the groups hold them.
+   */
+  restartWorkers(progress: Progress, between: () => Promise<void>, next?: WorkerSpec): Promise<void>;
   /** Undoes everything; returns what failed (the run reports it and goes on). */
   close(): Promise<string[]>;
 }
 
+/** The worker processes: how many, and settings of their own (the rate part's send rates and senders). */
+export interface WorkerSpec {
+  count: number;
+  env: Record<string, string>;
+}
+
 type Cleanup = [what: string, run: () => Promise<unknown>];
 
-export async function startDeployment(settings: BenchSettings, progress: Progress): Promise<Deployment> {
+export async function startDeployment(
+  settings: BenchSettings,
+  progress: Progress,
+  workers: WorkerSpec = { count: settings.workers, env: {} },
+): Promise<Deployment> {
   const hex = randomBytes(3).toString('hex');
   const cleanups: Cleanup[] = [];
   const close = async () => {
@@ -64,7 +79,7 @@ export async function startDeployment(settings: BenchSettings, progress: Progres
     return errors;
   };
   try {
-    return await start(hex, settings, progress, cleanups, close);
+    return await start(hex, settings, workers, progress, cleanups, close);
   } catch (error) {
     const errors = await close();
     if (errors.length) progress(`gateway: cleanup after the failed start: ${errors.join('; ')}`);
@@ -75,6 +90,7 @@ export async function startDeployment(settings: BenchSettings, progress: Progres
 async function start(
   hex: string,
   settings: BenchSettings,
+  initialWorkers: WorkerSpec,
   progress: Progress,
   cleanups: Cleanup[],
   close: () => Promise<string[]>,
@@ -153,10 +169,14 @@ async function start(
   };
   const lag = createLagReader(admin, prefix);
   const channelGroups = lag.groups.filter((g) => g.name !== 'projection');
-  const workersReady = (gone?: Set<string>) => groupsStable(admin, channelGroups, settings.workers, gone);
+  let workerSpec = initialWorkers;
+  const workersReady = (gone?: Set<string>) => groupsStable(admin, channelGroups, workerSpec.count, gone);
+  const spawnWorkers = () => {
+    for (let i = 1; i <= workerSpec.count; i += 1) spawn(`worker-${i}`, 'worker', workerSpec.env);
+  };
 
   progress(
-    `gateway: starting sandbox, ${settings.workers} worker(s), bridge, ${settings.apiProcesses} api process(es) (prefix ${prefix}, email to ${smtp.kind})`,
+    `gateway: starting sandbox, ${workerSpec.count} worker(s), bridge, ${settings.apiProcesses} api process(es) (prefix ${prefix}, email to ${smtp.kind})`,
   );
   const started = performance.now();
   const sandbox = spawn('sandbox', 'sandbox');
@@ -167,7 +187,7 @@ async function start(
     () => httpAnswers(`${env.TWILIO_API_BASE_URL}/`),
     READY_TIMEOUT_MS,
   );
-  for (let i = 1; i <= settings.workers; i += 1) spawn(`worker-${i}`, 'worker');
+  spawnWorkers();
   spawn('bridge', 'bridge');
   apiPorts.forEach((port, i) => spawn(`api-${i + 1}`, 'api', { PORT: String(port) }));
   await waitAlive(
@@ -183,7 +203,7 @@ async function start(
     READY_TIMEOUT_MS,
   );
   await waitAlive(
-    `the channel groups holding ${settings.workers} worker(s)`,
+    `the channel groups holding ${workerSpec.count} worker(s)`,
     processes,
     () => workersReady(),
     READY_TIMEOUT_MS,
@@ -223,14 +243,16 @@ async function start(
     sampler,
     processes,
     workers: () => processes.filter((p) => p.role === 'worker' && !p.exit),
-    async restartWorkers(say, between) {
+    workerSpec: () => workerSpec,
+    async restartWorkers(say, between, next) {
       const old = processes.filter((p) => p.role === 'worker');
       const gone = await memberIds(admin, channelGroups);
       // SIGKILL: a SIGTERMed worker would first finish the batch it holds, which against a backlog takes minutes.
       await Promise.all(old.map((p) => p.kill()));
       for (const p of old) processes.splice(processes.indexOf(p), 1);
       await between();
-      for (let i = 1; i <= settings.workers; i += 1) spawn(`worker-${i}`, 'worker');
+      if (next) workerSpec = next;
+      spawnWorkers();
       const since = performance.now();
       // The killed members leave only when their 6 s sessions end; the groups are Stable again after that.
       await waitAlive(

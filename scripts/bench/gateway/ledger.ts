@@ -87,3 +87,30 @@ export async function settledForEvent(pool: pg.Pool, eventId: string): Promise<C
   for (const row of rows) counts[row.channel] = row.n;
   return counts;
 }
+
+/** Settled deliveries of many events per channel (the rate part's burst): the event_id index again. */
+export async function settledForEvents(pool: pg.Pool, eventIds: string[]): Promise<ChannelCounts> {
+  const { rows } = await pool.query<{ channel: Channel; n: number }>(
+    `SELECT channel, count(*)::int AS n FROM deliveries
+      WHERE event_id = ANY($1::uuid[]) AND status NOT IN ('sending', 'deferred') GROUP BY channel`,
+    [eventIds],
+  );
+  const counts = zeroCounts();
+  for (const row of rows) counts[row.channel] = row.n;
+  return counts;
+}
+
+/**
+ * Deliveries of these events on these channels that were not sent on their first attempt: more than one attempt, an
+ * attempt with an error, or an end other than queued, sent or delivered (as test/send-rates.test.ts asks).
+ */
+export async function notSentFirstTime(pool: pg.Pool, eventIds: string[], channels: Channel[]): Promise<number> {
+  const { rows } = await pool.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM deliveries d
+      WHERE d.event_id = ANY($1::uuid[]) AND d.channel = ANY($2::text[])
+        AND (d.attempts <> 1 OR d.status NOT IN ('queued', 'sent', 'delivered')
+             OR EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = d.id AND a.error_code IS NOT NULL))`,
+    [eventIds, channels],
+  );
+  return rows[0]?.n ?? 0;
+}

@@ -119,16 +119,25 @@ export function createEventFactory(runId: string, travellers: Traveller[]) {
       };
     }
     const traveller = travellers[userCursor++ % travellers.length]!;
-    const pnr = `P${runId}${seq.toString(36).toUpperCase().padStart(7, '0')}`;
+    const pnr = newPnr();
     if (recent.length < 1000) recent.push({ traveller, pnr });
     else recent[seq % 1000] = { traveller, pnr };
-    return {
-      eventType: 'BOOKING_CONFIRMED',
-      eventTimestamp,
-      ...bookingFields(traveller, pnr),
-      bookingStatus: 'CONFIRMED',
-      paymentStatus: 'PENDING',
-    };
+    return confirmed(traveller, pnr, eventTimestamp);
+  }
+
+  const newPnr = () => `P${runId}${seq.toString(36).toUpperCase().padStart(7, '0')}`;
+  const confirmed = (traveller: Traveller, pnr: string, eventTimestamp: string): GatewayEventInput => ({
+    eventType: 'BOOKING_CONFIRMED',
+    eventTimestamp,
+    ...bookingFields(traveller, pnr),
+    bookingStatus: 'CONFIRMED',
+    paymentStatus: 'PENDING',
+  });
+
+  /** A booking confirmation for `traveller` on a new PNR, nothing else: the rate part's burst, one per traveller. */
+  function confirmation(traveller: Traveller, eventTimestamp: string): GatewayEventInput {
+    seq += 1;
+    return confirmed(traveller, newPnr(), eventTimestamp);
   }
 
   function disruption(trainNumber: string, eventTimestamp: string): GatewayEventInput {
@@ -141,7 +150,7 @@ export function createEventFactory(runId: string, travellers: Traveller[]) {
     };
   }
 
-  return { booking, disruption };
+  return { booking, confirmation, disruption };
 }
 
 /** The deliveries an event makes on each channel when it reaches `recipients` people. */

@@ -1,7 +1,7 @@
 /**
  * The gateway parts of one run — sustained mix (and, when that is not at 1,000 events/s, a websocket latency phase
- * at that rate), fanout, ingest — on one deployment started once. A part that fails is recorded and the next one
- * runs; the deployment is torn down in `finally`, and on Ctrl-C too.
+ * at that rate), fanout, ingest, send rates — on one deployment started once. A part that fails is recorded and the
+ * next one runs; the deployment is torn down in `finally`, and on Ctrl-C too.
  */
 import type { RunOutcome } from '../report.js';
 import { benchIngest } from '../ingest.bench.js';
@@ -9,12 +9,13 @@ import { resetIfBacklogged, type GatewayContext } from './context.js';
 import { startDeployment, type Deployment } from './deployment.js';
 import { runFanout } from './fanout.bench.js';
 import { mixFor, mixForEvents } from './mix.js';
+import { rateReserveMs, rateWorkers, runRate } from './rate.bench.js';
 import type { BenchSettings } from './settings.js';
 import { runSustained } from './sustained.bench.js';
 import { createSocketFleet, makeTravellers, seedUsers } from './travellers.js';
 import { errorText, type Budget, type Progress } from './timing.js';
 
-export type GatewayPart = 'gateway' | 'fanout' | 'ingest';
+export type GatewayPart = 'gateway' | 'fanout' | 'ingest' | 'rate';
 const WS_PHASE_EVENTS_PER_SEC = 1000;
 
 /** What the parts still to come need at the least, so that an earlier wait leaves it to them. */
@@ -23,6 +24,7 @@ function reserveMs(settings: BenchSettings, later: Set<string>, wsSeparate: bool
   if (later.has('ws')) ms += wsSeparate ? settings.wsPhaseSeconds * 1000 + 20_000 : 0;
   if (later.has('fanout')) ms += 15_000 + 10_000 + 25_000; // reset, connecting sockets, a useful wait
   if (later.has('ingest')) ms += (settings.ingestSeconds + 3) * 1000 + 5_000;
+  if (later.has('rate')) ms += rateReserveMs(settings);
   return ms;
 }
 
@@ -33,9 +35,13 @@ export async function runGatewayParts(
   progress: Progress,
   run: RunOutcome,
 ): Promise<void> {
+  // The rate part's workers have send rates, which the other parts' must not: it runs last and restarts them with
+  // the rates, unless it runs alone and they can start so.
+  const rateSpec = rateWorkers(settings);
+  const rateOnly = parts.length === 1 && parts[0] === 'rate';
   let deployment: Deployment;
   try {
-    deployment = await startDeployment(settings, progress);
+    deployment = await startDeployment(settings, progress, rateOnly ? rateSpec : undefined);
   } catch (error) {
     for (const part of parts) run.errors[part] = `the gateway did not start: ${errorText(error)}`;
     return;
@@ -66,7 +72,7 @@ export async function runGatewayParts(
     prefix: d.prefix,
     smtp: d.smtp.kind,
     apiProcesses: d.apiUrls.length,
-    workers: settings.workers,
+    workers: d.workerSpec().count,
     env: d.env,
   };
 
@@ -132,12 +138,18 @@ export async function runGatewayParts(
       });
     }
     if (parts.includes('ingest')) {
+      later.delete('ingest');
       await attempt('ingest', async () => {
         run.ingest = await benchIngest(
           d,
           { seconds: settings.ingestSeconds, connections: settings.ingestConnections },
           progress,
         );
+      });
+    }
+    if (parts.includes('rate')) {
+      await attempt('rate', async () => {
+        run.rate = await runRate(ctx, rateSpec, reserveMs(settings, new Set(), wsSeparate));
       });
     }
   } catch (error) {

@@ -26,6 +26,11 @@ export interface BenchSettings {
   /** Ingest: measured seconds and autocannon connections. */
   ingestSeconds: number;
   ingestConnections: number;
+  /** The rate part: the SMS and WhatsApp senders' configured sends/s, held across the workers. */
+  smsRate: number;
+  whatsappRate: number;
+  /** The rate part: seconds of SMS at its rate that its booking burst makes (SMS rate × this many events). */
+  rateSeconds: number;
 }
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number, { min = 1, max = 1e9 } = {}): number {
@@ -38,7 +43,7 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number, { min = 1, 
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSettings {
-  return {
+  const settings: BenchSettings = {
     rate: num(env, 'BENCH_RATE', 5000, { min: 10 }),
     seconds: num(env, 'BENCH_SECONDS', 60, { max: 600 }),
     workers: Math.round(num(env, 'BENCH_WORKERS', 1, { max: 16 })),
@@ -51,5 +56,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     budgetS: num(env, 'BENCH_BUDGET_S', 280, { min: 30, max: 3600 }),
     ingestSeconds: num(env, 'BENCH_DURATION', 15, { max: 300 }),
     ingestConnections: Math.round(num(env, 'BENCH_CONNECTIONS', 50, { max: 2000 })),
+    smsRate: Math.round(num(env, 'BENCH_SMS_RATE', 10, { max: 1000 })),
+    whatsappRate: Math.round(num(env, 'BENCH_WHATSAPP_RATE', 20, { max: 1000 })),
+    rateSeconds: num(env, 'BENCH_RATE_SECONDS', 25, { min: 3, max: 120 }),
   };
+  // The rate part reads its messages back from the sandbox, which keeps the newest 5,000 (SMS and WhatsApp together).
+  if (settings.smsRate * settings.rateSeconds > 2000)
+    throw new Error(
+      `BENCH_SMS_RATE × BENCH_RATE_SECONDS = ${settings.smsRate * settings.rateSeconds}: must be at most 2000 events`,
+    );
+  return settings;
 }
