@@ -125,7 +125,7 @@ const schema = z.object({
    * answer, and each worker posts WEBHOOK_CONCURRENCY notices at once.
    */
   WEBHOOK_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3_600).default(10),
-  WEBHOOK_RETRY_HOURS: z.coerce.number().min(0.01).max(168).default(24),
+  WEBHOOK_RETRY_HOURS: z.coerce.number().min(0.001).max(168).default(24),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
 

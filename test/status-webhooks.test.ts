@@ -271,3 +271,72 @@ describe('delivery status webhooks', () => {
     }
   });
 });
+
+describe('delivery status webhooks, retried for a window', () => {
+  // A window of 7.2 s (WEBHOOK_RETRY_HOURS), where a deployment has 24 h.
+  const WINDOW_MS = 7_200;
+  let gateway: Gateway;
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startWebhookReceiver();
+    gateway = await startGateway('status-webhooks-window', {
+      env: { WEBHOOK_RETRY_DELAY_SECONDS: '1', WEBHOOK_RETRY_HOURS: String(WINDOW_MS / 3_600_000) },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await gateway?.close();
+    await receiver?.close();
+  }, 60_000);
+
+  it('retries a refused notice with growing delays, then gives it up once the window has passed', async () => {
+    const made = await fetch(`${gateway.apiUrl}/admin/webhooks`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ apiKey: 'dev-ingest-key', url: receiver.url, statuses: ['sent'] }),
+    });
+    const { id } = (await made.json()) as { id: number };
+    receiver.answer(503);
+    const email = uniqueEmail('window');
+    const event = bookingConfirmed({
+      eventId: randomUUID(),
+      userId: `hook-window-${randomBytes(3).toString('hex')}`,
+      userEmail: email,
+      userPhone: undefined,
+    });
+    expect(
+      (
+        await fetch(`${gateway.apiUrl}/events`, {
+          method: 'POST',
+          headers: INGEST_HEADERS,
+          body: JSON.stringify(event),
+        })
+      ).status,
+    ).toBe(202);
+    await waitFor('the email', async () => (await emailsTo(email)).length === 1, { timeoutMs: 30_000 });
+    const tries = () => receiver.received.filter((r) => r.body.includes(String(event.eventId)));
+    await waitFor('the first refusal', () => tries().length > 0, { timeoutMs: 30_000 });
+    const first = tries()[0]!.at;
+    // Past the window, and past the longest delay that could still fall inside it.
+    await waitFor('the window and its last delay to pass', () => Date.now() - first > WINDOW_MS + 9_000, {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
+    receiver.answer(200);
+    await unchangedFor('the tries', () => tries().length, 5_000);
+
+    const attempts = tries();
+    expect(receiver.accepted().filter((r) => r.body.includes(String(event.eventId)))).toEqual([]);
+    expect(new Set(attempts.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(attempts.length).toBeGreaterThanOrEqual(3);
+    // The delays grow: the n-th retry waits at least 2ⁿ⁻¹ times the first delay (pg-boss doubles, and adds jitter).
+    const waits = attempts.slice(1).map((r, i) => r.at - attempts[i]!.at);
+    waits.forEach((wait, n) => expect(wait, `wait before retry ${n + 1}`).toBeGreaterThan(1_000 * 2 ** n - 100));
+    expect(attempts.at(-1)!.at - first).toBeLessThan(WINDOW_MS + 9_000);
+    const webhook = (await (await fetch(`${gateway.apiUrl}/admin/webhooks/${id}`, { headers: ADMIN })).json()) as {
+      lastError: string;
+      consecutiveFailures: number;
+    };
+    expect(webhook.lastError).toContain('503');
+    expect(webhook.consecutiveFailures).toBe(attempts.length);
+  }, 120_000);
+});

@@ -38,8 +38,10 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
     connectionString: databaseUrl,
     max: 4,
     application_name: 'gateway-status-webhooks',
-    // Its cron scheduler is not used; its maintenance (expiry, archiving, retention) is.
+    // Its cron scheduler is not used; its maintenance (expiry, archiving, retention) is, and finds a post whose
+    // worker died (the job stays active until it expires) within half a minute of its expiry.
     schedule: false,
+    maintenanceIntervalSeconds: 30,
   });
   boss.on('error', (error) => log.warn({ err: error }, 'job queue error'));
   const relay = createStatusRelay({
@@ -51,8 +53,8 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
       retryLimit: retriesFor(options.retryDelaySeconds, options.retryHours),
       retryDelay: options.retryDelaySeconds,
       retryBackoff: true,
-      // A post that hangs past its own timeout has lost its worker; pg-boss then retries it.
-      expireInSeconds: Math.ceil(options.timeoutMs / 1000) + 60,
+      // A post still active past its own timeout has lost its worker (killed mid-post); pg-boss then retries it.
+      expireInSeconds: Math.ceil(options.timeoutMs / 1000) + 10,
     },
   });
 

@@ -80,6 +80,8 @@ export async function startWorkerFleet(
   const fleet = {
     prefix,
     config,
+    /** What each worker process is started with, for a test that starts another process of its own. */
+    env,
     apiUrl,
     sandbox,
     producer,
