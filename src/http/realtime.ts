@@ -12,6 +12,7 @@ import {
   type InboxState,
 } from '../channels/alert-contract.js';
 import type { Logger } from '../logger.js';
+import { pubSubClient } from '../net/redis.js';
 import { createInboxRepository, type InboxRepository } from '../store/inbox.repository.js';
 import { AuthError, verifyUserSession } from './jwt.js';
 
@@ -62,8 +63,10 @@ export const REPLAY_LIMIT = 500;
  */
 export function attachRealtime(deps: RealtimeDeps): RealtimeServer {
   const logger = deps.logger.child({ component: 'realtime' });
-  const pub = deps.redis.duplicate();
-  const sub = deps.redis.duplicate();
+  const failed = (error: unknown, command: string) =>
+    logger.warn({ err: error, command }, 'socket.io adapter: redis command failed');
+  const pub = pubSubClient(deps.redis, failed);
+  const sub = pubSubClient(deps.redis, failed);
   for (const client of [pub, sub])
     client.on('error', (error) => logger.warn({ err: error }, 'socket.io adapter: redis error'));
 
