@@ -41,6 +41,13 @@ export function createMetrics() {
       buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
       registers,
     }),
+    /** Delivery status notices to operators' webhooks, by what became of each try. */
+    statusNotices: new Counter({
+      name: 'gateway_status_notices_total',
+      help: 'Status webhook posts by outcome: posted (2xx), refused (tried again later), given_up (past the retry window), dropped (webhook removed)',
+      labelNames: ['outcome'],
+      registers,
+    }),
     /** By the route's pattern (`/users/:userId/preferences`), never the raw URL: one series per route, not per user. */
     httpRequests: new Counter({
       name: 'gateway_http_requests_total',

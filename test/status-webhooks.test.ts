@@ -178,6 +178,10 @@ describe('delivery status webhooks', () => {
         expect(received.body).not.toContain(mine.email);
         expect(received.body).not.toContain(mine.phone);
       }
+      const metrics = await (await fetch(`${gateway.apiUrl}/metrics`)).text();
+      expect(
+        Number(/^gateway_status_notices_total\{outcome="posted"\} (\d+)/m.exec(metrics)?.[1]),
+      ).toBeGreaterThanOrEqual(notices.length);
       const sms = notices.filter((r) => r.notice.data.channel === 'sms');
       expect(new Set(sms.map((r) => r.notice.data.providerId)).size).toBe(1);
       expect(sms[0]!.notice.data.providerId).toMatch(/^SM/);
@@ -229,6 +233,9 @@ describe('delivery status webhooks', () => {
       };
       expect(health.consecutiveFailures).toBeGreaterThan(0);
       expect(health.lastError).toContain('503');
+      // And an operator's dashboard sees the refusals.
+      const metrics = await (await fetch(`${gateway.apiUrl}/metrics`)).text();
+      expect(Number(/^gateway_status_notices_total\{outcome="refused"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
 
       receiver.answer(200);
       await waitForEveryStatus(eventId, 'once the receiver is back');

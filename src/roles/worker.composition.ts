@@ -240,6 +240,7 @@ export async function createWorker({
     retryHours: config.WEBHOOK_RETRY_HOURS,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     concurrency: config.WEBHOOK_CONCURRENCY,
+    metrics,
   });
 
   const backlog = registerBacklogMetrics(metrics, { kafka, pool, groups: watched });

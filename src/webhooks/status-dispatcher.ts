@@ -1,5 +1,6 @@
 import type PgBoss from 'pg-boss';
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
 import type { StatusNotice } from '../store/status-outbox.js';
 import type { StatusWebhooksRepository } from '../store/status-webhooks.repository.js';
 import { postNotice } from './status-poster.js';
@@ -15,6 +16,7 @@ export interface StatusDispatcherOptions {
   /** Notices posted at once by this process. */
   concurrency: number;
   logger: Logger;
+  counted: GatewayMetrics['statusNotices'];
 }
 
 /**
@@ -23,25 +25,31 @@ export interface StatusDispatcherOptions {
  * receiver that is down holds up only its own notices, never a delivery.
  */
 export async function startStatusDispatcher(options: StatusDispatcherOptions): Promise<void> {
-  const { boss, queue, webhooks, timeoutMs, giveUpAfterMs, concurrency, logger } = options;
+  const { boss, queue, webhooks, timeoutMs, giveUpAfterMs, concurrency, logger, counted } = options;
 
   async function dispatch(job: PgBoss.JobWithMetadata<StatusNotice>): Promise<void> {
     const notice = job.data;
     const target = await webhooks.target(notice.webhookId);
-    if (!target) return; // the webhook was removed since
+    if (!target) {
+      counted.inc({ outcome: 'dropped' }); // the webhook was removed since
+      return;
+    }
     if (Date.now() - Date.parse(notice.occurredAt) > giveUpAfterMs) {
       logger.warn({ webhookId: notice.webhookId, noticeId: notice.noticeId }, 'status notice given up: too old');
+      counted.inc({ outcome: 'given_up' });
       return;
     }
     try {
       await postNotice(target, notice, timeoutMs);
     } catch (error) {
+      counted.inc({ outcome: 'refused' });
       await webhooks.recordAttempt(notice.webhookId, (error as Error).message).catch(() => {});
       logger.debug({ err: error, webhookId: notice.webhookId, attempt: job.retryCount + 1 }, 'status notice failed');
       // Failed here, it leaves the batch: pg-boss completes only the jobs still active when the handler returns.
       await boss.fail(queue, job.id, { message: (error as Error).message });
       return;
     }
+    counted.inc({ outcome: 'posted' });
     await webhooks.recordAttempt(notice.webhookId).catch(() => {});
   }
 

@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import type pg from 'pg';
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
 import { startStatusDispatcher } from './status-dispatcher.js';
 import { createStatusRelay } from './status-relay.js';
@@ -18,6 +19,7 @@ export interface StatusWebhooksOptions {
   retryHours: number;
   timeoutMs: number;
   concurrency: number;
+  metrics: GatewayMetrics;
 }
 
 /**
@@ -75,6 +77,7 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
         giveUpAfterMs: options.retryHours * 3_600_000,
         concurrency: options.concurrency,
         logger: log,
+        counted: options.metrics.statusNotices,
       });
       relay.start();
     },
