@@ -1,7 +1,7 @@
-import type { z } from 'zod';
 import { DISRUPTION_TYPES, EVENT_TYPES, TOPIC_BY_EVENT_TYPE, type EventTopic } from './event-types.js';
 import { eventSchema, type GatewayEvent } from './schemas.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import { issuesByPath } from '../util/zod-issues.js';
 
 /** One problem with an incoming event: where it is (dotted path, empty for the whole body) and what is wrong. */
 export interface EventIssue {
@@ -27,15 +27,6 @@ export function normaliseEvent(input: unknown): unknown {
   return { ...rest, eventType: type };
 }
 
-/** One issue per problem, an unknown key under its own path (`payload.colour`) like any other field. */
-function toIssues(error: z.ZodError): EventIssue[] {
-  return error.issues.flatMap((issue) => {
-    const path = issue.path.map(String);
-    if (issue.code !== 'unrecognized_keys') return [{ path: path.join('.'), message: issue.message }];
-    return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: issue.message }));
-  });
-}
-
 /**
  * The operator's Java services serialise empty fields as null (and forms send ""): both mean "absent", so an optional
  * field left empty is not an error, and a required one is reported as missing.
@@ -58,7 +49,7 @@ export function parseEvent(input: unknown): ParseResult {
     return { ok: false, issues: [{ path, message: `${seen}; allowed: ${allowed}` }] };
   }
   const parsed = eventSchema.safeParse(candidate);
-  return parsed.success ? { ok: true, event: parsed.data } : { ok: false, issues: toIssues(parsed.error) };
+  return parsed.success ? { ok: true, event: parsed.data } : { ok: false, issues: issuesByPath(parsed.error.issues) };
 }
 
 /** Raised by code paths that must not go on with an invalid event (the producer, the bridge). */

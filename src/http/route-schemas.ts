@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { serializerCompiler } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { issuesByPath } from '../util/zod-issues.js';
 import { badRequest, invalidEvent, type ErrorDetail } from './errors.js';
 
 /** What a route answers when one part of a request fails its schema: the message and the body's `error`. */
@@ -34,16 +35,6 @@ export function strict<Shape extends z.core.$ZodLooseShape>(shape: Shape, unknow
 /** A request part as clients name it in `details[].path` when the whole part is at fault. */
 const PART_ROOTS: Record<string, string> = { body: '', querystring: 'query', params: 'path', headers: 'headers' };
 
-/** One detail per problem, each unknown key under its own dotted path. */
-export function issueDetails(issues: readonly z.core.$ZodIssue[], root = ''): ErrorDetail[] {
-  return issues.flatMap((issue) => {
-    const path = issue.path.map(String);
-    if (issue.code === 'unrecognized_keys')
-      return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: issue.message }));
-    return [{ path: path.join('.') || root, message: issue.message }];
-  });
-}
-
 /**
  * Validates each part of a request with its zod schema, before the handler runs (and after the `onRequest` guards, so
  * a caller without credentials learns nothing of the rules). A failure is the route's refusal: 400 with every issue.
@@ -53,7 +44,7 @@ const zodValidatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPa
   return (data) => {
     const result = schema.safeParse(data);
     if (result.success) return { value: result.data };
-    const details = issueDetails(result.error.issues, refusal.root ?? PART_ROOTS[httpPart]);
+    const details = issuesByPath(result.error.issues, refusal.root ?? PART_ROOTS[httpPart]);
     const message = typeof refusal.message === 'function' ? refusal.message(details) : refusal.message;
     return { error: refusal.code === 'invalid_event' ? invalidEvent(message, details) : badRequest(message, details) };
   };

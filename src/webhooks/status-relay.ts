@@ -10,6 +10,7 @@ const BATCH = 500;
 /** Which key sent an event is kept this long; its deliveries settled long before. */
 const SOURCE_RETENTION_DAYS = 30;
 const SOURCE_CLEANUP_EVERY_MS = 3_600_000;
+const RETRY_AFTER_ERROR_MS = 5_000;
 
 export interface StatusRelayOptions {
   pool: pg.Pool;
@@ -47,6 +48,7 @@ export function createStatusRelay({ pool, boss, queue, retry, logger, idleMs = 5
   async function loop(): Promise<void> {
     while (!stopping.signal.aborted) {
       let moved = 0;
+      let pause = idleMs;
       try {
         moved = await relayBatch();
         if (Date.now() - lastCleanup > SOURCE_CLEANUP_EVERY_MS) {
@@ -54,10 +56,11 @@ export function createStatusRelay({ pool, boss, queue, retry, logger, idleMs = 5
           await forgetEventSources(pool, SOURCE_RETENTION_DAYS);
         }
       } catch (error) {
-        // PostgreSQL away: the notices wait in the outbox, in the ledger's own database.
+        // PostgreSQL away: the notices wait in the outbox, in the ledger's own database; one warning a few seconds.
         logger.warn({ err: error }, 'status notices not relayed; trying again');
+        pause = RETRY_AFTER_ERROR_MS;
       }
-      if (moved < BATCH) await sleep(idleMs, undefined, { signal: stopping.signal }).catch(() => {});
+      if (moved < BATCH) await sleep(pause, undefined, { signal: stopping.signal }).catch(() => {});
     }
   }
 
