@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import type pg from 'pg';
+import { withTransaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
@@ -8,6 +9,8 @@ import { createStatusRelay } from './status-relay.js';
 
 const QUEUE = 'delivery-status-webhooks';
 const STOP_GRACE_MS = 3_000;
+/** Our own advisory lock key for creating the queue (the migrations use another). */
+const QUEUE_LOCK_KEY = 4_180_231_911;
 
 export interface StatusWebhooksOptions {
   databaseUrl: string;
@@ -63,12 +66,12 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
   return {
     async start() {
       await boss.start();
-      if (!(await boss.getQueue(QUEUE))) {
-        // Two workers starting together both find it missing; the second's create fails on the first's row.
-        await boss.createQueue(QUEUE).catch(async (error: unknown) => {
-          if (!(await boss.getQueue(QUEUE))) throw error;
-        });
-      }
+      // pg-boss's create_queue deadlocks when two workers starting together both run it: one at a time, under a lock
+      // held on the ledger's pool until the queue is there.
+      await withTransaction(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock($1)', [QUEUE_LOCK_KEY]);
+        if (!(await boss.getQueue(QUEUE))) await boss.createQueue(QUEUE);
+      });
       await startStatusDispatcher({
         boss,
         queue: QUEUE,
