@@ -11,7 +11,7 @@ import { seedDemoData } from './db/demo-seed.js';
 import { ensureDatabase, migrate } from './db/migrate.js';
 import { createLogger, wantsPrettyLogs, type Logger } from './logger.js';
 import { buildOpsApp } from './http/ops.app.js';
-import type { ReadinessCheck } from './http/health.routes.js';
+import type { ReadinessCheck } from './net/readiness.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { startApi } from './roles/api.role.js';
 import { startBridge } from './roles/bridge.role.js';

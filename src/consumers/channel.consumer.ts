@@ -17,6 +17,7 @@ import { recipientById, recipientsOf } from './recipients.js';
 import { readRetryEnvelope } from './retry-record.js';
 import type { DisruptionsRepository } from '../store/disruptions.repository.js';
 import { describeError } from './record-faults.js';
+import type { OutageGate } from './outage-gate.js';
 
 export interface ChannelConsumerOptions {
   kafka: Kafka;
@@ -32,6 +33,8 @@ export interface ChannelConsumerOptions {
   /** Which disruption is the latest word on a journey; without it, no notice is superseded. */
   disruptions?: DisruptionsRepository;
   breakers: Breakers;
+  /** Shared by the worker's consumers: an outage of a server pauses them all until it answers again. */
+  outages?: OutageGate;
   logger: Logger;
   /** The retry level these topics are (0 for the event topics, n for notifications.<channel>.retry.n). */
   levelOf: (topic: string) => number;
@@ -64,7 +67,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
   } = options;
   const logger = options.logger.child({ component: 'channel-consumer', channel, groupId });
   let consumer: Consumer | undefined;
-  let unsubscribe: (() => void) | undefined;
+  let unsubscribe: (() => void)[] = [];
 
   async function settle(
     outcome: Outcome,
@@ -170,14 +173,20 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
         ...FETCH_SIZES,
       });
       const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
-      unsubscribe = breakers.onStateChange((provider, state) => {
-        // Half-open lets the next send through as the trial; if it fails the breaker opens and pauses us again.
-        if (provider === PROVIDER_OF[channel] && state !== 'open') resumeAll();
-      });
+      // Paused by an open breaker or by an outage: resumed once neither holds any more.
+      const mayResume = () => breakers.state(PROVIDER_OF[channel]) !== 'open' && !options.outages?.closed;
+      unsubscribe = [
+        breakers.onStateChange((provider, state) => {
+          // Half-open lets the next send through as the trial; if it fails the breaker opens and pauses us again.
+          if (provider === PROVIDER_OF[channel] && state !== 'open' && mayResume()) resumeAll();
+        }),
+        ...(options.outages ? [options.outages.onReopen(() => mayResume() && resumeAll())] : []),
+      ];
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
       await runPaced(consumer, topics, handle, {
         concurrency,
+        ...(options.outages && { outages: options.outages }),
         onPoison: async (record, message, error) => {
           const envelope = levelOf(record.topic) > 0 ? safeEnvelope(message, record) : undefined;
           const failure = {
@@ -206,15 +215,16 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
             'a record that could not even be dead-lettered was passed over; it is still in Kafka at this offset',
           );
         },
-        // The breaker may have half-opened or closed while the batch that paused was finishing its records.
+        // The breaker may have half-opened or closed (or the outage passed) while the batch that paused was finishing
+        // its records.
         afterPauseAll: () => {
-          if (breakers.state(PROVIDER_OF[channel]) !== 'open') resumeAll();
+          if (mayResume()) resumeAll();
         },
       });
       logger.info('channel consumer running');
     },
     async stop(): Promise<void> {
-      unsubscribe?.();
+      unsubscribe.forEach((stopListening) => stopListening());
       await consumer?.disconnect();
     },
   };

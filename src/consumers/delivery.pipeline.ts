@@ -188,9 +188,10 @@ export function createDeliveryPipeline({
       return { kind: 'permanent', failure, attempt: claim.attempt, claimId: claim.id };
     }
     // The provider has it: from here on the claim is never released, or a retry would send it again. Recording is
-    // retried instead; should it still fail, the claim stays 'sending' until its lease ends (the one duplicate window).
+    // retried instead, for as long as a database restart or failover takes; should it still fail, the claim stays
+    // 'sending' until its lease ends (the one duplicate window).
     const sent = { ...result, recipient: address.to, subject: rendered.subject, body: rendered.text };
-    await pRetry(() => deliveries.markSent(claim.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
+    await pRetry(() => deliveries.markSent(claim.id, sent), MARK_SENT_RETRIES);
     observeLatency(deliveryLatency, channel, event);
     return { kind: 'done' };
   }
@@ -215,6 +216,9 @@ function observeLatency(
 export const lookBackFrom = (firstClaimedAt: Date) => new Date(firstClaimedAt.getTime() - 60_000);
 
 const OPT_OUT_CHANNELS = new Set<Channel>(['sms', 'whatsapp']);
+
+/** About a minute of tries, growing to 5 s apart: longer than PostgreSQL takes to restart or fail over. */
+const MARK_SENT_RETRIES = { retries: 15, minTimeout: 100, maxTimeout: 5_000, maxRetryTime: 60_000 };
 
 /** SMS and WhatsApp that are not urgent wait for the end of the person's quiet hours; nothing else waits. */
 function quietHoursHold(profile: UserProfile, event: GatewayEvent, channel: Channel): Date | undefined {

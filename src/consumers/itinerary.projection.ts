@@ -8,6 +8,7 @@ import { deadLetterHeaders } from './dead-letters.js';
 import { projectionDlqTopic } from '../kafka/names.js';
 import { FAILURES_BEFORE_DEAD_LETTER, describeError } from './record-faults.js';
 import type { ItinerariesRepository } from '../store/itineraries.repository.js';
+import type { OutageGate } from './outage-gate.js';
 
 /**
  * Who travels on what, kept from the booking topics: a confirmation records the traveller and their itinerary, a
@@ -21,6 +22,7 @@ export function createItineraryProjection({
   logger,
   prefix = '',
   concurrency = 64,
+  outages,
 }: {
   kafka: Kafka;
   /** For the dead letters: a booking that cannot be stored goes to `itinerary-projection.dlq`, and the rest goes on. */
@@ -31,16 +33,21 @@ export function createItineraryProjection({
   prefix?: string;
   /** Records projected at once (one PNR's in order). */
   concurrency?: number;
+  /** Shared with the channel consumers: an outage pauses the projection until every dependency answers. */
+  outages?: OutageGate;
 }) {
   const log = logger.child({ component: 'itinerary-projection' });
   const groupId = `${prefix}${ITINERARY_PROJECTION_GROUP}`;
   let consumer: Consumer | undefined;
+  let stopListening: (() => void) | undefined;
   return {
     async start(): Promise<void> {
       consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 2_000, ...FETCH_SIZES });
       await consumer.connect();
       const topics = [topicName('booking-confirmed', prefix), topicName('booking-cancelled', prefix)];
       await consumer.subscribe({ topics, fromBeginning: true });
+      const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
+      stopListening = outages?.onReopen(resumeAll);
       // Bookings of different PNRs are projected together; a PNR's confirmation always before its cancellation.
       await runPaced(
         consumer,
@@ -61,6 +68,7 @@ export function createItineraryProjection({
         },
         {
           concurrency,
+          ...(outages && { outages, afterPauseAll: () => !outages.closed && resumeAll() }),
           onPoison: async (record, _message, error) => {
             const entry = {
               record,
@@ -85,6 +93,7 @@ export function createItineraryProjection({
       );
     },
     async stop(): Promise<void> {
+      stopListening?.();
       await consumer?.disconnect();
     },
   };

@@ -2,6 +2,7 @@ import type { Consumer, KafkaMessage } from 'kafkajs';
 import pLimit from 'p-limit';
 import type { FailedRecord } from './dead-letters.js';
 import { createOffsetTracker } from './offset-tracker.js';
+import type { OutageGate } from './outage-gate.js';
 import { FAILURES_BEFORE_DEAD_LETTER, faultKindOf } from './record-faults.js';
 
 /** What handling one record asks of the loop. */
@@ -37,7 +38,15 @@ export interface PacedRunOptions {
   onPoison?: (record: FailedRecord, message: KafkaMessage, error: unknown) => Promise<void>;
   /** A record that could be neither handled nor dead-lettered, passed over: the caller logs where it is. */
   onUnwritable?: (record: FailedRecord, error: unknown) => void;
+  /**
+   * A record that meets an outage (PostgreSQL, Redis or Kafka away) closes this gate and pauses the whole consumer,
+   * as an open breaker does, until the gate reopens (the caller resumes then, in `afterPauseAll` or on the gate's
+   * reopening). Without it, the batch fails and kafkajs reads it again with its own backoff.
+   */
+  outages?: OutageGate;
 }
+
+const PAUSE_ALL: Step = { next: 'pause-all' };
 
 /**
  * Runs a consumer with records of different keys in flight together and records of one key strictly in order (the
@@ -51,7 +60,7 @@ export async function runPaced(
   consumer: Consumer,
   topics: string[],
   handle: RecordHandler,
-  { concurrency = 64, afterPauseAll, onPoison, onUnwritable }: PacedRunOptions = {},
+  { concurrency = 64, afterPauseAll, onPoison, onUnwritable, outages }: PacedRunOptions = {},
 ): Promise<void> {
   const timers = new Set<NodeJS.Timeout>();
   // How often each record has failed in a row, by topic, partition and offset (cleared once it is settled).
@@ -66,6 +75,11 @@ export async function runPaced(
       return step;
     } catch (error) {
       const kind = faultKindOf(error);
+      if (kind === 'outage' && outages) {
+        outages.trip(error);
+        failures.delete(id);
+        return PAUSE_ALL;
+      }
       const count = (failures.get(id) ?? 0) + 1;
       failures.set(id, count);
       if (!onPoison || kind === 'outage' || count < FAILURES_BEFORE_DEAD_LETTER[kind]) throw error;

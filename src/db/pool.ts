@@ -19,6 +19,9 @@ export const POOL_DEADLINES = {
 /** One pool per process; an idle client dropped by the server is logged, never fatal. */
 export function createPool(databaseUrl: string, logger: Logger, max = 10): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, keepAlive: true, ...POOL_DEADLINES });
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle PostgreSQL client lost'));
+  // The code and message only: the error carries the whole client, settings and all.
+  pool.on('error', (error: Error & { code?: string }) =>
+    logger.warn({ code: error.code, error: error.message }, 'idle PostgreSQL client lost'),
+  );
   return pool;
 }

@@ -2,7 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { BreakerState } from '../channels/breaker.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
-import { healthRoutes, type ReadinessCheck } from './health.routes.js';
+import { healthRoutes } from './health.routes.js';
+import type { ReadinessCheck } from '../net/readiness.js';
 import { metricsRoutes } from './metrics.routes.js';
 
 export interface OpsAppOptions {

@@ -1,5 +1,5 @@
 import type { BreakerState } from '../channels/breaker.js';
-import type { ReadinessCheck } from '../http/health.routes.js';
+import type { ReadinessCheck } from '../net/readiness.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';

@@ -16,7 +16,7 @@ import { createOptOutsRepository } from '../store/opt-outs.repository.js';
 import { createKafka } from '../kafka/client.js';
 import { kafkaProbeFor } from '../kafka/probe.js';
 import { registerBacklogMetrics, type WatchedGroup } from '../consumers/backlog.metrics.js';
-import { postgresAnswers, redisAnswers } from '../http/health.routes.js';
+import { postgresAnswers, redisAnswers } from '../net/readiness.js';
 import { createIdempotentProducer } from '../kafka/producer.js';
 import { createRedis } from '../net/redis.js';
 import { ensureTopics } from '../kafka/topics.js';
@@ -26,6 +26,7 @@ import { createChannelConsumer, type ChannelConsumer } from '../consumers/channe
 import { createDeliveryPipeline } from '../consumers/delivery.pipeline.js';
 import { createFailureRouter } from '../consumers/failure.router.js';
 import { createDeferredSender } from '../consumers/deferred.sender.js';
+import { createOutageGate } from '../consumers/outage-gate.js';
 import { createDeadLetterWriter } from '../consumers/dead-letters.js';
 import {
   CONSUMER_GROUPS,
@@ -174,6 +175,15 @@ export async function createWorker({
     });
   };
 
+  const probe = kafkaProbeFor(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-worker`, logger);
+  /** What this worker needs to deliver: its `/readyz`, and what a paused consumer waits for after an outage. */
+  const checks = {
+    kafka: () => probe.answers(),
+    postgres: postgresAnswers(pool),
+    redis: redisAnswers(redis),
+  };
+  const outages = createOutageGate({ checks, logger });
+
   const watched: WatchedGroup[] = [];
   const consumers: ChannelConsumer[] = adapters.flatMap((adapter) => {
     const channel = adapter.channel;
@@ -186,6 +196,7 @@ export async function createWorker({
       itineraries,
       disruptions,
       breakers,
+      outages,
       logger,
       concurrency: concurrencyOf(channel, config),
     };
@@ -222,6 +233,7 @@ export async function createWorker({
     logger,
     prefix,
     concurrency: config.WORKER_CONCURRENCY,
+    outages,
   });
   const deferred = createDeferredSender({
     adapters: adapters.filter((a) => QUIET_CHANNELS.has(a.channel)),
@@ -244,17 +256,11 @@ export async function createWorker({
   });
 
   const backlog = registerBacklogMetrics(metrics, { kafka, pool, groups: watched });
-  const probe = kafkaProbeFor(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-worker`, logger);
 
   return {
     kafka,
     consumers,
-    /** What this worker needs to deliver, for a `/readyz`. */
-    checks: {
-      kafka: () => probe.answers(),
-      postgres: postgresAnswers(pool),
-      redis: redisAnswers(redis),
-    },
+    checks,
     breakers,
     metrics,
     /** Every worker's breaker states, as the workers wrote them. */
@@ -268,6 +274,7 @@ export async function createWorker({
     },
     async stop() {
       stopping.abort();
+      await outages.stop();
       await Promise.all([deferred.stop(), projection.stop(), ...consumers.map((c) => c.stop()), statusWebhooks.stop()]);
       breakers.shutdown();
       await Promise.all(adapters.map((a) => a.close()));
