@@ -97,13 +97,17 @@ export async function runPaced(
     }
   }
   const limit = pLimit(concurrency);
-  // A failed heartbeat (most often: the group is rebalancing) stops every batch of this consumer from starting more
-  // records, not only the batch that heard it: the group waits for this member to rejoin, and a member that finishes
-  // only what it has in flight rejoins soonest. Cleared when the member has joined again.
+  // A failed heartbeat or commit (most often: the group is rebalancing) stops every batch of this consumer from
+  // starting more records, not only the batch that heard it: the group waits for this member to rejoin, and a member
+  // that finishes only what it has in flight rejoins soonest. Cleared when the member has joined again, and by any
+  // heartbeat that succeeds: a transient failure that kafkajs got past without a rejoin (a broker that stalled for less
+  // than the session, a commit refused for a while) would otherwise leave the flag set and the group handling nothing.
   let rejoining = false;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
+  const rejoined = () => {
     rejoining = false;
-  });
+  };
+  consumer.on(consumer.events.GROUP_JOIN, rejoined);
+  consumer.on(consumer.events.HEARTBEAT, rejoined);
 
   function pauseFor(step: Exclude<Step, { next: 'continue' }>, topic: string, partition: number): void {
     if (step.next === 'pause-all') {
