@@ -1,5 +1,6 @@
-import { createRequire } from 'node:module';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { portOpen, runningPid, startDaemon, stopDaemon, tail, waitUntil, type Daemon } from './daemon.js';
 import { MAILDEV_DIR, ROOT } from './paths.js';
 
@@ -9,7 +10,13 @@ export const maildevDaemon: Daemon = {
   logFile: path.join(MAILDEV_DIR, 'maildev.log'),
 };
 
-/** MailDev catches every email the gateway sends (SMTP) and shows it (web UI and REST API /email). */
+const MAIL_DIR = path.join(MAILDEV_DIR, 'mail');
+const SUPERVISOR = fileURLToPath(new URL('./maildev-supervisor.ts', import.meta.url));
+
+/**
+ * MailDev catches every email the gateway sends (SMTP) and shows it (web UI and REST API /email), under a supervisor
+ * that starts it again whenever it exits (maildev-supervisor.ts).
+ */
 export async function startMaildev(smtpUrl: string, previewUrl: string, log: (line: string) => void): Promise<void> {
   const smtp = new URL(smtpUrl);
   const web = new URL(previewUrl);
@@ -20,10 +27,13 @@ export async function startMaildev(smtpUrl: string, previewUrl: string, log: (li
       log(`maildev: an SMTP server not started by this stack is listening on ${smtp.host}; leaving it alone`);
       return;
     }
-    const bin = createRequire(import.meta.url).resolve('maildev/bin/maildev');
-    const args = [bin, '--smtp', String(smtpPort), '--web', String(webPort), '--ip', smtp.hostname, '--silent'];
+    // A new stack starts with an empty capture; a MailDev the supervisor starts again reads back what it had.
+    rmSync(MAIL_DIR, { recursive: true, force: true });
+    mkdirSync(MAIL_DIR, { recursive: true });
+    const maildevArgs = ['--smtp', String(smtpPort), '--web', String(webPort), '--ip', smtp.hostname];
+    const args = ['--import', 'tsx', SUPERVISOR, ...maildevArgs, '--mail-directory', MAIL_DIR, '--silent'];
     const pid = startDaemon(maildevDaemon, process.execPath, args, ROOT);
-    log(`maildev: started (pid ${pid}), SMTP ${smtp.host}, UI ${previewUrl}`);
+    log(`maildev: started (supervisor pid ${pid}), SMTP ${smtp.host}, UI ${previewUrl}`);
   }
   await waitUntil(
     'maildev',
