@@ -11,6 +11,8 @@ const REAL = {
   TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`,
   TWILIO_AUTH_TOKEN: '7e1c4a9f2b6d8035c1e7a4f9b2d60358',
   TWILIO_API_BASE_URL: 'https://api.twilio.com',
+  DATA_ENCRYPTION_KEYS: 'k2026:Vq0wTnHkX1dP3c9yR6bF2mJ8aL4sE7gU5iO0pZ1xC3w=',
+  DATA_HASH_KEY: 'h2Jt8Qw4Lr6Yx0Nc3Vb5Mz7Kp9Gf1Ds2Ae4Ru6Ti8Oy=',
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -62,10 +64,29 @@ describe('loadConfig', () => {
       JWT_SECRET: '',
       TWILIO_ACCOUNT_SID: '',
       TWILIO_AUTH_TOKEN: '',
+      DATA_ENCRYPTION_KEYS: '',
+      DATA_HASH_KEY: '',
     });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(
-      ['INGEST_API_KEYS', 'JWT_SECRET', 'TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN'].sort(),
+      [
+        'INGEST_API_KEYS',
+        'JWT_SECRET',
+        'TWILIO_ACCOUNT_SID',
+        'TWILIO_AUTH_TOKEN',
+        'DATA_ENCRYPTION_KEYS',
+        'DATA_HASH_KEY',
+      ].sort(),
     );
+  });
+
+  it('refuses the development data key among others in production, and a key that is not 32 bytes', () => {
+    const devKey = 'dev:ZGV2LWRhdGEta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE=';
+    expect(problemsOf({ ...REAL, DATA_ENCRYPTION_KEYS: `${REAL.DATA_ENCRYPTION_KEYS},${devKey}` })).toEqual([
+      'DATA_ENCRYPTION_KEYS: the development default may not be used when NODE_ENV=production',
+    ]);
+    expect(problemsOf({ ...REAL, DATA_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' })).toEqual([
+      'DATA_ENCRYPTION_KEYS: key k1 must be 32 bytes in base64 (openssl rand -base64 32)',
+    ]);
   });
 
   it('treats a missing NODE_ENV as production, and says so', () => {

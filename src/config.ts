@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { GatewayError } from './errors/gateway-error.js';
 import { DEFAULT_EXPIRY_GRACE, isDisruptionType } from './events/expiry.js';
+import { parseDataKeys } from './util/field-cipher.js';
 
 /**
  * Every setting of the gateway, read once from the environment. Defaults work on the local stack
@@ -13,6 +14,8 @@ const DEV_SECRETS = {
   JWT_SECRET: 'dev-jwt-secret',
   TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
   TWILIO_AUTH_TOKEN: 'dev-twilio-token',
+  DATA_ENCRYPTION_KEYS: 'dev:ZGV2LWRhdGEta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE=',
+  DATA_HASH_KEY: 'ZGV2LWhhc2gta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiEh',
 } as const;
 
 const url = (protocols: string[]) =>
@@ -177,6 +180,30 @@ const schema = z.object({
   INGEST_API_KEYS: csv.default([DEV_SECRETS.INGEST_API_KEYS]),
   ADMIN_TOKEN: z.string().min(8).default(DEV_SECRETS.ADMIN_TOKEN),
   JWT_SECRET: z.string().min(8).default(DEV_SECRETS.JWT_SECRET),
+  /**
+   * The keys that seal secrets at rest (webhook signing secrets): `id:base64` of 32 bytes, comma-separated. The
+   * first seals, every one opens: to rotate, put a new key first and keep the old ones while values sealed with them
+   * remain (each value names its key).
+   */
+  DATA_ENCRYPTION_KEYS: z
+    .string()
+    .default(DEV_SECRETS.DATA_ENCRYPTION_KEYS)
+    .transform((text, ctx) => {
+      try {
+        const keys = parseDataKeys(text);
+        if (keys.length === 0) throw new RangeError('must list at least one key');
+        return keys;
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** The key of the hash that look-ups by phone number go through (base64, at least 32 bytes). */
+  DATA_HASH_KEY: z
+    .string()
+    .default(DEV_SECRETS.DATA_HASH_KEY)
+    .transform((text) => Buffer.from(text, 'base64'))
+    .refine((key) => key.length >= 32, 'must be at least 32 bytes in base64 (openssl rand -base64 32)'),
 
   /** The window the rate limits below count in; counters live in Redis, so every api process shares them. */
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
@@ -234,9 +261,12 @@ function sandboxProviderProblem(baseUrl: string): string | undefined {
 
 function productionProblems(config: z.infer<typeof schema>): string[] {
   if (config.NODE_ENV !== 'production') return [];
+  const devKeys = parseDataKeys(DEV_SECRETS.DATA_ENCRYPTION_KEYS);
   const problems = Object.entries(DEV_SECRETS)
     .filter(([key, devValue]) => {
-      const value = config[key as keyof typeof DEV_SECRETS];
+      if (key === 'DATA_ENCRYPTION_KEYS') return config.DATA_ENCRYPTION_KEYS.some((k) => k.key.equals(devKeys[0]!.key));
+      if (key === 'DATA_HASH_KEY') return config.DATA_HASH_KEY.equals(Buffer.from(devValue, 'base64'));
+      const value = config[key as Exclude<keyof typeof DEV_SECRETS, 'DATA_ENCRYPTION_KEYS' | 'DATA_HASH_KEY'>];
       return Array.isArray(value) ? value.includes(devValue) : value === devValue;
     })
     .map(([key]) => `${key}: the development default may not be used when NODE_ENV=production`);

@@ -22,6 +22,8 @@ const PRODUCTION = {
   TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`,
   TWILIO_AUTH_TOKEN: '7e1c4a9f2b6d8035c1e7a4f9b2d60358',
   TWILIO_API_BASE_URL: 'https://api.twilio.com',
+  DATA_ENCRYPTION_KEYS: 'k2026:Vq0wTnHkX1dP3c9yR6bF2mJ8aL4sE7gU5iO0pZ1xC3w=',
+  DATA_HASH_KEY: 'h2Jt8Qw4Lr6Yx0Nc3Vb5Mz7Kp9Gf1Ds2Ae4Ru6Ti8Oy=',
 };
 
 interface GatewayProcess {

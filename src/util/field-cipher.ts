@@ -1,0 +1,76 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+
+/** One data key: its id (kept beside every value it encrypted, so rotation knows which to use) and 32 bytes. */
+export interface DataKey {
+  id: string;
+  key: Buffer;
+}
+
+const PREFIX = 'enc:v1:';
+const IV_BYTES = 12;
+
+/**
+ * Parses `DATA_ENCRYPTION_KEYS`: `id:base64` pairs separated by commas, the first one encrypting, every one decrypting.
+ * Rotation is a new key put first: values are written with it from then on, and read with whichever key wrote them.
+ */
+export function parseDataKeys(text: string): DataKey[] {
+  return text
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const [id, encoded, ...rest] = pair.split(':');
+      if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || !encoded || rest.length > 0) {
+        throw new RangeError('each key must be id:base64 (an id of letters, digits, - or _)');
+      }
+      const key = Buffer.from(encoded, 'base64');
+      if (key.length !== 32) throw new RangeError(`key ${id} must be 32 bytes in base64 (openssl rand -base64 32)`);
+      return { id, key };
+    });
+}
+
+/**
+ * Encryption at rest for contact details, message bodies and secrets (AES-256-GCM, a random IV per value, the
+ * column's name as associated data so a value cannot be moved to another column and still read), and the keyed hash
+ * that look-ups by phone number go through instead of the number itself.
+ */
+export function createFieldCipher({ keys, hashKey }: { keys: DataKey[]; hashKey: Buffer }) {
+  const current = keys[0];
+  if (!current) throw new RangeError('at least one data key is needed');
+  const byId = new Map(keys.map((k) => [k.id, k.key]));
+
+  return {
+    /** The value sealed with the current key, as text a column can hold. */
+    seal(plain: string, column: string): string {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', current.key, iv);
+      cipher.setAAD(Buffer.from(column));
+      const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+      const parts = [iv, cipher.getAuthTag(), body].map((b) => b.toString('base64url'));
+      return `${PREFIX}${current.id}:${parts.join(':')}`;
+    },
+    /** The plain value; one written before encryption was turned on is returned as it is. */
+    open(stored: string, column: string): string {
+      if (!stored.startsWith(PREFIX)) return stored;
+      const [id, iv, tag, body] = stored.slice(PREFIX.length).split(':');
+      const key = id ? byId.get(id) : undefined;
+      if (!key || !iv || !tag || body === undefined) {
+        throw new RangeError(`a value sealed with data key ${id ?? '?'}, which is not configured`);
+      }
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(column));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+    },
+    /** Whether a stored value should be sealed again: plain, or sealed with a key that is no longer the first. */
+    stale(stored: string): boolean {
+      return !stored.startsWith(`${PREFIX}${current.id}:`);
+    },
+    /** A keyed hash (HMAC-SHA256, hex) to find a value by without storing it: equal inputs, equal hashes. */
+    hash(value: string): string {
+      return createHmac('sha256', hashKey).update(value).digest('hex');
+    },
+  };
+}
+
+export type FieldCipher = ReturnType<typeof createFieldCipher>;
