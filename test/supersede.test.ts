@@ -81,6 +81,82 @@ describe('supersede', () => {
     expect(['sent', 'delivered', 'queued']).toContain((await statusOf(newer, 'sms'))!.status);
   });
 
+  it('a delay stamped an hour ahead, written to Kafka directly, does not silence the real delay that follows', async () => {
+    const traveller = { userId: `fut-${run.toLowerCase()}`, phone: uniquePhone(), flight: `F${run}` };
+    await gateway.preferences.update(traveller.userId, { phone: traveller.phone });
+    await gateway.itineraries.add({ userId: traveller.userId, vehicleKind: 'flight', vehicleNumber: traveller.flight });
+    const texts = () => gateway.sandbox.store.list((m) => m.to === traveller.phone);
+    const journey = { flightNumber: traveller.flight, journeyDate: '2026-12-24' };
+
+    const stamped = randomUUID();
+    await gateway.producer.publish(
+      flightDelay({
+        ...journey,
+        eventId: stamped,
+        eventTimestamp: new Date(Date.now() + 3_600_000).toISOString(),
+        payload: { minutes: 20, reason: 'crew' },
+      }),
+    );
+    await waitFor('the future-stamped delay sent', () => texts().length === 1);
+
+    const real = randomUUID();
+    await gateway.producer.publish(
+      flightDelay({ ...journey, eventId: real, payload: { minutes: 75, reason: 'crew' } }),
+    );
+    await waitFor(
+      'the real delay settled on SMS',
+      async () =>
+        (await statusOf(real, 'sms'))?.status !== undefined && (await statusOf(real, 'sms'))?.status !== 'sending',
+      { timeoutMs: 30_000 },
+    );
+    expect(await statusOf(real, 'sms')).toMatchObject({ status: expect.stringMatching(/^(queued|sent|delivered)$/) });
+    await waitFor('the real delay texted', () => texts().length === 2);
+    expect(texts().map((m) => m.body)).toEqual(
+      expect.arrayContaining([expect.stringContaining('20'), expect.stringContaining('75')]),
+    );
+    for (const channel of ['email', 'whatsapp'])
+      await waitFor(`the real delay not superseded on ${channel}`, async () => {
+        const status = (await statusOf(real, channel))?.status;
+        return status !== undefined && status !== 'sending' && status !== 'superseded';
+      });
+  });
+
+  it('an older notice stamped a little ahead and waiting on a retry is still replaced by the one taken in after it', async () => {
+    const traveller = { userId: `ret-${run.toLowerCase()}`, phone: uniquePhone(), flight: `R${run}` };
+    await gateway.preferences.update(traveller.userId, { phone: traveller.phone });
+    await gateway.itineraries.add({ userId: traveller.userId, vehicleKind: 'flight', vehicleNumber: traveller.flight });
+    const texts = () => gateway.sandbox.store.list((m) => m.to === traveller.phone);
+
+    gateway.sandbox.faults.set({ failNext: { count: 100, code: 20500, status: 500, to: traveller.phone } });
+    const older = randomUUID();
+    // Two minutes ahead: within the skew POST /events allows, so a partner's fast clock may well send this.
+    await gateway.producer.publish(
+      flightDelay({
+        eventId: older,
+        flightNumber: traveller.flight,
+        eventTimestamp: new Date(Date.now() + 120_000).toISOString(),
+        payload: { minutes: 30, reason: 'crew' },
+      }),
+    );
+    await waitFor('the older SMS waiting on its retry', async () => {
+      const row = await statusOf(older, 'sms');
+      return row?.status === 'sending' && row.error_code !== null;
+    });
+    gateway.sandbox.faults.clear();
+
+    const newer = randomUUID();
+    await gateway.producer.publish(
+      flightDelay({ eventId: newer, flightNumber: traveller.flight, payload: { minutes: 90, reason: 'crew' } }),
+    );
+    await waitFor('the older SMS superseded', async () => (await statusOf(older, 'sms'))?.status === 'superseded', {
+      timeoutMs: 30_000,
+    });
+    expect((await statusOf(older, 'sms'))!.error_message).toBe(`replaced by the newer notice ${newer}`);
+    await waitFor('the newer SMS', () => texts().length === 1);
+    await unchangedFor('no late copy of the older notice', () => texts().length, 2_000);
+    expect(texts().map((m) => m.body)).toEqual([expect.stringContaining('90')]);
+  });
+
   it('still sends an older notice of another kind (a gate change is not replaced by a delay)', async () => {
     const gate = randomUUID();
     await gateway.producer.publish({
