@@ -81,6 +81,32 @@ describe('supersede', () => {
     expect(['sent', 'delivered', 'queued']).toContain((await statusOf(newer, 'sms'))!.status);
   });
 
+  it('refuses at POST /events an eventTimestamp further ahead of the gateway than the allowed skew, naming it', async () => {
+    const post = (eventTimestamp: string) =>
+      fetch(`${gateway.apiUrl}/events`, {
+        method: 'POST',
+        headers: { 'x-api-key': 'dev-ingest-key', 'content-type': 'application/json' },
+        body: JSON.stringify({
+          type: 'FLIGHT_DELAY',
+          flightNumber: `P${run}`,
+          eventTimestamp,
+          payload: { minutes: 45 },
+        }),
+      });
+    const refused = async (eventTimestamp: string) => {
+      const res = await post(eventTimestamp);
+      const body = (await res.json()) as { error: string; details?: Array<{ path: string; message: string }> };
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(body.error).toBe('invalid_event');
+      expect(body.details).toEqual([{ path: 'eventTimestamp', message: expect.stringContaining('ahead') }]);
+    };
+    await refused('2099-01-01T00:00:00Z');
+    await refused(new Date(Date.now() + 3_600_000).toISOString());
+    // A partner clock a little fast is still welcome.
+    const close = await post(new Date(Date.now() + 30_000).toISOString());
+    expect(close.status, await close.clone().text()).toBe(202);
+  });
+
   it('a delay stamped an hour ahead, written to Kafka directly, does not silence the real delay that follows', async () => {
     const traveller = { userId: `fut-${run.toLowerCase()}`, phone: uniquePhone(), flight: `F${run}` };
     await gateway.preferences.update(traveller.userId, { phone: traveller.phone });
