@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topicName } from '../src/events/index.js';
 import { flightDelay } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { unchangedFor, waitFor } from './helpers/wait-for.js';
@@ -145,6 +146,47 @@ describe('supersede', () => {
         const status = (await statusOf(real, channel))?.status;
         return status !== undefined && status !== 'sending' && status !== 'superseded';
       });
+  });
+
+  it('a cancellation from another producer, its eventTimestamp and record timestamp an hour ahead, does not silence the delay after it', async () => {
+    const traveller = { userId: `oth-${run.toLowerCase()}`, phone: uniquePhone(), flight: `O${run}` };
+    await gateway.preferences.update(traveller.userId, { phone: traveller.phone });
+    await gateway.itineraries.add({ userId: traveller.userId, vehicleKind: 'flight', vehicleNumber: traveller.flight });
+    const texts = () => gateway.sandbox.store.list((m) => m.to === traveller.phone);
+    const anHourAhead = Date.now() + 3_600_000;
+
+    const producer = gateway.worker.kafka.producer();
+    await producer.connect();
+    try {
+      const cancellation = {
+        eventId: randomUUID(),
+        eventType: 'TRAVEL_DISRUPTION',
+        disruptionType: 'FLIGHT_CANCELLED',
+        flightNumber: traveller.flight,
+        eventTimestamp: new Date(anHourAhead).toISOString(),
+        schemaVersion: 1,
+        payload: { reason: 'crew' },
+      };
+      await producer.send({
+        topic: topicName('travel-disruption', gateway.config.KAFKA_TOPIC_PREFIX),
+        acks: -1,
+        messages: [{ key: traveller.flight, value: JSON.stringify(cancellation), timestamp: String(anHourAhead) }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    await waitFor('the future-stamped cancellation sent', () => texts().length === 1);
+
+    const real = randomUUID();
+    await gateway.producer.publish(
+      flightDelay({ eventId: real, flightNumber: traveller.flight, payload: { minutes: 55, reason: 'crew' } }),
+    );
+    await waitFor('the real delay texted', () => texts().length === 2, { timeoutMs: 30_000 });
+    expect(texts().map((m) => m.body)).toEqual(expect.arrayContaining([expect.stringContaining('55')]));
+    // The text reaches the sandbox a moment before the ledger records it.
+    await waitFor('the real delay recorded sent', async () =>
+      ['sent', 'delivered', 'queued'].includes((await statusOf(real, 'sms'))?.status ?? ''),
+    );
   });
 
   it('an older notice stamped a little ahead and waiting on a retry is still replaced by the one taken in after it', async () => {
