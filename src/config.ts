@@ -113,6 +113,11 @@ const schema = z.object({
       return grace;
     })
     .default(DEFAULT_EXPIRY_GRACE),
+  /**
+   * How far ahead of the gateway's clock an event's `eventTimestamp` may be at `POST /events` (a partner's clock that
+   * runs a little fast); past it the event is refused with a 400. Which disruption is newer never depends on it.
+   */
+  EVENT_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(86_400).default(300),
   /** How long an open circuit breaker waits before one trial send. */
   BREAKER_RESET_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
   /**

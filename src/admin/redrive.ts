@@ -1,6 +1,7 @@
 import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
 import type { ReplayProducer } from './replay-producer.js';
 import { retryHeaders } from '../consumers/retry-record.js';
+import { ingestTimeOf } from '../consumers/ingest-time.js';
 import { parseEvent, type Channel, type EventTopic, type GatewayEvent } from '../events/index.js';
 import { retryTopic, topicsFor } from '../kafka/names.js';
 import type { Logger } from '../logger.js';
@@ -187,6 +188,8 @@ export function createRedriver(deps: { replays: ReplayProducer; jobs: RedriveJob
         attempts: 0,
         dueAt: now,
         firstFailedAt: now,
+        // The record's own time in the log: a re-driven notice is as old as it was, not newer than what came after it.
+        ingestedAt: ingestTimeOf(message),
         original: {
           topic: `${replays.prefix}${range.topic}`,
           partition: range.partition,

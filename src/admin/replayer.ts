@@ -52,6 +52,9 @@ export function replayRecord(entry: DeadLetterEntry, prefix = ''): { topic: stri
     attempts: 0,
     dueAt: new Date(),
     firstFailedAt: entry.firstFailedAt,
+    // As old as the notice it carries: a replay must not outrank a disruption taken in after it (an entry from before
+    // the ingest time was kept counts from its first failure).
+    ingestedAt: entry.original.ingestedAt ?? entry.firstFailedAt,
     lastErrorCode: entry.errorCode ?? undefined,
     // -1: an entry written by hand may not know its partition; nothing routes by it.
     original: {

@@ -15,6 +15,7 @@ import { FETCH_SIZES } from '../kafka/names.js';
 import { CONTINUE, runPaced, type Step } from './paced-runner.js';
 import { recipientById, recipientsOf } from './recipients.js';
 import { readRetryEnvelope } from './retry-record.js';
+import { ingestTimeOf } from './ingest-time.js';
 import type { DisruptionsRepository } from '../store/disruptions.repository.js';
 import { describeError } from './record-faults.js';
 import type { OutageGate } from './outage-gate.js';
@@ -110,7 +111,8 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
     const level = levelOf(record.topic);
     const envelope = level > 0 ? readRetryEnvelope(message, record.topic, record.partition) : undefined;
     if (envelope && envelope.dueAt.getTime() > Date.now()) return { next: 'pause-partition', until: envelope.dueAt };
-    const original = envelope ? { ...record, ...envelope.original } : record;
+    const ingestedAt = ingestTimeOf(message, envelope);
+    const original = { ...(envelope ? { ...record, ...envelope.original } : record), ingestedAt };
     const firstFailedAt = envelope?.firstFailedAt ?? new Date();
     const parsed = parseRecord(message);
     if (!parsed.ok) {
@@ -124,9 +126,9 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       return CONTINUE;
     }
     const event = parsed.event;
-    // Asked once per record, before any recipient: a newer notice of the same journey replaces this one.
+    // Asked once per record, before any recipient: a notice of the same journey taken in later replaces this one.
     const supersededBy =
-      event.eventType === 'TRAVEL_DISRUPTION' ? await options.disruptions?.supersededBy(event) : undefined;
+      event.eventType === 'TRAVEL_DISRUPTION' ? await options.disruptions?.supersededBy(event, ingestedAt) : undefined;
     const pages = envelope?.userId
       ? single(recipientById(event, envelope.userId, options))
       : recipientsOf(event, options);
@@ -196,7 +198,10 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
           };
           const parsed = parseRecord(message);
           await router.permanent({
-            record: envelope ? { ...record, ...envelope.original } : record,
+            record: {
+              ...(envelope ? { ...record, ...envelope.original } : record),
+              ingestedAt: ingestTimeOf(message, envelope),
+            },
             failure,
             attempts: (envelope?.attempts ?? 0) + 1,
             firstFailedAt: envelope?.firstFailedAt ?? new Date(),

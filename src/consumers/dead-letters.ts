@@ -24,6 +24,7 @@ export function deadLetterHeaders(
     'x-error-class': entry.errorClass,
     'x-error-code': entry.code,
     'x-error-message': storedMessage(entry.message),
+    ...(entry.record.ingestedAt && { 'x-ingested-at': entry.record.ingestedAt.toISOString() }),
   };
 }
 
@@ -34,6 +35,8 @@ export interface FailedRecord {
   offset: string;
   key: string | null;
   value: Buffer | null;
+  /** When the gateway first took it in (see ingest-time.ts); retries and replays carry it on. */
+  ingestedAt?: Date;
 }
 
 export interface DeadLetter {

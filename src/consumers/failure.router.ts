@@ -78,6 +78,7 @@ export function createFailureRouter({
         attempts: failed.attempts,
         dueAt: new Date(due),
         firstFailedAt: failed.firstFailedAt,
+        ...(failed.record.ingestedAt && { ingestedAt: failed.record.ingestedAt }),
         lastErrorCode: failed.failure.code,
         original: {
           topic: failed.record.topic,

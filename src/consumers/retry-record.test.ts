@@ -27,6 +27,7 @@ const ONE_RECIPIENT: RetryEnvelope = {
   attempts: 3,
   dueAt: new Date('2026-12-01T10:00:10.000Z'),
   firstFailedAt: new Date('2026-12-01T10:00:00.000Z'),
+  ingestedAt: new Date('2026-12-01T09:59:58.123Z'),
   lastErrorCode: 'TWILIO_20503',
   original: { topic: 'booking-confirmed', partition: 2, offset: '1077', key: 'PNR123' },
 };
@@ -119,7 +120,12 @@ describe('readRetryEnvelope on headers that are garbage or missing', () => {
     ['x-user-id', 'userId'],
     ['x-last-error-code', 'lastErrorCode'],
     ['x-replay-of', 'replayOf'],
+    ['x-ingested-at', 'ingestedAt'],
   ])('an empty %s counts as absent', (header, field) => {
     expect(readRetryEnvelope(record({ [header]: '' }), 't', 0)).not.toHaveProperty(field);
+  });
+
+  it('an x-ingested-at that is not a date counts as absent', () => {
+    expect(readRetryEnvelope(record({ 'x-ingested-at': 'yesterday' }), 't', 0)).not.toHaveProperty('ingestedAt');
   });
 });

@@ -12,6 +12,11 @@ export interface RetryEnvelope {
   /** Not to be tried before this time. */
   dueAt: Date;
   firstFailedAt: Date;
+  /**
+   * When the gateway first took the record in (its Kafka timestamp on the event topic): a retry or a replay is as old
+   * as the notice it carries, however late it is written again. Absent on records written before it was carried.
+   */
+  ingestedAt?: Date;
   lastErrorCode?: string;
   original: { topic: string; partition: number; offset: string; key: string | null };
   /** The dead letter this record replays, when it does. */
@@ -33,6 +38,7 @@ export function retryHeaders(envelope: RetryEnvelope): Record<string, string> {
     'x-original-partition': String(envelope.original.partition),
     'x-original-offset': envelope.original.offset,
     'x-original-key': envelope.original.key ?? '',
+    ...(envelope.ingestedAt && { 'x-ingested-at': envelope.ingestedAt.toISOString() }),
     ...(envelope.userId && { 'x-user-id': envelope.userId }),
     ...(envelope.lastErrorCode && { 'x-last-error-code': envelope.lastErrorCode }),
     ...(envelope.replayOf && { 'x-replay-of': envelope.replayOf }),
@@ -48,6 +54,7 @@ export function readRetryEnvelope(message: KafkaMessage, topic: string, partitio
   const userId = h(headers, 'x-user-id');
   const lastErrorCode = h(headers, 'x-last-error-code');
   const replayOf = h(headers, 'x-replay-of');
+  const ingestedAt = dateOr(h(headers, 'x-ingested-at'), undefined);
   return {
     attempts: Math.max(0, Math.min(1_000, Math.trunc(Number(h(headers, 'x-attempts') ?? 0) || 0))),
     // Headers are whatever was written to the topic: a date or number that does not parse means "none given".
@@ -59,15 +66,16 @@ export function readRetryEnvelope(message: KafkaMessage, topic: string, partitio
       offset: /^\d+$/.test(h(headers, 'x-original-offset') ?? '') ? h(headers, 'x-original-offset')! : message.offset,
       key: h(headers, 'x-original-key') || (message.key?.toString() ?? null),
     },
+    ...(ingestedAt && { ingestedAt }),
     ...(userId && { userId }),
     ...(lastErrorCode && { lastErrorCode }),
     ...(replayOf && { replayOf }),
   };
 }
 
-function dateOr(text: string | undefined, fallback: Date): Date {
+function dateOr<T extends Date | undefined>(text: string | undefined, fallback: T): Date | T {
   const date = text ? new Date(text) : fallback;
-  return Number.isNaN(date.getTime()) ? fallback : date;
+  return date === undefined || Number.isNaN(date.getTime()) ? fallback : date;
 }
 
 /** A partition is a whole number from 0; anything else (empty, negative, words) means none was given. */

@@ -133,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     idempotency: createIdempotencyStore(redis),
     accepted: metrics.eventsAccepted,
     sources,
+    clockSkewSeconds: config.EVENT_CLOCK_SKEW_SECONDS,
   });
   await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
   const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DISRUPTION_TYPES, EVENT_TYPES, parseEvent, type GatewayEvent } from '../events/index.js';
+import { DISRUPTION_TYPES, EVENT_TYPES, futureTimestampIssue, parseEvent, type GatewayEvent } from '../events/index.js';
 import { eventJsonSchemas } from '../events/json-schema.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { QueueUnavailableError, type EventQueuePublisher } from '../queue/event-queue.publisher.js';
 import type { EventSources } from '../webhooks/event-sources.js';
-import { conflict, unavailable } from './errors.js';
+import { conflict, invalidEvent, unavailable } from './errors.js';
 import { apiKeyGuard } from './guards.js';
 import { hashBody, type IdempotencyStore } from './idempotency.js';
 import { refusing } from './route-schemas.js';
@@ -19,6 +19,8 @@ export interface EventsRouteDeps {
   accepted: GatewayMetrics['eventsAccepted'];
   /** Notes which key sent the event, for the keys with a status webhook. */
   sources: EventSources;
+  /** How far ahead of the gateway's clock an eventTimestamp may be (EVENT_CLOCK_SKEW_SECONDS). */
+  clockSkewSeconds: number;
 }
 
 const ingestHeaders = refusing(
@@ -94,6 +96,9 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       const idempotencyKey = request.headers['idempotency-key'];
       const { sent } = request.body;
       let { event } = request.body;
+      // Before anything is claimed: a refused event leaves no trace, and may be sent again with a sane clock.
+      const ahead = futureTimestampIssue(event, deps.clockSkewSeconds * 1000);
+      if (ahead) throw invalidEvent(`eventTimestamp ${ahead.message}`, ahead);
       const eventIdClaim = await deps.idempotency.claimEventId(request.apiKey!, sent, event.eventId);
       if (eventIdClaim.kind === 'conflict')
         throw conflict(eventIdClaim.reason, { path: 'eventId', message: eventIdClaim.reason });

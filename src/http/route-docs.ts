@@ -166,7 +166,8 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     summary: 'Accept one event from a partner',
     description:
       'The canonical envelope or the short form (`type` and a flight or train number). 202 only once RabbitMQ has ' +
-      'confirmed the persistent message. An `Idempotency-Key` makes a retry safe.',
+      'confirmed the persistent message. An `Idempotency-Key` makes a retry safe. An `eventTimestamp` further ' +
+      "ahead of the gateway's clock than `EVENT_CLOCK_SKEW_SECONDS` (default 300) is a 400 naming it.",
     tags: ['events'],
     security: ['apiKey'],
     bodyExample: { type: 'FLIGHT_DELAY', flightNumber: 'W2121', payload: { minutes: 90, reason: 'weather' } },

@@ -3,8 +3,15 @@ import pRetry from 'p-retry';
 import { EVENT_TOPICS, topicName } from '../events/index.js';
 
 /**
- * Creates the four event topics (and any extra ones) when missing. Existing topics are left as they are: Kafka never
- * shrinks partitions, and changing their count would break per-PNR ordering.
+ * The event topics' records carry the broker's time of append, not a time their producer chose: it is the time the
+ * gateway took an event in, which decides which of two disruptions is newer (consumers/ingest-time.ts).
+ */
+const LOG_APPEND_TIME = { name: 'message.timestamp.type', value: 'LogAppendTime' };
+
+/**
+ * Creates the four event topics (stamped with the broker's time, see LOG_APPEND_TIME) and any extra ones when missing.
+ * Existing topics are left as they are: Kafka never shrinks partitions, and changing their count would break per-PNR
+ * ordering (the README says how to switch an existing event topic to the broker's time).
  *
  * Right after a topic is created, or while a broker is still settling after a restart, its metadata can answer
  * "unknown topic or partition" for a moment; kafkajs waits out "leader not available" only, so both the creation and
@@ -17,7 +24,8 @@ export async function ensureTopics(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const wanted = [...EVENT_TOPICS.map((topic) => topicName(topic, prefix)), ...extra];
+    const eventTopics = new Set(EVENT_TOPICS.map((topic) => topicName(topic, prefix)));
+    const wanted = [...eventTopics, ...extra];
     const existing = new Set(await admin.listTopics());
     const missing = wanted.filter((topic) => !existing.has(topic));
     if (missing.length > 0) {
@@ -26,7 +34,11 @@ export async function ensureTopics(
           // Replication is left to the broker's default.replication.factor: 1 on the local stack, 3 on a cluster.
           await admin.createTopics({
             waitForLeaders: true,
-            topics: missing.map((topic) => ({ topic, numPartitions: partitions })),
+            topics: missing.map((topic) => ({
+              topic,
+              numPartitions: partitions,
+              ...(eventTopics.has(topic) && { configEntries: [LOG_APPEND_TIME] }),
+            })),
           });
           await admin.fetchTopicMetadata({ topics: missing });
         },

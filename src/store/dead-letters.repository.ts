@@ -14,7 +14,7 @@ export interface NewDeadLetter {
   eventType?: string;
   userId?: string;
   idempotencyKey?: string;
-  original: { topic: string; partition: number; offset: string; key: string | null };
+  original: { topic: string; partition: number; offset: string; key: string | null; ingestedAt?: Date };
   consumerGroup: string;
   attempts: number;
   firstFailedAt: Date;
@@ -30,8 +30,8 @@ export interface NewDeadLetter {
 const INSERT_DEAD_LETTER = `
   INSERT INTO dead_letters (channel, event_id, event_type, user_id, idempotency_key, original_topic, original_partition,
     original_offset, original_key, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code,
-    error_message, payload)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`;
+    error_message, payload, original_ingested_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`;
 
 const isUuid = (value: string | undefined) =>
   !!value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
@@ -59,6 +59,7 @@ export function createDeadLettersRepository(pool: pg.Pool) {
         storableText(entry.errorCode),
         storableText(entry.errorMessage),
         entry.payload === null ? null : JSON.stringify(storableJson(entry.payload)),
+        entry.original.ingestedAt ?? null,
       ]);
     },
   };
@@ -80,7 +81,14 @@ export interface DeadLetterEntry {
   eventType: string | null;
   userId: string | null;
   idempotencyKey: string | null;
-  original: { topic: string; partition: number | null; offset: string | null; key: string | null };
+  /** Where the record came from; `ingestedAt`: when the gateway first took it in (null on entries from before it was kept). */
+  original: {
+    topic: string;
+    partition: number | null;
+    offset: string | null;
+    key: string | null;
+    ingestedAt: Date | null;
+  };
   consumerGroup: string | null;
   attempts: number;
   firstFailedAt: Date;
@@ -108,7 +116,7 @@ export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 200;
 
 const COLUMNS = `id, channel, event_id, event_type, user_id, idempotency_key, original_topic, original_partition, original_offset,
-  original_key, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code, error_message, payload, status,
+  original_key, original_ingested_at, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code, error_message, payload, status,
   replayed_at, replay_result, created_at`;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg rows are untyped; toEntry below gives each column its type
@@ -126,6 +134,7 @@ const toEntry = (row: Row): DeadLetterEntry => ({
     partition: row.original_partition,
     offset: row.original_offset,
     key: row.original_key,
+    ingestedAt: row.original_ingested_at,
   },
   consumerGroup: row.consumer_group,
   attempts: row.attempts,
