@@ -108,6 +108,9 @@ describe('delivery status webhooks', () => {
       [{ apiKey: 'not-a-key', url: receiver.url }, 'apiKey'],
       [{ apiKey: 'dev-ingest-key', url: 'ftp://example.com/x' }, 'url'],
       [{ apiKey: 'dev-ingest-key', url: 'https://user:pw@example.com/x' }, 'url'],
+      [{ apiKey: 'dev-ingest-key', url: 'https://user@example.com/x' }, 'url'],
+      [{ apiKey: 'dev-ingest-key', url: 'https://:hook-password@example.com/x' }, 'url'],
+      [{ apiKey: 'dev-ingest-key', url: 'https://@example.com/x' }, 'url'],
       [{ apiKey: 'dev-ingest-key', url: receiver.url, statuses: ['opened'] }, 'statuses.0'],
       [{ apiKey: 'dev-ingest-key', url: receiver.url, colour: 'red' }, 'colour'],
       [{ apiKey: 'dev-ingest-key', url: receiver.url, secret: 'too-short' }, 'secret'],
@@ -127,6 +130,8 @@ describe('delivery status webhooks', () => {
     expect(webhook.apiKey).not.toContain('dev-ingest');
     const listed = await (await fetch(`${gateway.apiUrl}/admin/webhooks`, { headers: ADMIN })).text();
     expect(listed).toContain(`${receiver.url}?probe`);
+    // A refused URL's password was never stored, so no listing can show it.
+    expect(listed).not.toContain('hook-password');
     expect(listed).not.toContain(webhook.secret);
     expect(listed).not.toContain('dev-ingest-key');
     const removed = await fetch(`${gateway.apiUrl}/admin/webhooks/${webhook.id}`, { method: 'DELETE', headers: ADMIN });

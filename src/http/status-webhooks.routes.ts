@@ -27,7 +27,9 @@ const url = z
   .string({ error: 'must be a URL' })
   .max(2_000, 'must be at most 2000 characters')
   .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http or https URL')
-  .refine((value) => !URL.canParse(value) || new URL(value).username === '', 'must not carry credentials');
+  // Any userinfo is refused, an empty one too (`https://:secret@host`, `https://@host`): a password would be stored and
+  // listed, and fetch refuses to post to a URL that carries one. The raw authority is read, as URL drops an empty `@`.
+  .refine((value) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value), 'must not carry a user name or password');
 
 const webhookBody = refusing(
   strict(
