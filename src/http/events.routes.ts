@@ -64,6 +64,9 @@ const eventBody = refusing(
 const RETRY_AFTER_SECONDS = 5;
 
 const away = (message: string) => unavailable(message, { retryAfterS: RETRY_AFTER_SECONDS });
+const EVENT_ID_UNCHECKED =
+  'the eventId could not be checked against the other senders (the idempotency store is unavailable); nothing was ' +
+  'accepted: retry later, or leave eventId out to have one made';
 
 /**
  * `POST /events`: the partners' door. Answers 202 only once RabbitMQ has confirmed the persistent message, so an
@@ -97,6 +100,10 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       const eventIdClaim = await deps.idempotency.claimEventId(request.apiKey!, sent, event.eventId);
       if (eventIdClaim.kind === 'conflict')
         throw conflict(eventIdClaim.reason, { path: 'eventId', message: eventIdClaim.reason });
+      if (eventIdClaim.kind === 'unchecked') {
+        request.log.warn('event not accepted: the owner of its eventId could not be checked');
+        throw away(EVENT_ID_UNCHECKED);
+      }
 
       if (idempotencyKey) {
         const reservation = await reserve(request, idempotencyKey, sent, event.eventId);
