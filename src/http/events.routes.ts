@@ -114,7 +114,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
 
       try {
         // Before RabbitMQ has the event: once it has, a delivery may change status before a later note is written.
-        await deps.sources.record(event.eventId, request.apiKey!).catch((cause: unknown) => {
+        await deps.sources.record(event, request.apiKey!).catch((cause: unknown) => {
           request.log.warn({ err: cause }, 'event not accepted: its source could not be noted');
           throw away('the status webhooks store is unavailable; nothing was accepted, retry later');
         });
