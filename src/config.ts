@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { GatewayError } from './errors/gateway-error.js';
 import { DEFAULT_EXPIRY_GRACE, isDisruptionType } from './events/expiry.js';
@@ -41,6 +42,15 @@ const csv = z
   .pipe(z.array(z.string()).min(1, 'must list at least one value'));
 
 const port = z.coerce.number().int().min(1).max(65535);
+
+/** A DNS host name (an allow-list entry that is not an address or a CIDR range). */
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const hostOrRange = z
+  .string()
+  .refine(
+    (entry) => ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry) || HOST_NAME.test(entry),
+    'must be a host name, an address or a CIDR range (10.0.0.0/8)',
+  );
 
 const sendRate = z.coerce.number().int('must be a whole number of messages per second').min(1).max(10_000).optional();
 
@@ -136,6 +146,22 @@ const schema = z.object({
   WEBHOOK_RETRY_HOURS: z.coerce.number().min(0.001).max(168).default(24),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  /**
+   * Posts in flight to one receiver per worker: a receiver that hangs holds only its own share (and its breaker
+   * opens), never every partner's notices.
+   */
+  WEBHOOK_RECEIVER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(2),
+  /**
+   * Refuse to post status notices to addresses that are not public (loopback, private networks, link-local such as
+   * 169.254.169.254): checked at every connection, so a name that later resolves inside is refused too. Unset: true
+   * in production, false otherwise.
+   */
+  WEBHOOK_BLOCK_PRIVATE: z
+    .enum(['true', 'false'], { error: 'must be true or false' })
+    .transform((value) => value === 'true')
+    .optional(),
+  /** Receivers allowed on non-public addresses all the same: host names, addresses and CIDR ranges, comma-separated. */
+  WEBHOOK_ALLOWED_HOSTS: csv.pipe(z.array(hostOrRange)).default([]),
 
   SMTP_URL: url(['smtp:', 'smtps:']).default('smtp://127.0.0.1:1025'),
   /** Pooled SMTP connections per worker process: each carries one message at a time, so this bounds email's rate. */
@@ -224,7 +250,9 @@ const schema = z.object({
   SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
 });
 
-export type Config = Readonly<z.infer<typeof schema>>;
+type Parsed = z.infer<typeof schema>;
+/** The settings, with the defaults that depend on NODE_ENV filled in. */
+export type Config = Readonly<Omit<Parsed, 'WEBHOOK_BLOCK_PRIVATE'> & { WEBHOOK_BLOCK_PRIVATE: boolean }>;
 
 /** Raised when the environment does not describe a usable gateway; the message lists every problem. */
 export class ConfigError extends GatewayError<'CONFIG_INVALID'> {
@@ -264,7 +292,7 @@ function sandboxProviderProblem(baseUrl: string): string | undefined {
   return undefined;
 }
 
-function productionProblems(config: z.infer<typeof schema>): string[] {
+function productionProblems(config: Parsed): string[] {
   if (config.NODE_ENV !== 'production') return [];
   const devKeys = parseDataKeys(DEV_SECRETS.DATA_ENCRYPTION_KEYS);
   const problems = Object.entries(DEV_SECRETS)
@@ -302,5 +330,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       );
     throw new ConfigError(problems);
   }
-  return Object.freeze(parsed.data);
+  const blockPrivate = parsed.data.WEBHOOK_BLOCK_PRIVATE ?? parsed.data.NODE_ENV === 'production';
+  return Object.freeze({ ...parsed.data, WEBHOOK_BLOCK_PRIVATE: blockPrivate });
 }

@@ -44,7 +44,7 @@ export function createMetrics() {
     /** Delivery status notices to operators' webhooks, by what became of each try. */
     statusNotices: new Counter({
       name: 'gateway_status_notices_total',
-      help: 'Status webhook posts by outcome: posted (2xx), refused (tried again later), given_up (past the retry window), dropped (webhook removed)',
+      help: 'Status webhook posts by outcome: posted (2xx), refused (tried again later), given_up (past the retry window), dropped (webhook removed), deferred (its receiver busy or not answering: tried later, not posted)',
       labelNames: ['outcome'],
       registers,
     }),

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startIngest, type IngestHarness } from './helpers/gateway.js';
 import { testConfig, testKafka, uniquePrefix } from './helpers/kafka.js';
+import { freePort } from '../src/util/free-port.js';
 
 /**
  * The consumers take an eventId they have seen as delivered. One partner reusing another's eventId (or its own, for
@@ -71,5 +72,50 @@ describe('an eventId is bound to the sender and the event that first used it', (
     );
     expect(minted.map((r) => r.statusCode)).toEqual([202, 202]);
     expect(new Set(minted.map((r) => r.json().eventId)).size).toBe(2);
+  });
+});
+
+/**
+ * With Redis away the owner of an eventId cannot be checked. Let through, B's event under A's eventId would be taken
+ * for A's (the first source noted wins), and B's travellers' statuses would go to A's webhook.
+ */
+describe('an eventId the sender gives, while Redis is unreachable', () => {
+  let gateway: IngestHarness;
+  beforeAll(async () => {
+    // A port nothing listens on: Redis is down for this api, and only for it.
+    const deadRedis = `redis://127.0.0.1:${await freePort()}`;
+    const config = testConfig(uniquePrefix('event-id-redis-down'), {
+      INGEST_API_KEYS: 'partner-a-key,partner-b-key',
+      REDIS_URL: deadRedis,
+    });
+    await testKafka(config);
+    gateway = await startIngest(config);
+  });
+  afterAll(async () => {
+    await gateway?.close();
+  });
+
+  const post = (apiKey: string, body: unknown) =>
+    gateway.app.inject({
+      method: 'POST',
+      url: '/events',
+      headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+
+  it("accepts neither partner's event under one eventId (503, retry later), and still accepts events without one", async () => {
+    const eventId = randomUUID();
+    const fromA = await post('partner-a-key', bookingConfirmed({ eventId, pnrNumber: 'DOWNA00001', userId: 'down-a' }));
+    const fromB = await post('partner-b-key', bookingConfirmed({ eventId, pnrNumber: 'DOWNB00001', userId: 'down-b' }));
+    for (const answer of [fromA, fromB]) {
+      expect(answer.statusCode).toBe(503);
+      expect(answer.headers['retry-after']).toBeDefined();
+      expect(answer.json()).toMatchObject({ error: 'unavailable' });
+      expect(answer.json().message).toMatch(/eventId could not be checked.*leave eventId out/);
+    }
+
+    const minted = await post('partner-b-key', bookingConfirmed({ eventId: undefined, pnrNumber: 'DOWNB00002' }));
+    expect(minted.statusCode).toBe(202);
+    expect(minted.json().eventId).not.toBe(eventId);
   });
 });

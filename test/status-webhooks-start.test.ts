@@ -25,6 +25,8 @@ describe('status webhooks in workers starting together', () => {
         retryHours: 1,
         timeoutMs: 1_000,
         concurrency: 1,
+        perReceiver: 1,
+        addresses: { blockPrivate: false, allowed: [] },
         metrics: createMetrics(),
       }),
     );

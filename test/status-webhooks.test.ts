@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bookingConfirmed } from './fixtures/events.js';
+import { bookingConfirmed, flightDelay } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { INGEST_HEADERS } from './helpers/gateway.js';
 import { emailsTo } from './helpers/maildev.js';
@@ -51,13 +51,18 @@ describe('delivery status webhooks', () => {
     });
   }
 
-  async function book(apiKey: string, traveller: { userId: string; email: string; phone: string }) {
+  async function book(
+    apiKey: string,
+    traveller: { userId: string; email: string; phone: string },
+    overrides: Record<string, unknown> = {},
+  ) {
     const event = bookingConfirmed({
       eventId: randomUUID(),
       pnrNumber: String(Date.now()).slice(-10),
       userId: traveller.userId,
       userEmail: traveller.email,
       userPhone: traveller.phone,
+      ...overrides,
     });
     const answer = await fetch(`${gateway.apiUrl}/events`, {
       method: 'POST',
@@ -108,6 +113,9 @@ describe('delivery status webhooks', () => {
       [{ apiKey: 'not-a-key', url: receiver.url }, 'apiKey'],
       [{ apiKey: 'dev-ingest-key', url: 'ftp://example.com/x' }, 'url'],
       [{ apiKey: 'dev-ingest-key', url: 'https://user:pw@example.com/x' }, 'url'],
+      [{ apiKey: 'dev-ingest-key', url: 'https://user@example.com/x' }, 'url'],
+      [{ apiKey: 'dev-ingest-key', url: 'https://:hook-password@example.com/x' }, 'url'],
+      [{ apiKey: 'dev-ingest-key', url: 'https://@example.com/x' }, 'url'],
       [{ apiKey: 'dev-ingest-key', url: receiver.url, statuses: ['opened'] }, 'statuses.0'],
       [{ apiKey: 'dev-ingest-key', url: receiver.url, colour: 'red' }, 'colour'],
       [{ apiKey: 'dev-ingest-key', url: receiver.url, secret: 'too-short' }, 'secret'],
@@ -127,6 +135,8 @@ describe('delivery status webhooks', () => {
     expect(webhook.apiKey).not.toContain('dev-ingest');
     const listed = await (await fetch(`${gateway.apiUrl}/admin/webhooks`, { headers: ADMIN })).text();
     expect(listed).toContain(`${receiver.url}?probe`);
+    // A refused URL's password was never stored, so no listing can show it.
+    expect(listed).not.toContain('hook-password');
     expect(listed).not.toContain(webhook.secret);
     expect(listed).not.toContain('dev-ingest-key');
     const removed = await fetch(`${gateway.apiUrl}/admin/webhooks/${webhook.id}`, { method: 'DELETE', headers: ADMIN });
@@ -247,6 +257,73 @@ describe('delivery status webhooks', () => {
       expect(ids.size).toBe(Object.values(EXPECTED).flat().length);
       expect(tries.length).toBeGreaterThan(ids.size);
     });
+  });
+
+  it("reports a disruption only on the sender's own travellers, never on another key's or a self-added one on the same train", async () => {
+    const partner = await startWebhookReceiver();
+    const made = await register({ apiKey: 'dev-ingest-key', url: partner.url });
+    expect(made.status).toBe(201);
+    const train = `T${randomBytes(4).toString('hex').toUpperCase()}`;
+    const onTrain = { trainNumber: train, journeyDate: '2026-12-20' };
+    const ours = traveller('ours');
+    const theirs = traveller('theirs');
+    const ownTrip = `hook-self-${randomBytes(3).toString('hex')}`;
+    await book('dev-ingest-key', ours, onTrain);
+    await book(OTHER_KEY, theirs, onTrain);
+    const followed = await fetch(`${gateway.apiUrl}/users/${ownTrip}/itineraries`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify(onTrain),
+    });
+    expect(followed.status).toBe(201);
+    const travelling = async () =>
+      (await gateway.pool.query('SELECT DISTINCT user_id FROM itineraries WHERE vehicle_number = $1', [train]))
+        .rowCount;
+    await waitFor('all three on the train', async () => (await travelling()) === 3, { timeoutMs: 30_000 });
+
+    // The key's partner sends the delay; it reaches everyone on the train.
+    const delay = flightDelay({
+      eventId: randomUUID(),
+      flightNumber: undefined,
+      ...onTrain,
+      disruptionType: 'TRAIN_DELAY',
+    });
+    const sent = await fetch(`${gateway.apiUrl}/events`, {
+      method: 'POST',
+      headers: INGEST_HEADERS,
+      body: JSON.stringify(delay),
+    });
+    expect(sent.status).toBe(202);
+    const delayId = String(delay.eventId);
+    const reported = (userId: string) =>
+      partner.accepted().filter((r) => r.notice.data.eventId === delayId && r.notice.data.userId === userId);
+    const settledFor = async (userId: string, channel: string) =>
+      (
+        await gateway.pool.query(
+          `SELECT 1 FROM deliveries WHERE event_id = $1 AND user_id = $2 AND channel = $3 AND status IN ('sent', 'delivered')`,
+          [delayId, userId, channel],
+        )
+      ).rowCount === 1;
+    await waitFor(
+      "the delay email to the other key's traveller",
+      async () => (await emailsTo(theirs.email)).length === 2,
+      { timeoutMs: 60_000 },
+    );
+    await waitFor('the delay alert of the self-added traveller', () => settledFor(ownTrip, 'websocket'), {
+      timeoutMs: 60_000,
+    });
+    await waitFor('the delay notices of our own traveller', () => reported(ours.userId).length >= 6, {
+      timeoutMs: 60_000,
+    });
+    await unchangedFor('the notices received', () => partner.received.length, 3_000);
+
+    expect(reported(theirs.userId)).toEqual([]);
+    expect(reported(ownTrip)).toEqual([]);
+    expect(partner.received.filter((r) => r.body.includes(theirs.userId) || r.body.includes(ownTrip))).toEqual([]);
+    expect(reported(ours.userId).map((r) => r.notice.data.channel)).toContain('email');
+    const { id } = (await made.json()) as { id: number };
+    await fetch(`${gateway.apiUrl}/admin/webhooks/${id}`, { method: 'DELETE', headers: ADMIN });
+    await partner.close();
   });
 
   it("signs with the receiver's own secret when one is given", async () => {

@@ -76,6 +76,7 @@ export const INTERNAL_CODES = [
   'NOT_REPLAYABLE',
   'WEBHOOK_REJECTED',
   'WEBHOOK_UNREACHABLE',
+  'WEBHOOK_ADDRESS_REFUSED',
 ] as const;
 
 /** Every fixed code, each once. */

@@ -35,6 +35,7 @@ import { registerRateLimits } from './rate-limits.js';
 import { redriveRoutes } from './redrive.routes.js';
 import { statusWebhooksRoutes } from './status-webhooks.routes.js';
 import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
+import { createAddressGuard } from '../webhooks/address-guard.js';
 import { createEventSources } from '../webhooks/event-sources.js';
 import { attachRealtime, type RealtimeServer } from './realtime.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -172,6 +173,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     rateLimit: config.RATE_LIMIT_ADMIN,
     apiKeys: config.INGEST_API_KEYS,
     requireHttps: config.NODE_ENV === 'production',
+    addresses: createAddressGuard({
+      blockPrivate: config.WEBHOOK_BLOCK_PRIVATE,
+      allowed: config.WEBHOOK_ALLOWED_HOSTS,
+    }),
     webhooks: statusWebhooks,
     sources,
   });

@@ -66,6 +66,9 @@ const eventBody = refusing(
 const RETRY_AFTER_SECONDS = 5;
 
 const away = (message: string) => unavailable(message, { retryAfterS: RETRY_AFTER_SECONDS });
+const EVENT_ID_UNCHECKED =
+  'the eventId could not be checked against the other senders (the idempotency store is unavailable); nothing was ' +
+  'accepted: retry later, or leave eventId out to have one made';
 
 /**
  * `POST /events`: the partners' door. Answers 202 only once RabbitMQ has confirmed the persistent message, so an
@@ -102,6 +105,10 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
       const eventIdClaim = await deps.idempotency.claimEventId(request.apiKey!, sent, event.eventId);
       if (eventIdClaim.kind === 'conflict')
         throw conflict(eventIdClaim.reason, { path: 'eventId', message: eventIdClaim.reason });
+      if (eventIdClaim.kind === 'unchecked') {
+        request.log.warn('event not accepted: the owner of its eventId could not be checked');
+        throw away(EVENT_ID_UNCHECKED);
+      }
 
       if (idempotencyKey) {
         const reservation = await reserve(request, idempotencyKey, sent, event.eventId);
@@ -112,7 +119,7 @@ export async function eventsRoutes(app: FastifyInstance, deps: EventsRouteDeps):
 
       try {
         // Before RabbitMQ has the event: once it has, a delivery may change status before a later note is written.
-        await deps.sources.record(event.eventId, request.apiKey!).catch((cause: unknown) => {
+        await deps.sources.record(event, request.apiKey!).catch((cause: unknown) => {
           request.log.warn({ err: cause }, 'event not accepted: its source could not be noted');
           throw away('the status webhooks store is unavailable; nothing was accepted, retry later');
         });

@@ -24,8 +24,10 @@ const TTL_SECONDS = 24 * 60 * 60;
  */
 const EVENT_ID_TTL_SECONDS = 30 * 24 * 60 * 60;
 
-/** Whether a sender may publish under the eventId its body carries. */
-export type EventIdClaim = { kind: 'ok' } | { kind: 'conflict'; reason: string };
+/**
+ * Whether a sender may publish under the eventId its body carries; `unchecked` when Redis could not say who owns it.
+ */
+export type EventIdClaim = { kind: 'ok' } | { kind: 'conflict'; reason: string } | { kind: 'unchecked' };
 /** A reservation whose process died before settling frees itself this soon (longer than any publish confirm). */
 const PENDING_TTL_SECONDS = 30;
 
@@ -48,8 +50,9 @@ export function createIdempotencyStore(redis: Redis, prefix = 'gateway:idempoten
      * The consumers take an eventId they have seen as already delivered, so an eventId given in the body is bound to
      * the first sender and body that used it: the same again is a retry (delivered once), anything else is a conflict
      * the sender must hear of rather than an event silently dropped. An eventId the gateway minted needs no check.
-     * Should Redis be away, the event is let through unbound: a clash of eventIds is rare, refusing events whenever
-     * Redis hiccups would not be (without an Idempotency-Key, ingestion does not depend on Redis).
+     * Should Redis be away, the claim is `unchecked` and the caller refuses the event: let through unbound, another
+     * key's event under the same eventId would be taken for it, its deliveries reported to the wrong partner's status
+     * webhook. Only events that bring their own eventId depend on Redis; a minted one is unique already.
      */
     async claimEventId(apiKey: string, body: unknown, eventId: string): Promise<EventIdClaim> {
       const given = typeof body === 'object' && body !== null ? (body as { eventId?: unknown }).eventId : undefined;
@@ -64,7 +67,7 @@ export function createIdempotencyStore(redis: Redis, prefix = 'gateway:idempoten
           : `eventId ${eventId} was already used by another sender; give each event its own eventId, or leave it out`;
         return { kind: 'conflict', reason };
       } catch {
-        return { kind: 'ok' };
+        return { kind: 'unchecked' };
       }
     },
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { REPORTED_STATUSES, type StatusWebhooksRepository } from '../store/status-webhooks.repository.js';
 import { keyDigest, keyHint } from '../util/key-digest.js';
 import { secretMatcher } from '../util/secrets.js';
+import type { AddressGuard } from '../webhooks/address-guard.js';
 import type { EventSources } from '../webhooks/event-sources.js';
 import { newSigningSecret, secretProblem } from '../webhooks/signing.js';
 import { badRequest, notFound } from './errors.js';
@@ -19,6 +20,8 @@ export interface StatusWebhooksRoutesOptions {
   apiKeys: readonly string[];
   /** In production a receiver must be https: the notices name travellers (by id) and their messages' fate. */
   requireHttps: boolean;
+  /** Refuses a receiver whose URL names an address that is not public (its names are checked at each post). */
+  addresses: AddressGuard;
   webhooks: StatusWebhooksRepository;
   sources: EventSources;
 }
@@ -27,7 +30,9 @@ const url = z
   .string({ error: 'must be a URL' })
   .max(2_000, 'must be at most 2000 characters')
   .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), 'must be an http or https URL')
-  .refine((value) => !URL.canParse(value) || new URL(value).username === '', 'must not carry credentials');
+  // Any userinfo is refused, an empty one too (`https://:secret@host`, `https://@host`): a password would be stored and
+  // listed, and fetch refuses to post to a URL that carries one. The raw authority is read, as URL drops an empty `@`.
+  .refine((value) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value), 'must not carry a user name or password');
 
 const webhookBody = refusing(
   strict(
@@ -75,6 +80,11 @@ export async function statusWebhooksRoutes(app: FastifyInstance, options: Status
     }
     if (options.requireHttps && new URL(target).protocol !== 'https:') {
       throw badRequest('invalid webhook', [{ path: 'url', message: 'must be an https URL in production' }]);
+    }
+    try {
+      options.addresses.checkHost(new URL(target).hostname);
+    } catch (error) {
+      throw badRequest('invalid webhook', [{ path: 'url', message: (error as Error).message }]);
     }
     const secret = given ?? newSigningSecret();
     const webhook = await webhooks.create({

@@ -252,6 +252,8 @@ export async function createWorker({
     retryHours: config.WEBHOOK_RETRY_HOURS,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     concurrency: config.WEBHOOK_CONCURRENCY,
+    perReceiver: config.WEBHOOK_RECEIVER_CONCURRENCY,
+    addresses: { blockPrivate: config.WEBHOOK_BLOCK_PRIVATE, allowed: config.WEBHOOK_ALLOWED_HOSTS },
     metrics,
   });
 

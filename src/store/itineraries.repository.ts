@@ -36,7 +36,10 @@ export function createItinerariesRepository(pool: pg.Pool) {
       );
     },
 
-    /** Adds (or reactivates) an itinerary; the user row is created if it does not exist. Returns its id. */
+    /**
+     * Adds (or reactivates) an itinerary; the user row is created if it does not exist. Returns its id. One the user
+     * adds came through no partner's key, so no partner's status webhook hears of its disruption notices.
+     */
     async add(input: ItineraryInput): Promise<number> {
       await pool.query(`INSERT INTO users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, [input.userId]);
       const values = [
@@ -53,7 +56,10 @@ export function createItinerariesRepository(pool: pg.Pool) {
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (user_id, pnr_number) WHERE pnr_number IS NOT NULL DO UPDATE SET vehicle_kind = EXCLUDED.vehicle_kind,
                vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date,
-               min_delay_minutes = EXCLUDED.min_delay_minutes, status = 'active', updated_at = now()
+               min_delay_minutes = EXCLUDED.min_delay_minutes, status = 'active', updated_at = now(),
+               -- The booking's key keeps it while the user only tunes it; moved to another vehicle, it is the user's.
+               source_key_digest = CASE WHEN (itineraries.vehicle_kind, itineraries.vehicle_number)
+                 = (EXCLUDED.vehicle_kind, EXCLUDED.vehicle_number) THEN itineraries.source_key_digest END
              RETURNING id`,
             values,
           )
@@ -102,11 +108,13 @@ const MATCHING_ITINERARY = `WHERE i.user_id = u.user_id AND i.status = 'active' 
   AND i.vehicle_number = $2 AND ($3::date IS NULL OR i.journey_date IS NULL OR i.journey_date = $3::date)`;
 
 // Users first (one row per user, the earliest booking's details where none are on file), then the itineraries of the
-// users that are not erased (one row per PNR, the latest booking's vehicle).
+// users that are not erased (one row per PNR, the latest booking's vehicle, and the key that sent that booking as the
+// api noted it: a status webhook reports a disruption's notices only for the travellers its own key booked).
 const RECORD_BOOKINGS = `
   WITH v AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[])
-      WITH ORDINALITY AS v(user_id, name, email, phone, kind, number, journey_date, pnr, n)),
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[],
+                         $9::uuid[])
+      WITH ORDINALITY AS v(user_id, name, email, phone, kind, number, journey_date, pnr, event_id, n)),
   known AS (
     INSERT INTO users (user_id, name, email, phone)
     SELECT DISTINCT ON (user_id) user_id, name, email, phone FROM v ORDER BY user_id, n
@@ -114,11 +122,13 @@ const RECORD_BOOKINGS = `
       email = COALESCE(users.email, EXCLUDED.email), phone = COALESCE(users.phone, EXCLUDED.phone), updated_at = now()
     WHERE users.erased_at IS NULL
     RETURNING user_id)
-  INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date)
-  SELECT DISTINCT ON (v.user_id, v.pnr) v.user_id, v.pnr, v.kind, v.number, v.journey_date
-    FROM v JOIN known USING (user_id) WHERE v.kind IS NOT NULL ORDER BY v.user_id, v.pnr, v.n DESC
+  INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date, source_key_digest)
+  SELECT DISTINCT ON (v.user_id, v.pnr) v.user_id, v.pnr, v.kind, v.number, v.journey_date, s.key_digest
+    FROM v JOIN known USING (user_id) LEFT JOIN event_sources s ON s.event_id = v.event_id
+   WHERE v.kind IS NOT NULL ORDER BY v.user_id, v.pnr, v.n DESC
   ON CONFLICT (user_id, pnr_number) WHERE pnr_number IS NOT NULL DO UPDATE SET vehicle_kind = EXCLUDED.vehicle_kind,
-    vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date, status = 'active', updated_at = now()`;
+    vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date,
+    source_key_digest = EXCLUDED.source_key_digest, status = 'active', updated_at = now()`;
 
 async function recordBookings(pool: pg.Pool, events: readonly BookingEvent[]): Promise<void[]> {
   const vehicle = (e: BookingEvent) =>
@@ -132,6 +142,7 @@ async function recordBookings(pool: pg.Pool, events: readonly BookingEvent[]): P
     events.map((e) => vehicle(e)[1]),
     events.map((e) => e.journeyDate ?? null),
     events.map((e) => e.pnrNumber),
+    events.map((e) => e.eventId),
   ]);
   return events.map(() => undefined);
 }

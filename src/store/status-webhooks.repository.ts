@@ -17,6 +17,13 @@ export interface StatusWebhook {
   consecutiveFailures: number;
 }
 
+/** The flight or train (and date, when given) a disruption is about. */
+export interface DisruptedVehicle {
+  kind: 'flight' | 'train';
+  number: string;
+  journeyDate?: string;
+}
+
 const iso = (value: Date | null) => (value ? new Date(value).toISOString() : null);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg rows are untyped; each column gets its type here
@@ -71,11 +78,15 @@ export function createStatusWebhooksRepository(pool: pg.Pool) {
       return new Set(rows.map((r) => r.key_digest));
     },
 
-    /** Notes that `keyDigest` sent the event, so its deliveries' status changes reach the key's webhooks. */
-    async recordSource(eventId: string, keyDigest: string): Promise<void> {
+    /**
+     * Notes that `keyDigest` sent the event, so its deliveries' status changes reach the key's webhooks; for a
+     * disruption, with the vehicle it is about (its notices report only the key's own travellers on it, 0014).
+     */
+    async recordSource(eventId: string, keyDigest: string, vehicle?: DisruptedVehicle): Promise<void> {
       await pool.query(
-        'INSERT INTO event_sources (event_id, key_digest) VALUES ($1, $2) ON CONFLICT (event_id) DO NOTHING',
-        [eventId, keyDigest],
+        `INSERT INTO event_sources (event_id, key_digest, vehicle_kind, vehicle_number, journey_date)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING`,
+        [eventId, keyDigest, vehicle?.kind ?? null, vehicle?.number ?? null, vehicle?.journeyDate ?? null],
       );
     },
 

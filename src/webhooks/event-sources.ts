@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
-import type { StatusWebhooksRepository } from '../store/status-webhooks.repository.js';
+import type { GatewayEvent } from '../events/index.js';
+import type { DisruptedVehicle, StatusWebhooksRepository } from '../store/status-webhooks.repository.js';
 import { keyDigest } from '../util/key-digest.js';
 
 /**
@@ -31,10 +32,10 @@ export function createEventSources({
 
   return {
     /** Throws when PostgreSQL does not take the note: the caller then accepts nothing. */
-    async record(eventId: string, apiKey: string): Promise<void> {
+    async record(event: GatewayEvent, apiKey: string): Promise<void> {
       await loaded;
       const digest = keyDigest(apiKey);
-      if (watched.has(digest)) await webhooks.recordSource(eventId, digest);
+      if (watched.has(digest)) await webhooks.recordSource(event.eventId, digest, disruptedVehicle(event));
     },
     /** A webhook was just registered on this node for the key with this digest. */
     watch(digest: string): void {
@@ -47,3 +48,12 @@ export function createEventSources({
 }
 
 export type EventSources = ReturnType<typeof createEventSources>;
+
+/** What a disruption is about, as the recipients' look-up reads it (a flight number wins over a train number). */
+function disruptedVehicle(event: GatewayEvent): DisruptedVehicle | undefined {
+  if (event.eventType !== 'TRAVEL_DISRUPTION') return undefined;
+  const { flightNumber, trainNumber, journeyDate } = event;
+  return flightNumber
+    ? { kind: 'flight', number: flightNumber, journeyDate }
+    : { kind: 'train', number: trainNumber!, journeyDate };
+}

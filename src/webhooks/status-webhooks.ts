@@ -4,7 +4,8 @@ import { withTransaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
-import { startStatusDispatcher } from './status-dispatcher.js';
+import { createAddressGuard, type AddressPolicy } from './address-guard.js';
+import { createStatusDispatcher } from './status-dispatcher.js';
 import { createStatusRelay } from './status-relay.js';
 
 const QUEUE = 'delivery-status-webhooks';
@@ -21,7 +22,11 @@ export interface StatusWebhooksOptions {
   /** How long a notice is tried for. */
   retryHours: number;
   timeoutMs: number;
+  /** Notices a worker holds at once, and posts in flight to one receiver. */
   concurrency: number;
+  perReceiver: number;
+  /** Which receivers' addresses may be connected to. */
+  addresses: AddressPolicy;
   metrics: GatewayMetrics;
 }
 
@@ -63,6 +68,19 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
     },
   });
 
+  const dispatcher = createStatusDispatcher({
+    boss,
+    queue: QUEUE,
+    webhooks: createStatusWebhooksRepository(pool),
+    timeoutMs: options.timeoutMs,
+    giveUpAfterMs: options.retryHours * 3_600_000,
+    concurrency: options.concurrency,
+    perReceiver: options.perReceiver,
+    guard: createAddressGuard(options.addresses),
+    logger: log,
+    counted: options.metrics.statusNotices,
+  });
+
   return {
     async start() {
       await boss.start();
@@ -72,16 +90,7 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
         await client.query('SELECT pg_advisory_xact_lock($1)', [QUEUE_LOCK_KEY]);
         if (!(await boss.getQueue(QUEUE))) await boss.createQueue(QUEUE);
       });
-      await startStatusDispatcher({
-        boss,
-        queue: QUEUE,
-        webhooks: createStatusWebhooksRepository(pool),
-        timeoutMs: options.timeoutMs,
-        giveUpAfterMs: options.retryHours * 3_600_000,
-        concurrency: options.concurrency,
-        logger: log,
-        counted: options.metrics.statusNotices,
-      });
+      dispatcher.start();
       relay.start();
     },
     async stop() {
@@ -89,6 +98,7 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
       // Posts in flight get a few seconds, well inside the process's own shutdown deadline; one still going is failed
       // and posted again later (with the same webhook-id, so a receiver that took it drops the copy). Jobs not
       // started stay queued for the next worker.
+      await dispatcher.stop();
       await boss.stop({ graceful: true, wait: true, timeout: STOP_GRACE_MS });
     },
   };
