@@ -76,6 +76,7 @@ export const INTERNAL_CODES = [
   'NOT_REPLAYABLE',
   'WEBHOOK_REJECTED',
   'WEBHOOK_UNREACHABLE',
+  'LEASE_LOST',
 ] as const;
 
 /** Every fixed code, each once. */
