@@ -199,4 +199,27 @@ describe('the status reconciler while PostgreSQL or Twilio is away', () => {
       expect.objectContaining({ labels: { channel: 'sms', status: 'delivered' }, value: 1 }),
     ]);
   });
+
+  it('asks about a message one worker at a time, and less often each time it is still without news', async () => {
+    const key = await sentWithoutCallbacks();
+    const rowOf = `SELECT id FROM deliveries WHERE event_id = $1`;
+    const { rows } = await pool.query<{ id: string }>(rowOf, [key.eventId]);
+    // Its last change was 10 s ago; the setting asks after 1 s.
+    await pool.query(`UPDATE deliveries SET updated_at = now() - interval '10 seconds' WHERE id = $1`, [rows[0]!.id]);
+    const store = createStatusReconcileRepository(pool);
+    const ids = (taken: Array<{ id: string }>) => taken.map((d) => d.id);
+
+    const [one, other] = await Promise.all([store.claimUnsettled(1, 1, 10), store.claimUnsettled(1, 1, 10)]);
+    expect([...ids(one), ...ids(other)]).toEqual([rows[0]!.id]);
+    // Asked just now, 10 s after its change: not again until 10 s more have passed, though the setting says 1 s.
+    expect(await store.claimUnsettled(1, 1, 10)).toEqual([]);
+    await pool.query(`UPDATE deliveries SET status_checked_at = now() - interval '3 seconds' WHERE id = $1`, [
+      rows[0]!.id,
+    ]);
+    expect(await store.claimUnsettled(1, 1, 10)).toEqual([]);
+    await pool.query(`UPDATE deliveries SET status_checked_at = now() - interval '11 seconds' WHERE id = $1`, [
+      rows[0]!.id,
+    ]);
+    expect(ids(await store.claimUnsettled(1, 1, 10))).toEqual([rows[0]!.id]);
+  });
 });

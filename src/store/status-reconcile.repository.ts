@@ -10,13 +10,16 @@ export interface UnsettledDelivery {
 }
 
 // Oldest first, a batch at a time, each row stamped as it is taken: SKIP LOCKED keeps two workers off the same rows,
-// and the stamp keeps them off for an interval once the first has committed.
+// and the stamp keeps them off once the first has committed. A row asked about before waits as long again as it had
+// waited then (after, 2 × after, 4 × after … since its last change): a carrier that never reports costs a few
+// questions over the hours, not one every interval.
 const CLAIM_UNSETTLED = `
   UPDATE deliveries d SET status_checked_at = now()
     FROM (SELECT id FROM deliveries
            WHERE status IN ('queued', 'sent') AND channel IN ('sms', 'whatsapp') AND provider_id IS NOT NULL
              AND updated_at < now() - $1 * interval '1 second' AND updated_at > now() - $2 * interval '1 hour'
-             AND (status_checked_at IS NULL OR status_checked_at < now() - $1 * interval '1 second')
+             AND (status_checked_at IS NULL
+                  OR status_checked_at < now() - greatest($1 * interval '1 second', status_checked_at - updated_at))
            ORDER BY updated_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
    WHERE d.id = due.id
   RETURNING d.id, d.channel, d.provider_id`;
@@ -37,7 +40,7 @@ const SETTLE = `
 export function createStatusReconcileRepository(pool: pg.Pool) {
   return {
     /**
-     * Takes up to `limit` deliveries with no change for `afterSeconds` (and asked about no sooner than that), among
+     * Takes up to `limit` deliveries with no change for `afterSeconds` (and not asked about since, see above), among
      * those changed within `withinHours`: a message the carrier never reports on is not asked about for ever.
      */
     async claimUnsettled(afterSeconds: number, withinHours: number, limit: number): Promise<UnsettledDelivery[]> {
