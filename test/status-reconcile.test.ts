@@ -139,8 +139,8 @@ describe('the status reconciler while PostgreSQL or Twilio is away', () => {
 
   it('logs each failure, keeps running, and settles the delivery once both answer again', async () => {
     const key = await sentWithoutCallbacks();
-    const database5432 = { host: '127.0.0.1', port: Number(new URL(database.url).port) };
-    const postgres: TcpRelay = await startTcpRelay(database5432);
+    const postgresAddress = { host: '127.0.0.1', port: Number(new URL(database.url).port) };
+    const postgres: TcpRelay = await startTcpRelay(postgresAddress);
     const twilio: TcpRelay = await startTcpRelay({ host: '127.0.0.1', port: Number(new URL(sandboxUrl).port) });
     const relayedPool = createPool(
       Object.assign(new URL(database.url), { port: String(postgres.port) }).toString(),
