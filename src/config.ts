@@ -138,6 +138,14 @@ const schema = z.object({
   /** A delivery claimed by a process that then died is taken over after this long. */
   DELIVERY_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
   /**
+   * SMS and WhatsApp deliveries still without a final status (delivered, undelivered, failed) this many seconds after
+   * their last change are looked up at Twilio, whose status callbacks can be lost; STATUS_RECONCILE_BATCH of them per
+   * round and worker, for STATUS_RECONCILE_HOURS after that change (a carrier that never reports is not asked for ever).
+   */
+  STATUS_RECONCILE_AFTER_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  STATUS_RECONCILE_BATCH: z.coerce.number().int().min(1).max(1_000).default(100),
+  STATUS_RECONCILE_HOURS: z.coerce.number().int().min(1).max(720).default(72),
+  /**
    * Delivery status webhooks (POST /admin/webhooks): the first retry of a notice the receiver did not take waits this
    * many seconds, each next one about twice as long, for WEBHOOK_RETRY_HOURS; a receiver gets WEBHOOK_TIMEOUT_MS to
    * answer, and each worker posts WEBHOOK_CONCURRENCY notices at once.

@@ -41,6 +41,13 @@ export function createMetrics() {
       buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
       registers,
     }),
+    /** Deliveries whose final status came from asking the provider, because their status callbacks never came. */
+    statusesReconciled: new Counter({
+      name: 'gateway_status_reconciled_total',
+      help: 'SMS and WhatsApp deliveries settled by asking the provider after their status callbacks were lost, by channel and final status',
+      labelNames: ['channel', 'status'],
+      registers,
+    }),
     /** Delivery status notices to operators' webhooks, by what became of each try. */
     statusNotices: new Counter({
       name: 'gateway_status_notices_total',

@@ -208,7 +208,9 @@ describe('faults', () => {
     expect(await (await fetch(`${baseUrl}/sandbox/faults`)).json()).toEqual({
       failNext: [],
       latencyMs: 0,
+      listLatencyMs: 0,
       undeliverable: [],
+      dropCallbacks: false,
     });
   });
 });

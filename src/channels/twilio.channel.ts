@@ -20,6 +20,18 @@ export interface TwilioChannelOptions {
   maxQueueWaitMs?: number;
 }
 
+/**
+ * Twilio's statuses of a message on its way or arrived: only such a copy counts as already sent before a resend.
+ * `failed`, `undelivered` and `canceled` copies never reached the person.
+ */
+const REACHING_STATUSES = new Set<string>(['queued', 'accepted', 'sending', 'sent', 'delivered', 'read']);
+
+/** The ledger's word for how far Twilio got with a message it took (a WhatsApp `read` was delivered). */
+function ledgerStatusOf(status: string): SendResult['status'] {
+  if (status === 'delivered' || status === 'read') return 'delivered';
+  return status === 'sent' ? 'sent' : 'queued';
+}
+
 /** SMS and WhatsApp through the twilio SDK; the two differ only in their addresses (`whatsapp:+…`). */
 export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapter {
   const client = createTwilioClient({
@@ -62,10 +74,7 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
             ...(options.statusCallback && { statusCallback: options.statusCallback }),
           }),
         );
-        return {
-          providerId: created.sid,
-          status: created.status === 'delivered' ? 'delivered' : created.status === 'sent' ? 'sent' : 'queued',
-        };
+        return { providerId: created.sid, status: ledgerStatusOf(created.status) };
       } catch (error) {
         throw classifyTwilioError(error);
       }
@@ -82,7 +91,8 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
               pageSize: 100,
               callback: (m, stop) => {
                 if (m.dateCreated < since) return stop();
-                if (m.body === message.text) {
+                // A copy Twilio failed, or the carrier lost, never reached the person: it is not a reason to send nothing.
+                if (m.body === message.text && REACHING_STATUSES.has(m.status)) {
                   found = m;
                   stop();
                 }
@@ -96,12 +106,7 @@ export function createTwilioChannel(options: TwilioChannelOptions): ChannelAdapt
         const classified = classifyTwilioError(error);
         throw classified.providerWide ? classified : error;
       });
-      return (
-        ours && {
-          providerId: ours.sid,
-          status: ours.status === 'delivered' ? 'delivered' : ours.status === 'sent' ? 'sent' : 'queued',
-        }
-      );
+      return ours && { providerId: ours.sid, status: ledgerStatusOf(ours.status) };
     },
     async close() {},
   };

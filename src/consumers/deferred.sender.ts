@@ -1,6 +1,6 @@
 import pMap from 'p-map';
 import pRetry from 'p-retry';
-import { findAtProvider, type ChannelAdapter, type SendResult } from '../channels/channel.js';
+import { findAtProvider, type ChannelAdapter, type OutboundMessage, type SendResult } from '../channels/channel.js';
 import type { Channel } from '../events/index.js';
 import type { Logger } from '../logger.js';
 import type { PreferencesRepository } from '../store/preferences.repository.js';
@@ -8,6 +8,7 @@ import { channelEnabled } from '../preferences/profile.js';
 import { backoffDelay } from '../util/backoff.js';
 import { classifyFailure } from './failures.js';
 import { idempotencyKeyOf, type DeliveriesRepository, type DueDelivery } from '../store/deliveries.repository.js';
+import { LeaseLostError } from '../store/delivery-lease.js';
 import { lookBackFrom } from './delivery.pipeline.js';
 import type { OptOuts } from './opt-outs.js';
 
@@ -67,7 +68,7 @@ export function createDeferredSender({
   async function sendOne(adapter: ChannelAdapter, due: DueDelivery): Promise<void> {
     const stop = await withdrawn(due);
     if (stop) return deliveries.markFailed(due.id, stop, stop.status);
-    const message = {
+    const message: OutboundMessage = {
       channel: adapter.channel,
       to: due.recipient!,
       userId: due.key.userId,
@@ -79,19 +80,20 @@ export function createDeferredSender({
     };
     let result: SendResult;
     try {
-      // Tried before (taken over from a sender that died mid-send, or a failure that may have reached the provider,
-      // such as a timeout): the provider may have it already, and is asked first, back to the delivery's first claim.
-      const found = due.triedBefore
-        ? await findAtProvider(adapter, message, lookBackFrom(due.firstClaimedAt))
-        : undefined;
-      result = found ?? (await deliveries.holdWhile(due.id, () => adapter.send(message)));
+      result = await deliveries.holdWhile(due, (stillHeld) => findOrSend(adapter, due, message, stillHeld));
     } catch (error) {
+      if (error instanceof LeaseLostError) {
+        // Another sender holds it now, and asks the provider before it sends: nothing here to record or undo.
+        log.info({ eventId: due.key.eventId }, 'deferred delivery taken over during its look-up; not sent here');
+        return;
+      }
       const failure = classifyFailure(error);
       if (failure.retriable)
         await deliveries.redefer(
           due.id,
           new Date(Date.now() + backoffDelay(due.attempt, { baseMs: 5_000, maxMs: 300_000 })),
           failure,
+          due.attempt,
         );
       else await deliveries.markFailed(due.id, failure, 'failed');
       log.warn(
@@ -109,6 +111,27 @@ export function createDeferredSender({
       ...(due.subject && { subject: due.subject }),
     };
     await pRetry(() => deliveries.markSent(due.id, sent), { retries: 5, minTimeout: 100, maxTimeout: 2_000 });
+  }
+
+  /**
+   * Under the claim's lease, renewed all along (a slow list must not let another sender take the message meanwhile).
+   * Tried before (taken over from a sender that died mid-send, or a failure that may have reached the provider, such
+   * as a timeout): the provider may have it already, and is asked first, back to the delivery's first claim. The send
+   * itself is fenced: should the lease have been lost all the same (the database away while it ran out), the sender
+   * that took it sends, and this one does not.
+   */
+  async function findOrSend(
+    adapter: ChannelAdapter,
+    due: DueDelivery,
+    message: OutboundMessage,
+    stillHeld: () => Promise<void>,
+  ): Promise<SendResult> {
+    const found = due.triedBefore
+      ? await findAtProvider(adapter, message, lookBackFrom(due.firstClaimedAt))
+      : undefined;
+    if (found) return found;
+    await stillHeld();
+    return adapter.send(message);
   }
 
   /** Parallel lanes, each claiming its next message only when it is ready to send it. */

@@ -171,7 +171,7 @@ export function createDeliveryPipeline({
         payload: rendered.payload,
       };
       // A delivery tried before (taken over from a dead process, or retried after an ambiguous failure) may be out.
-      result = await deliveries.holdWhile(claim.id, () =>
+      result = await deliveries.holdWhile({ id: claim.id, attempt: claim.attempt }, () =>
         send(message, claim.recovered || claim.attempt > 1, lookBackFrom(claim.firstClaimedAt)),
       );
     } catch (error) {

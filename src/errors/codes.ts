@@ -77,6 +77,7 @@ export const INTERNAL_CODES = [
   'WEBHOOK_REJECTED',
   'WEBHOOK_UNREACHABLE',
   'WEBHOOK_ADDRESS_REFUSED',
+  'LEASE_LOST',
 ] as const;
 
 /** Every fixed code, each once. */

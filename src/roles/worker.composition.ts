@@ -27,6 +27,7 @@ import { createDeliveryPipeline } from '../consumers/delivery.pipeline.js';
 import { createFailureRouter } from '../consumers/failure.router.js';
 import { createDeferredSender } from '../consumers/deferred.sender.js';
 import { createOutageGate } from '../consumers/outage-gate.js';
+import { composeStatusReconciler } from './reconciler.composition.js';
 import { createDeadLetterWriter } from '../consumers/dead-letters.js';
 import {
   CONSUMER_GROUPS,
@@ -243,6 +244,8 @@ export async function createWorker({
     logger,
   });
 
+  const reconciler = composeStatusReconciler({ config, channels, pool, metrics, logger });
+
   // The ledger's status changes, posted to the webhooks of the API keys that sent the events.
   const statusWebhooks = createStatusWebhooks({
     databaseUrl: config.DATABASE_URL,
@@ -273,11 +276,18 @@ export async function createWorker({
       );
       await Promise.all([projection.start(), ...consumers.map((c) => c.start()), statusWebhooks.start()]);
       deferred.start();
+      reconciler?.start();
     },
     async stop() {
       stopping.abort();
       await outages.stop();
-      await Promise.all([deferred.stop(), projection.stop(), ...consumers.map((c) => c.stop()), statusWebhooks.stop()]);
+      await Promise.all([
+        deferred.stop(),
+        reconciler?.stop(),
+        projection.stop(),
+        ...consumers.map((c) => c.stop()),
+        statusWebhooks.stop(),
+      ]);
       breakers.shutdown();
       await Promise.all(adapters.map((a) => a.close()));
       await producer.disconnect();

@@ -26,7 +26,11 @@ const undeliverableSchema = z.strictObject({
 export const faultsSchema = z.strictObject({
   failNext: failNextSchema.optional(),
   latencyMs: z.number().int().min(0).max(60_000).optional(),
+  /** How late the answer to a list of messages leaves, after the list was read: a slow look-up. */
+  listLatencyMs: z.number().int().min(0).max(60_000).optional(),
   undeliverable: undeliverableSchema.optional(),
+  /** Status callbacks are not posted at all: Twilio's to a receiver that timed out are lost, and never retried. */
+  dropCallbacks: z.boolean().optional(),
 });
 
 export type FaultsInput = z.input<typeof faultsSchema>;
@@ -40,14 +44,24 @@ export interface Faults {
   /** The error the next create to `to` must fail with, consuming it; undefined when none is armed. */
   takeFailure(to: string | undefined): TwilioApiError | undefined;
   latencyMs(): number;
+  listLatencyMs(): number;
+  dropsCallbacks(): boolean;
   undeliverableFor(to: string): Undeliverable | undefined;
-  snapshot(): { failNext: FailRule[]; latencyMs: number; undeliverable: Undeliverable[] };
+  snapshot(): {
+    failNext: FailRule[];
+    latencyMs: number;
+    listLatencyMs: number;
+    undeliverable: Undeliverable[];
+    dropCallbacks: boolean;
+  };
 }
 
 export function createFaults(): Faults {
   let failRules: FailRule[] = [];
   let latency = 0;
+  let listLatency = 0;
   let undeliverable: Undeliverable[] = [];
+  let dropCallbacks = false;
   return {
     set(input) {
       const parsed = faultsSchema.parse(input);
@@ -56,6 +70,8 @@ export function createFaults(): Faults {
         failRules.push({ ...rule, remaining: count });
       }
       if (parsed.latencyMs !== undefined) latency = parsed.latencyMs;
+      if (parsed.listLatencyMs !== undefined) listLatency = parsed.listLatencyMs;
+      if (parsed.dropCallbacks !== undefined) dropCallbacks = parsed.dropCallbacks;
       if (parsed.undeliverable) {
         const rule = parsed.undeliverable;
         undeliverable = [...undeliverable.filter((u) => u.to !== rule.to), rule];
@@ -64,7 +80,9 @@ export function createFaults(): Faults {
     clear() {
       failRules = [];
       latency = 0;
+      listLatency = 0;
       undeliverable = [];
+      dropCallbacks = false;
     },
     takeFailure(to) {
       const rule = failRules.find((r) => r.to === undefined || (to !== undefined && addressMatches(r.to, to)));
@@ -74,11 +92,15 @@ export function createFaults(): Faults {
       return failureError(rule);
     },
     latencyMs: () => latency,
+    listLatencyMs: () => listLatency,
+    dropsCallbacks: () => dropCallbacks,
     undeliverableFor: (to) => undeliverable.find((u) => addressMatches(u.to, to)),
     snapshot: () => ({
       failNext: failRules.map((r) => ({ ...r })),
       latencyMs: latency,
+      listLatencyMs: listLatency,
       undeliverable: [...undeliverable],
+      dropCallbacks,
     }),
   };
 }

@@ -46,7 +46,7 @@ export function createLifecycle(deps: LifecycleDeps): Lifecycle {
       const message = store.update(sid, patchFor(fate));
       // Cleared from the store (a test reset it): its story ends here, as Twilio's would for a deleted message.
       if (!message) return;
-      if (statusCallback) await post(statusCallback, message);
+      if (statusCallback && !faults.dropsCallbacks()) await post(statusCallback, message);
     }
   }
 

@@ -46,7 +46,11 @@ export const messagesRoutes: FastifyPluginAsync<MessagesRoutesOptions> = async (
   app.get<{ Params: AccountParams; Querystring: Query }>('/Messages.json', async (request) => {
     const query = parseListQuery(request.query);
     const { items, ...envelope } = listPage(`${messagesPath(accountSid)}.json`, query, store.list(query.match));
-    return { ...envelope, messages: items.map(toResource) };
+    const page = { ...envelope, messages: items.map(toResource) };
+    // Read first, answered late: a message created meanwhile is not in this page, as on a slow network.
+    const latency = faults.listLatencyMs();
+    if (latency > 0) await sleep(latency, undefined, { signal: options.signal });
+    return page;
   });
 
   app.get<{ Params: MessageParams }>('/Messages/:MessageSid.json', async (request) => {

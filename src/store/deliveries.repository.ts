@@ -3,6 +3,7 @@ import { createBatchLoader } from '../db/batch-loader.js';
 import type { Channel } from '../events/index.js';
 import { redactProviderText } from '../util/redact.js';
 import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
+import { createLeases } from './delivery-lease.js';
 
 export { idempotencyKeyOf, type Claim, type DeliveryKey };
 import {
@@ -77,6 +78,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     );
   }
 
+  const leases = createLeases(pool, leaseMs);
   // Deliveries in flight together claim and record in one statement each (see createBatchLoader).
   const claimOne = createBatchLoader((claims: readonly ClaimRequest[]) => claimMany(pool, claims, leaseMs));
   const markSentOne = createBatchLoader((sent: readonly SentRow[]) => markSentMany(pool, sent));
@@ -170,28 +172,8 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       );
     },
 
-    /**
-     * Runs `work` (a send) while keeping the claim: a send that takes long renews its lease every third of it, so no
-     * one takes over a delivery still in hand. A failed renewal is left to the next one: the lease is the fallback.
-     */
-    async holdWhile<T>(id: string, work: () => Promise<T>): Promise<T> {
-      const renew = setInterval(
-        () => {
-          pool
-            .query(
-              `UPDATE deliveries SET lease_until = now() + $2 * interval '1 millisecond' WHERE id = $1 AND status = 'sending'`,
-              [id, leaseMs],
-            )
-            .catch(() => {});
-        },
-        Math.max(100, Math.floor(leaseMs / 3)),
-      );
-      try {
-        return await work();
-      } finally {
-        clearInterval(renew);
-      }
-    },
+    /** Runs a look-up and a send while keeping the claim, with a fence before the send (see createLeases). */
+    holdWhile: leases.holdWhile,
 
     /**
      * Claims deferred deliveries that are due, oldest first; SKIP LOCKED lets several workers share them without
@@ -226,13 +208,17 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       }));
     },
 
-    /** A deferred send that failed for now goes back to wait, a little later. */
-    async redefer(id: string, deliverAfter: Date, error: { code: string; message: string }) {
-      await pool.query(
-        `UPDATE deliveries SET status = 'deferred', deliver_after = $2, lease_until = NULL, error_code = $3, error_message = $4, updated_at = now() WHERE id = $1`,
-        [id, deliverAfter, error.code, redactProviderText(error.message)],
+    /**
+     * A deferred send that failed for now goes back to wait, a little later. Given the claim's `attempt`, only while
+     * that claim is still the row's: one taken over meanwhile is its new holder's to settle.
+     */
+    async redefer(id: string, deliverAfter: Date, error: { code: string; message: string }, claimAttempt?: number) {
+      const { rowCount } = await pool.query(
+        `UPDATE deliveries SET status = 'deferred', deliver_after = $2, lease_until = NULL, error_code = $3, error_message = $4, updated_at = now()
+          WHERE id = $1 AND ($5::int IS NULL OR attempts = $5)`,
+        [id, deliverAfter, error.code, redactProviderText(error.message), claimAttempt ?? null],
       );
-      await attempt(id, 'retrying', error);
+      if (rowCount === 1) await attempt(id, 'retrying', error);
     },
 
     /**
