@@ -72,6 +72,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // request.ip, which the rate limits count by, is the client a trusted load balancer names; by default none is.
+    trustProxy: config.TRUST_PROXY,
     // Registration does no I/O, but a machine under heavy load can take longer than Fastify's 10 s default.
     pluginTimeout: 60_000,
     // One log line per request costs more than the request itself at partner volumes; errors are still logged.
@@ -86,7 +88,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await registerSecurityHeaders(app, { pages: PAGES });
   await registerOpenApi(app);
-  await registerRateLimits(app, { redis, limits: config, namespace: config.KAFKA_TOPIC_PREFIX });
+  await registerRateLimits(app, {
+    redis,
+    limits: config,
+    apiKeys: config.INGEST_API_KEYS,
+    namespace: config.KAFKA_TOPIC_PREFIX,
+  });
 
   // Built once and shared: the user routes, the sockets and the Twilio webhooks read and write the same cached profiles.
   const preferences = createPreferencesRepository({ pool, redis });
