@@ -231,6 +231,11 @@ const schema = z.object({
   RATE_LIMIT_AUTH: z.coerce.number().int().min(1).default(60),
   /** /admin/… per client address per window, counted before the token is checked (so guesses count too). */
   RATE_LIMIT_ADMIN: z.coerce.number().int().min(1).default(300),
+  /**
+   * Socket.IO handshakes per client address per window, counted before the token is checked (a client opening
+   * sockets with bad tokens is refused with RATE_LIMITED); as generous as a user route, for offices behind one address.
+   */
+  RATE_LIMIT_SOCKETS: z.coerce.number().int().min(1).default(600),
   /** Live-alert sockets one user may hold on one api process; one more is refused with TOO_MANY_SOCKETS. */
   SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
 });

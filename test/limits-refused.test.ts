@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { io as connectSocket, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config.js';
 import { ensureDatabase, migrate } from '../src/db/migrate.js';
@@ -11,20 +12,29 @@ import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
  * the credential, so a client that keeps guessing tokens or keys is stopped with 429, and only that client. The api
  * trusts the test as its proxy, so each request names its client in X-Forwarded-For.
  */
-const LIMITS = { TRUST_PROXY: '127.0.0.1', RATE_LIMIT_USERS: '3', RATE_LIMIT_UNKNOWN_KEYS: '3' };
+const LIMITS = {
+  TRUST_PROXY: '127.0.0.1',
+  RATE_LIMIT_USERS: '3',
+  RATE_LIMIT_UNKNOWN_KEYS: '3',
+  RATE_LIMIT_SOCKETS: '3',
+};
 const EVENT = { type: 'FLIGHT_DELAY', flightNumber: 'W2121', payload: { minutes: 90, reason: 'weather' } };
 
 let config: Config;
 let ingest: IngestHarness;
+let baseUrl: string;
+const sockets: Socket[] = [];
 
 beforeAll(async () => {
   config = testConfig(uniquePrefix('limits-refused'), LIMITS);
   await ensureDatabase(config.DATABASE_URL);
   await migrate({ databaseUrl: config.DATABASE_URL, logger: testLogger });
   ingest = await startIngest(config, { withBridge: false });
+  baseUrl = await ingest.app.listen({ host: '127.0.0.1', port: 0 });
 });
 
 afterAll(async () => {
+  for (const socket of sockets) socket.disconnect();
   await ingest?.close();
 });
 
@@ -88,5 +98,40 @@ describe('refused credentials are rate limited', () => {
     expect((await postEvent(guesser, 'dev-ingest-key')).statusCode).toBe(202);
     // Another client's first guess is answered as a guess, not as a 429.
     expect((await postEvent(neighbour, 'guessed-key-4')).statusCode).toBe(401);
+  });
+});
+
+type HandshakeError = Error & { data?: { code?: string; retryAfterS?: number } };
+
+/** Opens a live-alert socket from `from`; resolves with the connect_error, or undefined once connected. */
+async function handshake(token: string, from: string): Promise<HandshakeError | undefined> {
+  const socket = connectSocket(baseUrl, {
+    auth: { token },
+    extraHeaders: { 'x-forwarded-for': from },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  sockets.push(socket);
+  return new Promise((resolve) => {
+    socket.once('connect', () => resolve(undefined));
+    socket.once('connect_error', (error: HandshakeError) => resolve(error));
+  });
+}
+
+describe('refused socket handshakes are rate limited', () => {
+  it('refuses a client opening sockets with bad tokens with RATE_LIMITED, and no one else', async () => {
+    const [guesser, owner] = ['198.51.100.51', '192.0.2.51'];
+    const codes = [];
+    for (let i = 0; i < 3; i += 1) codes.push((await handshake(`guess-${i}`, guesser))?.data?.code);
+    expect(codes).toEqual(['TOKEN_INVALID', 'TOKEN_INVALID', 'TOKEN_INVALID']);
+    const refused = await handshake('guess-3', guesser);
+    expect(refused?.data?.code).toBe('RATE_LIMITED');
+    expect(refused?.message).toBe('too many connection attempts from this address');
+    expect(refused?.data?.retryAfterS).toBeGreaterThan(0);
+
+    const token = await signUserToken(config.JWT_SECRET, `refused-sockets-${randomUUID()}`);
+    expect((await handshake(token, guesser))?.data?.code).toBe('RATE_LIMITED');
+    expect(await handshake(token, owner)).toBeUndefined();
   });
 });

@@ -36,6 +36,7 @@ import { statusWebhooksRoutes } from './status-webhooks.routes.js';
 import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
 import { createEventSources } from '../webhooks/event-sources.js';
 import { attachRealtime, type RealtimeServer } from './realtime.js';
+import { createHandshakeLimit } from './handshake-limit.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { templatesRoutes } from './templates.routes.js';
 import { twilioWebhookRoutes } from './twilio-webhooks.routes.js';
@@ -104,6 +105,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pool,
     logger,
     socketsPerUser: config.SOCKETS_PER_USER,
+    handshakeLimit: createHandshakeLimit({
+      redis,
+      max: config.RATE_LIMIT_SOCKETS,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      trustProxy: config.TRUST_PROXY,
+      namespace: config.KAFKA_TOPIC_PREFIX,
+    }),
     isErased: async (userId) => (await preferences.get(userId))?.erased === true,
   });
   app.decorate('io', io);
