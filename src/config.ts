@@ -218,7 +218,7 @@ const schema = z.object({
 
   /** The window the rate limits below count in; counters live in Redis, so every api process shares them. */
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
-  /** POST /events per API key per window. High: the ingest benchmark sends ~3,000 events/s with one key. */
+  /** POST /events per known API key per window. High: the ingest benchmark sends ~3,000 events/s with one key. */
   RATE_LIMIT_EVENTS: z.coerce.number().int().min(1).default(1_000_000),
   /** Each user route (/users/…) per client address per window, counted before the token is checked. */
   RATE_LIMIT_USERS: z.coerce.number().int().min(1).default(600),

@@ -67,6 +67,13 @@ describe('refused credentials are rate limited', () => {
     for (let i = 0; i < 3; i += 1) statuses.push((await inbox(userId, guesser, `guess-${i}`)).statusCode);
     expect(statuses).toEqual([401, 401, 401]);
     expectTooMany(await inbox(userId, guesser, 'guess-3'));
+    // HEAD, which Fastify answers beside GET, is the same budget, not a second one.
+    const head = await ingest.app.inject({
+      method: 'HEAD',
+      url: `/users/${userId}/inbox`,
+      headers: { authorization: 'Bearer guess-head', 'x-forwarded-for': guesser },
+    });
+    expect(head.statusCode).toBe(429);
     // Once locked out, even the right token waits for the window: the guesser learns nothing more.
     const token = await signUserToken(config.JWT_SECRET, userId);
     expectTooMany(await inbox(userId, guesser, token));

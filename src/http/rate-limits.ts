@@ -93,8 +93,13 @@ export async function registerRateLimits(
   app.addHook('onRoute', (route) => {
     const limiter = limiterFor(route.url, limiters);
     if (!limiter || route.config?.rateLimit !== undefined) return;
-    // The plugin appends the route's groupId to the client's key: each route (method and path) counts on its own.
-    route.config = { ...route.config, rateLimit: { groupId: `${[route.method].flat().join(',')} ${route.url}` } };
+    // The plugin appends the route's groupId to the client's key: each route (method and path) counts on its own, and
+    // the HEAD route Fastify adds beside a GET counts with it, so that it is not a second budget for guesses.
+    const method = [route.method]
+      .flat()
+      .join(',')
+      .replace(/^HEAD$/, 'GET');
+    route.config = { ...route.config, rateLimit: { groupId: `${method} ${route.url}` } };
     route.onRequest = [limiter, ...[route.onRequest ?? []].flat()];
   });
 }
