@@ -142,4 +142,19 @@ describe('loadConfig', () => {
     expect(config.RATE_LIMIT_WINDOW_MS).toBe(60_000);
     expect(config.SOCKETS_PER_USER).toBe(10);
   });
+
+  it('trusts no proxy by default, and only the addresses and ranges TRUST_PROXY names', () => {
+    expect(loadConfig(DEV).TRUST_PROXY).toBe(false);
+    expect(loadConfig({ ...DEV, TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,fd00::/8, ::1,uniquelocal' }).TRUST_PROXY).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      'fd00::/8',
+      '::1',
+      'uniquelocal',
+    ]);
+    for (const bad of ['true', '1', '10.0.0.0/33', 'lb.internal', '127.0.0.1,10.0.0.0/8/8'])
+      expect(problemsOf({ ...DEV, TRUST_PROXY: bad }), bad).toEqual([
+        expect.stringMatching(/^TRUST_PROXY: ".+" is not an IP address or a CIDR range/),
+      ]);
+  });
 });

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { GatewayError } from './errors/gateway-error.js';
 import { DEFAULT_EXPIRY_GRACE, isDisruptionType } from './events/expiry.js';
@@ -51,6 +52,36 @@ const hostOrRange = z
     (entry) => ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry) || HOST_NAME.test(entry),
     'must be a host name, an address or a CIDR range (10.0.0.0/8)',
   );
+/** proxy-addr's names for whole ranges, which Fastify's trustProxy takes as well as addresses. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** An IPv4 or IPv6 address, optionally with a prefix length (`10.0.0.0/8`), or one of proxy-addr's range names. */
+function isProxyAddress(item: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(item)) return true;
+  const [address = '', bits, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * Fastify's `trustProxy`, as the proxies' addresses and ranges. Neither `true` (believe any peer) nor a hop count is
+ * taken: both believe an X-Forwarded-For that a client who reached the api directly wrote itself (Fastify itself
+ * trusts no one given a hop count, for that reason).
+ */
+const trustedProxies = z.string().transform((value, ctx): false | string[] => {
+  const items = value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  if (items.length === 0) ctx.addIssue({ code: 'custom', message: 'must list at least one proxy address' });
+  for (const item of items.filter((entry) => !isProxyAddress(entry)))
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${item}" is not an IP address or a CIDR range (name the proxies; true and hop counts are not taken)`,
+    });
+  return items;
+});
 
 const sendRate = z.coerce.number().int('must be a whole number of messages per second').min(1).max(10_000).optional();
 
@@ -60,6 +91,12 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port.default(3000),
+  /**
+   * The load balancers or reverse proxies in front of the api, whose X-Forwarded-For is believed: their addresses or
+   * CIDR ranges (`10.0.0.0/8,127.0.0.1`). The client address the rate limits count by is then the one the nearest
+   * untrusted hop had. Unset: none, the header is ignored (a client cannot pick its own bucket by writing it).
+   */
+  TRUST_PROXY: trustedProxies.default(false),
   /**
    * Where a process without the api (a worker or a bridge on its own) serves /healthz, /readyz and /metrics, so it
    * can be probed and scraped; 0 serves none (the api's covers a process that runs both, as `npm start` does).
@@ -246,14 +283,24 @@ const schema = z.object({
 
   /** The window the rate limits below count in; counters live in Redis, so every api process shares them. */
   RATE_LIMIT_WINDOW_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
-  /** POST /events per API key per window. High: the ingest benchmark sends ~3,000 events/s with one key. */
+  /** POST /events per known API key per window. High: the ingest benchmark sends ~3,000 events/s with one key. */
   RATE_LIMIT_EVENTS: z.coerce.number().int().min(1).default(1_000_000),
-  /** The user routes (/users/…) per client address per window. */
+  /** Each user route (/users/…) per client address per window, counted before the token is checked. */
   RATE_LIMIT_USERS: z.coerce.number().int().min(1).default(600),
+  /**
+   * POST /events with a missing or unknown x-api-key, per client address per window: counted before the key is
+   * checked, so guessing keys is limited; a known key counts only towards RATE_LIMIT_EVENTS.
+   */
+  RATE_LIMIT_UNKNOWN_KEYS: z.coerce.number().int().min(1).default(60),
   /** /auth/… per client address per window. */
   RATE_LIMIT_AUTH: z.coerce.number().int().min(1).default(60),
   /** /admin/… per client address per window, counted before the token is checked (so guesses count too). */
   RATE_LIMIT_ADMIN: z.coerce.number().int().min(1).default(300),
+  /**
+   * Socket.IO handshakes per client address per window, counted before the token is checked (a client opening
+   * sockets with bad tokens is refused with RATE_LIMITED); as generous as a user route, for offices behind one address.
+   */
+  RATE_LIMIT_SOCKETS: z.coerce.number().int().min(1).default(600),
   /** Live-alert sockets one user may hold on one api process; one more is refused with TOO_MANY_SOCKETS. */
   SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
 });

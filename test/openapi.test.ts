@@ -123,6 +123,12 @@ describe('the OpenAPI document at /docs/json', () => {
     expect((await api.app.inject({ method: 'POST', url: '/events', payload: {} })).statusCode).toBe(401);
   });
 
+  it('says that every route counted by a rate limit may answer 429', () => {
+    const limited = operations().filter(([key]) => /^[A-Z]+ \/(events|users|admin|auth)(\/|$)/.test(key));
+    expect(limited.map(([key]) => key)).toEqual(expect.arrayContaining(['GET /users/{userId}/inbox', 'POST /events']));
+    for (const [key, op] of limited) expect(Object.keys(op.responses ?? {}), key).toContain('429');
+  });
+
   it('describes the bodies from the route schemas, with an example request', () => {
     const body = (key: string) => operation(key).requestBody as OpenAPIV3_1.RequestBodyObject;
     const preferences = body('PUT /users/{userId}/preferences').content['application/json']!;

@@ -61,6 +61,7 @@ export const SOCKET_REFUSAL_CODES = [
   'TOKEN_EXPIRED',
   'USER_ERASED',
   'TOO_MANY_SOCKETS',
+  'RATE_LIMITED',
   'UNAVAILABLE',
 ] as const;
 

@@ -38,6 +38,7 @@ import { createStatusWebhooksRepository } from '../store/status-webhooks.reposit
 import { createAddressGuard } from '../webhooks/address-guard.js';
 import { createEventSources } from '../webhooks/event-sources.js';
 import { attachRealtime, type RealtimeServer } from './realtime.js';
+import { createHandshakeLimit } from './handshake-limit.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { templatesRoutes } from './templates.routes.js';
 import { twilioWebhookRoutes } from './twilio-webhooks.routes.js';
@@ -74,6 +75,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // request.ip, which the rate limits count by, is the client a trusted load balancer names; by default none is.
+    trustProxy: config.TRUST_PROXY,
     // Registration does no I/O, but a machine under heavy load can take longer than Fastify's 10 s default.
     pluginTimeout: 60_000,
     // One log line per request costs more than the request itself at partner volumes; errors are still logged.
@@ -88,7 +91,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await registerSecurityHeaders(app, { pages: PAGES });
   await registerOpenApi(app);
-  await registerRateLimits(app, { redis, limits: config, namespace: config.KAFKA_TOPIC_PREFIX });
+  await registerRateLimits(app, {
+    redis,
+    limits: config,
+    apiKeys: config.INGEST_API_KEYS,
+    namespace: config.KAFKA_TOPIC_PREFIX,
+  });
 
   // Built once and shared: the user routes, the sockets and the Twilio webhooks read and write the same cached profiles.
   const preferences = createPreferencesRepository({ pool, redis });
@@ -99,6 +107,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pool,
     logger,
     socketsPerUser: config.SOCKETS_PER_USER,
+    handshakeLimit: createHandshakeLimit({
+      redis,
+      max: config.RATE_LIMIT_SOCKETS,
+      windowMs: config.RATE_LIMIT_WINDOW_MS,
+      trustProxy: config.TRUST_PROXY,
+      namespace: config.KAFKA_TOPIC_PREFIX,
+    }),
     isErased: async (userId) => (await preferences.get(userId))?.erased === true,
   });
   app.decorate('io', io);

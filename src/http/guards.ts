@@ -16,12 +16,17 @@ import { AuthError, userIdProblem, verifyUserToken } from './jwt.js';
 export function apiKeyGuard(keys: readonly string[]) {
   const isKnown = secretMatcher(keys);
   return async (request: FastifyRequest): Promise<void> => {
-    const header = request.headers['x-api-key'];
-    const presented = Array.isArray(header) ? header[0] : header;
+    const presented = presentedApiKey(request);
     if (!presented) throw unauthorized('missing x-api-key header', { path: 'x-api-key', message: 'required' });
     if (!isKnown(presented)) throw unauthorized('invalid x-api-key', { path: 'x-api-key', message: 'not a known key' });
     request.apiKey = presented;
   };
+}
+
+/** The `x-api-key` a request carries (the first, if it came twice), checked or not. */
+export function presentedApiKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-api-key'];
+  return Array.isArray(header) ? header[0] : header;
 }
 
 /** Operators: `Authorization: Bearer <ADMIN_TOKEN>`; none → 401, any other token → 403. */

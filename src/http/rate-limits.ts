@@ -3,29 +3,49 @@ import rateLimit, { type RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
+import { secretMatcher } from '../util/secrets.js';
 import { tooManyRequests, type HttpError } from './errors.js';
+import { presentedApiKey } from './guards.js';
 
 type Limits = Pick<
   Config,
-  'RATE_LIMIT_WINDOW_MS' | 'RATE_LIMIT_EVENTS' | 'RATE_LIMIT_USERS' | 'RATE_LIMIT_AUTH' | 'RATE_LIMIT_ADMIN'
+  | 'RATE_LIMIT_WINDOW_MS'
+  | 'RATE_LIMIT_EVENTS'
+  | 'RATE_LIMIT_UNKNOWN_KEYS'
+  | 'RATE_LIMIT_USERS'
+  | 'RATE_LIMIT_AUTH'
+  | 'RATE_LIMIT_ADMIN'
 >;
+
+/** One of the plugin's limiters, as an `onRequest` hook: it counts the request, and answers 429 past the limit. */
+type Limiter = ReturnType<FastifyInstance['rateLimit']>;
 
 /** An API key is a secret: its counter is named by a digest, so the key never sits in Redis. */
 const keyDigest = (key: string) => createHash('sha256').update(key).digest('base64url').slice(0, 22);
 
 /**
- * Which limit a route falls under, by path; each route (method and path) counts on its own. POST /events counts per
- * API key (its guard has run by then, so only known keys get a counter); the others count per client address.
+ * POST /events counts per API key when the key is a known one, so a partner's budget is its own wherever it sends
+ * from; a missing or unknown key counts per client address under a far lower limit, so guessing keys is stopped
+ * without touching the partners'.
  */
-function policyFor(url: string, limits: Limits): RateLimitOptions | undefined {
-  if (url === '/events') {
-    return {
-      max: limits.RATE_LIMIT_EVENTS,
-      keyGenerator: (request: FastifyRequest) => `key:${keyDigest(request.apiKey ?? request.ip)}`,
-    };
-  }
-  if (url.startsWith('/users/')) return { max: limits.RATE_LIMIT_USERS };
-  if (url.startsWith('/auth/')) return { max: limits.RATE_LIMIT_AUTH };
+function ingestLimiter(app: FastifyInstance, limits: Limits, apiKeys: readonly string[]): Limiter {
+  const isKnown = secretMatcher(apiKeys);
+  const byKey = app.rateLimit({
+    max: limits.RATE_LIMIT_EVENTS,
+    keyGenerator: (request) => `key:${keyDigest(presentedApiKey(request) ?? '')}`,
+  });
+  const byAddress = app.rateLimit({ max: limits.RATE_LIMIT_UNKNOWN_KEYS });
+  return async function limitIngest(request, reply) {
+    const key = presentedApiKey(request);
+    return (key !== undefined && isKnown(key) ? byKey : byAddress).call(this, request, reply);
+  };
+}
+
+/** Which limiter a route falls under, by path; the others count per client address. */
+function limiterFor(url: string, limiters: { events: Limiter; users: Limiter; auth: Limiter }): Limiter | undefined {
+  if (url === '/events') return limiters.events;
+  if (url.startsWith('/users/')) return limiters.users;
+  if (url.startsWith('/auth/')) return limiters.auth;
   return undefined;
 }
 
@@ -40,18 +60,21 @@ function tooMany(_request: FastifyRequest, context: { max: number; after: string
 
 /**
  * Rate limits with their counters in Redis, so that every api process counts together. Registered before the routes:
- * the policy (by path) is attached as each route is added. If Redis is unreachable requests are served unlimited
- * rather than refused: the limits protect the gateway, they are not worth an outage of their own.
- * The admin routes use `adminRateLimit` in their own hook instead, so that it runs before the token check.
+ * each route's limiter is put first among its `onRequest` hooks as the route is added, ahead of the guard that checks
+ * its credential, so refused requests count too and a client guessing tokens or keys is answered 429. The admin
+ * routes put `adminRateLimit` first in their own hooks, one budget for the whole admin API. If Redis is unreachable
+ * requests are served unlimited rather than refused: the limits protect the gateway, they are not worth an outage of
+ * their own. The client address is Fastify's `request.ip`: behind a load balancer, see `TRUST_PROXY`.
  */
 export async function registerRateLimits(
   app: FastifyInstance,
-  { redis, limits, namespace }: { redis: Redis; limits: Limits; namespace: string },
+  {
+    redis,
+    limits,
+    apiKeys,
+    namespace,
+  }: { redis: Redis; limits: Limits; apiKeys: readonly string[]; namespace: string },
 ) {
-  app.addHook('onRoute', (route) => {
-    const policy = policyFor(route.url, limits);
-    if (policy && route.config?.rateLimit === undefined) route.config = { ...route.config, rateLimit: policy };
-  });
   await app.register(rateLimit, {
     global: false,
     redis,
@@ -60,13 +83,29 @@ export async function registerRateLimits(
     skipOnError: true,
     errorResponseBuilder: tooMany,
   });
+  const limiters = {
+    events: ingestLimiter(app, limits, apiKeys),
+    users: app.rateLimit({ max: limits.RATE_LIMIT_USERS }),
+    auth: app.rateLimit({ max: limits.RATE_LIMIT_AUTH }),
+  };
+  // Added after the plugin's own onRoute hook, which therefore never sees the groupId set here and adds no limiter of
+  // its own after the guard (were it to, the plugin runs one limiter per request: the first one, this one).
+  app.addHook('onRoute', (route) => {
+    const limiter = limiterFor(route.url, limiters);
+    if (!limiter || route.config?.rateLimit !== undefined) return;
+    // The plugin appends the route's groupId to the client's key: each route (method and path) counts on its own, and
+    // the HEAD route Fastify adds beside a GET counts with it, so that it is not a second budget for guesses.
+    const method = [route.method]
+      .flat()
+      .join(',')
+      .replace(/^HEAD$/, 'GET');
+    route.config = { ...route.config, rateLimit: { groupId: `${method} ${route.url}` } };
+    route.onRequest = [limiter, ...[route.onRequest ?? []].flat()];
+  });
 }
 
-/** The admin API's limit, per client address and shared by its routes, for `app.rateLimit(adminRateLimit(max))`. */
-export const adminRateLimit = (max: number): RateLimitOptions => ({ max, groupId: 'admin' });
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    rateLimit?: RateLimitOptions | false;
-  }
-}
+/**
+ * The admin API's limit, per client address and shared by its routes, for `app.rateLimit(adminRateLimit(max))`: the
+ * admin routes carry no groupId, so their counter is named by the client's address alone.
+ */
+export const adminRateLimit = (max: number): RateLimitOptions => ({ max });

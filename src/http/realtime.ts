@@ -14,6 +14,7 @@ import {
 import type { Logger } from '../logger.js';
 import { pubSubClient } from '../net/redis.js';
 import { createInboxRepository, type InboxRepository } from '../store/inbox.repository.js';
+import type { HandshakeLimit } from './handshake-limit.js';
 import { AuthError, verifyUserSession } from './jwt.js';
 
 /** Events the server sends; clients send none that the server listens to (see `onConnection`). */
@@ -42,11 +43,13 @@ export interface RealtimeDeps {
   socketsPerUser?: number;
   /** Whether the user asked to be erased: such a user is refused at the handshake. Default: nobody is. */
   isErased?: (userId: string) => Promise<boolean>;
+  /** Counts each handshake before its token is checked; one past the limit is refused with RATE_LIMITED. */
+  handshakeLimit?: HandshakeLimit;
 }
 
 /** Why a handshake was refused, in `connect_error`'s `err.data.code`. */
 export type HandshakeErrorCode =
-  'TOKEN_MISSING' | AuthError['code'] | 'USER_ERASED' | 'TOO_MANY_SOCKETS' | 'UNAVAILABLE';
+  'TOKEN_MISSING' | AuthError['code'] | 'USER_ERASED' | 'TOO_MANY_SOCKETS' | 'RATE_LIMITED' | 'UNAVAILABLE';
 
 export const DEFAULT_SOCKETS_PER_USER = 10;
 /** setTimeout's longest delay (about 24.8 days); a token that lives longer is checked again then. */
@@ -80,6 +83,13 @@ export function attachRealtime(deps: RealtimeDeps): RealtimeServer {
 
   const sockets = createSocketCount(deps.socketsPerUser ?? DEFAULT_SOCKETS_PER_USER);
   io.use((socket, next) => {
+    void limited(deps, socket).then((retryAfterS) => {
+      if (retryAfterS === undefined) return next();
+      const error = new Error(refusals.RATE_LIMITED);
+      next(Object.assign(error, { data: { code: 'RATE_LIMITED', retryAfterS } }));
+    });
+  });
+  io.use((socket, next) => {
     void admit(deps, socket.handshake.auth).then((result) => {
       // Counted here, synchronously after the checks, so a burst of handshakes cannot all see room for one more.
       if (!('code' in result) && !sockets.take(result.userId, socket)) result = { code: 'TOO_MANY_SOCKETS' };
@@ -102,8 +112,15 @@ const refusals: Record<HandshakeErrorCode, string> = {
   TOKEN_EXPIRED: 'unauthorized',
   USER_ERASED: 'forbidden',
   TOO_MANY_SOCKETS: 'too many connections for this user',
+  RATE_LIMITED: 'too many connection attempts from this address',
   UNAVAILABLE: 'unavailable',
 };
+
+/** Seconds the client must wait when its address is past the handshake limit; undefined when it may go on. */
+async function limited(deps: RealtimeDeps, socket: AlertSocket): Promise<number | undefined> {
+  const verdict = await deps.handshakeLimit?.(socket.request);
+  return verdict && !verdict.allowed ? verdict.retryAfterS : undefined;
+}
 
 /** The user of a valid token who may connect, or the reason code the client gets in `connect_error`. */
 async function admit(

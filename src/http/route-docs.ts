@@ -125,8 +125,21 @@ const noWebhook = error('no such webhook', { error: 'not_found', message: 'no we
 
 const page = (body: string) => ({ description: 'the page', contentType: 'text/html', example: body });
 
+/**
+ * The routes that need a credential (and /auth) count every request, refused ones included, before the credential is
+ * checked (rate-limits.ts): each of them may answer 429, so each says so.
+ */
+const rateLimited = (key: string) => /^[A-Z]+ \/(events|users|admin|auth)(\/|$)/.test(key);
+const withRateLimitAnswers = (docs: Record<string, RouteDoc>): Record<string, RouteDoc> =>
+  Object.fromEntries(
+    Object.entries(docs).map(([key, doc]) => [
+      key,
+      rateLimited(key) ? { ...doc, responses: { ...doc.responses, 429: doc.responses[429] ?? tooMany } } : doc,
+    ]),
+  );
+
 /** Keyed `METHOD /path` as Fastify registers it. */
-export const ROUTE_DOCS: Record<string, RouteDoc> = {
+export const ROUTE_DOCS: Record<string, RouteDoc> = withRateLimitAnswers({
   'GET /healthz': {
     summary: 'Liveness: the process answers',
     tags: ['operations'],
@@ -738,4 +751,4 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
       200: { description: 'the script', contentType: 'text/javascript', example: '// preferences page…' },
     },
   },
-};
+});
