@@ -383,12 +383,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
     },
   },
   'GET /admin/events/:eventId': {
-    summary: 'What happened to one event: every delivery to everyone on every channel, with each attempt',
+    summary: 'What happened to one event: every delivery to everyone on every channel, with each attempt, by page',
+    description:
+      'Newest first, limit (1 to 500, default 100) at a time; nextCursor, passed back as cursor, gives the next page ' +
+      'and is null on the last. A disruption to thousands has tens of thousands of deliveries: follow the cursors.',
     tags: ['admin'],
     security: ['adminToken'],
     responses: {
       200: {
-        description: 'the deliveries, by person and channel',
+        description: 'a page of the deliveries, newest first; nextCursor is null on the last page',
         example: {
           eventId: '3f1c2a9e-4b7d-4e1a-9c55-0f7a1d2b3c4d',
           deliveries: [
@@ -415,6 +418,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = {
               ],
             },
           ],
+          nextCursor: 'MTA0Mw',
         },
       },
       400: error('not an event id', {
