@@ -303,6 +303,13 @@ const schema = z.object({
   RATE_LIMIT_SOCKETS: z.coerce.number().int().min(1).default(600),
   /** Live-alert sockets one user may hold on one api process; one more is refused with TOO_MANY_SOCKETS. */
   SOCKETS_PER_USER: z.coerce.number().int().min(1).max(1_000).default(10),
+  /**
+   * Re-drives from the log running at once, across every api (each reads a window of the log and may send thousands
+   * of records into the retry topics); a start past it is refused with a 429.
+   */
+  REDRIVE_MAX_RUNNING: z.coerce.number().int().min(1).max(100).default(2),
+  /** A re-drive that reads no record for this long ends `failed` with the reason, rather than waiting for ever. */
+  REDRIVE_STALL_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(120_000),
 });
 
 type Parsed = z.infer<typeof schema>;

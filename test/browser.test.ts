@@ -293,10 +293,20 @@ describe('the pages in a browser', () => {
     await page.waitForSelector('#redrive-status[data-state="ok"]', { timeout: 30_000 });
     expect(await page.textContent('#redrive-status')).toBe('dry run done');
     const result = JSON.parse((await page.textContent('#redrive-result'))!) as {
-      outcomes: Record<string, { redriven: number }>;
+      outcomes: Record<string, { redriven: number; skippedDiscarded: number }>;
     };
-    // The refused SMS is what a re-drive of the last hour would send again.
-    expect(result.outcomes.sms!.redriven).toBe(1);
+    // The refused SMS, discarded above, is what a re-drive of the last hour leaves alone unless told to include it.
+    expect(result.outcomes.sms).toMatchObject({ redriven: 0, skippedDiscarded: 1 });
+    await page.check('#redrive-include-discarded');
+    await page.click('#redrive-start');
+    // Included by name, it is what the dry run would send.
+    await page.waitForFunction(
+      () => /"redriven": 1/.test(document.getElementById('redrive-result')!.textContent!),
+      null,
+      {
+        timeout: 30_000,
+      },
+    );
 
     // A status webhook: registered with the partner's key, its secret shown once, listed, refused with the field named.
     await page.fill('#webhook-key', 'not-a-key');

@@ -148,4 +148,38 @@ describe('delivery history', () => {
     expect((await get(`/admin/events/${refusedEvent}`, tokens.asha!)).status).toBe(403);
     expect((await fetch(`${gateway.apiUrl}/admin/events/${refusedEvent}`)).status).toBe(401);
   });
+  it("pages one event's deliveries by cursor: followed to the end, every delivery once", async () => {
+    const admin = gateway.config.ADMIN_TOKEN;
+    const { rows } = await gateway.pool.query<{ id: string }>('SELECT id FROM deliveries WHERE event_id = $1', [
+      refusedEvent,
+    ]);
+    expect(rows).toHaveLength(4);
+    for (const limit of [1, 3]) {
+      const seen: number[] = [];
+      const pages: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `?limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+        const response = await get(`/admin/events/${refusedEvent}${query}`, admin);
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as {
+          eventId: string;
+          deliveries: HistoryItem[];
+          nextCursor: string | null;
+        };
+        expect(body.eventId).toBe(refusedEvent);
+        expect(body.deliveries.length).toBeLessThanOrEqual(limit);
+        pages.push(body.deliveries.length);
+        seen.push(...body.deliveries.map((d) => d.id));
+        cursor = body.nextCursor;
+      } while (cursor && pages.length < 10);
+      expect(pages).toEqual(limit === 1 ? [1, 1, 1, 1] : [3, 1]);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect([...seen].sort((a, b) => a - b)).toEqual(rows.map((r) => Number(r.id)).sort((a, b) => a - b));
+    }
+    const bad = await get(`/admin/events/${refusedEvent}?limit=0&cursor=nope`, admin);
+    expect(bad.status).toBe(400);
+    const details = ((await bad.json()) as { details: Array<{ path: string }> }).details;
+    expect(details.map((d) => d.path).sort()).toEqual(['cursor', 'limit']);
+  });
 });

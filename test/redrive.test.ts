@@ -9,9 +9,22 @@ interface Job {
   id: number;
   status: string;
   dryRun: boolean;
+  request: { from: string; to: string; include: string[]; channels: string[] };
   progress: { partitions: number; partitionsDone: number; recordsRead: number; matched: number };
   outcomes: Record<string, { redriven: number; alreadyDelivered: number }>;
+  actor: string;
+  clientAddress: string | null;
+  createdAt: string;
+  finishedAt: string | null;
 }
+
+/** One channel's counts: sent again, already delivered, and held back because discarded or failed for good. */
+const counts = (redriven: number, alreadyDelivered: number, skippedDiscarded = 0, skippedFailed = 0) => ({
+  redriven,
+  alreadyDelivered,
+  skippedDiscarded,
+  skippedFailed,
+});
 
 /** The day a provider was misconfigured for an hour: the window is read again, and only what is missing goes out. */
 describe('re-drive from the log', () => {
@@ -83,46 +96,98 @@ describe('re-drive from the log', () => {
   });
   afterAll(() => gateway?.close());
 
-  it('counts in a dry run what is missing, and sends nothing', async () => {
-    const started = await admin('POST', '/admin/redrive', { from, to, channels: ['sms', 'email'], dryRun: true });
+  const start = async (body: Record<string, unknown>) => {
+    const started = await admin('POST', '/admin/redrive', { from, to, ...body });
     expect(started.status).toBe(202);
-    const job = await finished(((await started.json()) as Job).id);
+    return finished(((await started.json()) as Job).id);
+  };
+  const smsSent = () => travellers.map((t) => smsTo(t.phone).length);
+
+  it('counts in a dry run what is missing, and sends nothing; failed for good is held back unless included', async () => {
+    const job = await start({ channels: ['sms', 'email'], dryRun: true });
     expect(job.status).toBe('done');
     expect(job.progress.matched).toBe(3);
     expect(job.progress.partitionsDone).toBe(job.progress.partitions);
-    expect(job.outcomes).toEqual({
-      sms: { redriven: 3, alreadyDelivered: 0 },
-      email: { redriven: 0, alreadyDelivered: 3 },
-    });
+    // Twilio refused the texts for good (21612): not what a re-drive sends unless the operator says so.
+    expect(job.outcomes).toEqual({ sms: counts(0, 0, 0, 3), email: counts(0, 3) });
+    const included = await start({ channels: ['sms', 'email'], dryRun: true, include: ['failed'] });
+    expect(included.outcomes).toEqual({ sms: counts(3, 0), email: counts(0, 3) });
     await unchangedFor('nothing sent', () => travellers.flatMap((t) => smsTo(t.phone)).length, 1_500);
     expect(travellers.flatMap((t) => smsTo(t.phone))).toEqual([]);
   });
 
-  it('sends only what was missing: one SMS each, and no email twice', async () => {
-    const started = await admin('POST', '/admin/redrive', { from, to, channels: ['sms', 'email'] });
-    const job = await finished(((await started.json()) as Job).id);
-    expect(job.outcomes).toEqual({
-      sms: { redriven: 3, alreadyDelivered: 0 },
-      email: { redriven: 0, alreadyDelivered: 3 },
-    });
-    await waitFor('an SMS each', () => travellers.every((t) => smsTo(t.phone).length === 1), { timeoutMs: 60_000 });
+  it('never sends what an operator discarded, nor what failed for good, unless the request names it', async () => {
+    // The operator throws the first traveller's dead SMS away.
+    const { items } = (await (await admin('GET', '/admin/dlq?channel=sms&limit=200')).json()) as {
+      items: Array<{ id: number; userId: string }>;
+    };
+    const letter = items.find((i) => i.userId === travellers[0]!.userId)!;
+    expect((await admin('DELETE', `/admin/dlq/${letter.id}`)).status).toBe(204);
+
+    const plain = await start({ channels: ['sms'] });
+    expect(plain.outcomes).toEqual({ sms: counts(0, 0, 1, 2) });
+    await unchangedFor('nothing sent', () => smsSent().join(), 1_500);
+    expect(smsSent()).toEqual([0, 0, 0]);
+
+    const failed = await start({ channels: ['sms', 'email'], include: ['failed'] });
+    expect(failed.outcomes).toEqual({ sms: counts(2, 0, 1, 0), email: counts(0, 3) });
+    await waitFor('an SMS each to the other two', () => smsSent().join() === '0,1,1', { timeoutMs: 60_000 });
+    await unchangedFor('none to the discarded one, no second copy', () => smsSent().join(), 1_500);
+    expect(smsSent()).toEqual([0, 1, 1]);
+    expect(await emailsTo(travellers.map((t) => t.email))).toHaveLength(3);
+
+    const discarded = await start({ channels: ['sms'], include: ['discarded'] });
+    expect(discarded.outcomes).toEqual({ sms: counts(1, 2) });
+    await waitFor('the discarded one, asked for by name', () => smsSent().join() === '1,1,1', { timeoutMs: 60_000 });
     await waitFor('the ledger settled', async () =>
       (await smsStatus()).every((s) => ['sent', 'delivered', 'queued'].includes(s)),
     );
-    await unchangedFor('no second copy', () => travellers.flatMap((t) => smsTo(t.phone)).length, 1_500);
-    expect(await emailsTo(travellers.map((t) => t.email))).toHaveLength(3);
+    await unchangedFor('no second copy', () => smsSent().join(), 1_500);
+    expect(smsSent()).toEqual([1, 1, 1]);
 
-    // A second re-drive of the same window finds everything delivered.
-    const again = await finished(
-      ((await (await admin('POST', '/admin/redrive', { from, to, channels: ['sms'] })).json()) as Job).id,
-    );
-    expect(again.outcomes).toEqual({ sms: { redriven: 0, alreadyDelivered: 3 } });
+    // A re-drive of the same window now finds everything delivered, whatever it includes.
+    const again = await start({ channels: ['sms'], include: ['discarded', 'failed'] });
+    expect(again.outcomes).toEqual({ sms: counts(0, 3) });
+  });
+
+  it('keeps every re-drive for an admin to read: who, when, what window and what it included, and its counts', async () => {
+    const first = (await (await admin('GET', '/admin/redrive?limit=2')).json()) as {
+      items: Job[];
+      nextCursor: string | null;
+    };
+    expect(first.items).toHaveLength(2);
+    const rest = (await (await admin('GET', `/admin/redrive?cursor=${first.nextCursor}`)).json()) as {
+      items: Job[];
+      nextCursor: string | null;
+    };
+    expect(rest.nextCursor).toBeNull();
+    const jobs = [...first.items, ...rest.items];
+    // Newest first: the six re-drives above, in the order they ran, from the last.
+    expect(jobs.map((j) => j.request.include)).toEqual([
+      ['discarded', 'failed'],
+      ['discarded'],
+      ['failed'],
+      [],
+      ['failed'],
+      [],
+    ]);
+    for (const job of jobs) {
+      expect(job).toMatchObject({ status: 'done', actor: 'admin', request: { from, to } });
+      expect(job.clientAddress).toBe('127.0.0.1');
+      expect(Date.parse(job.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(job.createdAt));
+    }
+    expect(jobs[0]!.outcomes).toEqual({ sms: counts(0, 3) });
   });
 
   it('refuses a window that ends before it starts, and needs the admin token', async () => {
     const bad = await admin('POST', '/admin/redrive', { from: to, to: from });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { details: Array<{ path: string }> }).details[0]!.path).toBe('to');
+    const unknown = await admin('POST', '/admin/redrive', { from, to, include: ['delivered'] });
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as { details: Array<{ path: string; message: string }> }).details).toEqual([
+      { path: 'include.0', message: 'must be one of discarded, failed' },
+    ]);
     expect((await fetch(`${gateway.apiUrl}/admin/redrive/1`)).status).toBe(401);
     expect((await admin('GET', '/admin/redrive/999999')).status).toBe(404);
   });

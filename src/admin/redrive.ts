@@ -1,11 +1,14 @@
-import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import type { ReplayProducer } from './replay-producer.js';
+import { emptyOutcome, planFor, type ChannelOutcome, type RedriveInclude } from './redrive-plan.js';
+import { rangesOf, readRanges, type Range } from './redrive-reader.js';
 import { retryHeaders } from '../consumers/retry-record.js';
 import { ingestTimeOf } from '../consumers/ingest-time.js';
 import { parseEvent, type Channel, type EventTopic, type GatewayEvent } from '../events/index.js';
 import { retryTopic, topicsFor } from '../kafka/names.js';
 import type { Logger } from '../logger.js';
-import type { RedriveJob, RedriveJobsRepository } from '../store/redrive-jobs.repository.js';
+import type { RedriveActor, RedriveJob, RedriveJobsRepository } from '../store/redrive-jobs.repository.js';
+import type { RedriveLedgerRepository } from '../store/redrive-ledger.repository.js';
 
 /** What an operator asks to deliver again: the records appended in a window, narrowed by topic, vehicle and channel. */
 export interface RedriveRequest {
@@ -15,14 +18,18 @@ export interface RedriveRequest {
   flightNumber?: string;
   trainNumber?: string;
   channels: Channel[];
+  /** Beyond what is missing or ran out of retries: dead letters an operator discarded, deliveries failed for good. */
+  include: RedriveInclude[];
   dryRun: boolean;
 }
 
-interface Range {
-  topic: EventTopic;
-  partition: number;
-  start: number;
-  end: number;
+export interface RedriveSettings {
+  /** Jobs running at once across every api (a start past it is refused). */
+  maxRunning: number;
+  /** A job that reads nothing for this long ends `failed` (a read that waits for ever: records deleted under it). */
+  stallTimeoutMs: number;
+  /** How long a cancel, or an api stopping, waits for a job to write its last counts (within the shutdown deadline). */
+  stopWaitMs: number;
 }
 
 /** How far a job got, and what it did (or, in a dry run, would do) per channel. */
@@ -34,11 +41,22 @@ interface Tally {
     recordsRead: number;
     matched: number;
   };
-  outcomes: Record<Channel, { redriven: number; alreadyDelivered: number }>;
+  outcomes: Partial<Record<Channel, ChannelOutcome>>;
 }
 
-/** How often a running job writes its progress where GET /admin/redrive/:id reads it. */
-const REPORT_EVERY_MS = 500;
+/** A running job beats its heart this often (writing its counts); one silent for STALE_MS died with its process. */
+const HEARTBEAT_MS = 1_000;
+export const STALE_MS = 30_000;
+
+/** Why a job stopped before its end: the status it ends with, and the reason recorded. */
+class RedriveStop extends Error {
+  constructor(
+    readonly status: 'failed' | 'cancelled',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 const matches = (event: GatewayEvent, request: RedriveRequest) => {
   const vehicle = event as { flightNumber?: string; trainNumber?: string };
@@ -56,175 +74,197 @@ function parseValue(message: KafkaMessage) {
   }
 }
 
-/** Each partition's offsets between the window's ends: the first record at `from` up to the first at `to`. */
-async function rangesOf(admin: Admin, request: RedriveRequest, prefix: string): Promise<Range[]> {
-  const perTopic = await Promise.all(
-    request.topics.map(async (topic) => {
-      const name = `${prefix}${topic}`;
-      const [starts, ends] = await Promise.all([
-        admin.fetchTopicOffsetsByTimestamp(name, request.from.getTime()),
-        admin.fetchTopicOffsetsByTimestamp(name, request.to.getTime()),
-      ]);
-      return starts.map(({ partition, offset }) => ({
-        topic,
-        partition,
-        start: Number(offset),
-        end: Number(ends.find((e) => e.partition === partition)?.offset ?? offset),
-      }));
-    }),
-  );
-  return perTopic.flat().filter((r) => r.end > r.start);
-}
+const bounded = (work: Promise<unknown>, ms: number) =>
+  Promise.race([work.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
 
 /**
  * Re-drive from the log (`POST /admin/redrive`): reads the records retained in Kafka for a window again and sends
- * each, on every channel asked for where the ledger does not show it delivered, to that channel's first retry topic
- * as an operator's replay. The consumers deliver it; the claims keep anything already delivered from going out twice.
- * A dry run counts the same without sending. Runs in the background; its progress and counts are in `redrive_jobs`.
+ * each delivery the ledger does not show delivered to its channel's first retry topic. A delivery an operator
+ * discarded, or one that failed for good, is left alone unless the request includes it. A dry run counts the same
+ * without sending. Jobs run in the background, are capped, can be cancelled, end `failed` when they stop making
+ * progress, end `cancelled` when their api stops, and are failed by the next sweep when their process died.
  */
-export function createRedriver(deps: { replays: ReplayProducer; jobs: RedriveJobsRepository; logger: Logger }) {
-  const { replays, jobs, logger } = deps;
-  const running = new Set<Promise<void>>();
+export function createRedriver(deps: {
+  replays: ReplayProducer;
+  jobs: RedriveJobsRepository;
+  ledger: RedriveLedgerRepository;
+  logger: Logger;
+  settings: RedriveSettings;
+}) {
+  const { replays, jobs, ledger, logger, settings } = deps;
+  const running = new Map<number, { controller: AbortController; work: Promise<void> }>();
 
-  async function run(job: RedriveJob, request: RedriveRequest): Promise<void> {
-    const prefix = replays.prefix;
+  async function run(job: RedriveJob, request: RedriveRequest, controller: AbortController): Promise<void> {
+    const signal = controller.signal;
+    const tally: Tally = {
+      progress: { partitions: 0, partitionsDone: 0, recordsInWindow: 0, recordsRead: 0, matched: 0 },
+      outcomes: Object.fromEntries(request.channels.map((c) => [c, emptyOutcome()])),
+    };
+    const stopWatching = watch(job.id, tally, controller);
+    const groupId = `${replays.prefix}redrive-${job.id}`;
+    try {
+      const ranges = await readWindow(request);
+      tally.progress.partitions = ranges.length;
+      tally.progress.recordsInWindow = ranges.reduce((n, r) => n + r.end - r.start, 0);
+      if (!request.dryRun && ranges.length > 0) await replays.ready();
+      if (ranges.length > 0 && !signal.aborted)
+        await readRanges({
+          kafka: replays.kafka,
+          prefix: replays.prefix,
+          groupId,
+          ranges,
+          signal,
+          onRecord: (range, message) => redrive(job, request, range, message, tally, signal),
+          onPartitionDone: () => (tally.progress.partitionsDone += 1),
+        });
+    } finally {
+      stopWatching();
+      await jobs.report(job.id, tally.progress, tally.outcomes);
+      await deleteGroup(groupId);
+    }
+    const stop = signal.aborted ? (signal.reason as RedriveStop) : undefined;
+    await jobs.finish(job.id, stop?.status ?? 'done', stop?.message);
+  }
+
+  async function readWindow(request: RedriveRequest): Promise<Range[]> {
     const admin = replays.kafka.admin();
     await admin.connect();
     try {
-      const ranges = await rangesOf(admin, request, prefix);
-      const tally: Tally = {
-        progress: {
-          partitions: ranges.length,
-          partitionsDone: 0,
-          recordsInWindow: ranges.reduce((n, r) => n + r.end - r.start, 0),
-          recordsRead: 0,
-          matched: 0,
-        },
-        outcomes: Object.fromEntries(
-          request.channels.map((c) => [c, { redriven: 0, alreadyDelivered: 0 }]),
-        ) as Tally['outcomes'],
-      };
-      if (!request.dryRun && ranges.length > 0) await replays.ready();
-      const groupId = `${prefix}redrive-${job.id}`;
-      const onRecord = (range: Range, message: KafkaMessage) => redrive(job, request, range, message, tally);
-      if (ranges.length > 0) await readRanges(job.id, groupId, ranges, onRecord, tally);
-      await jobs.report(job.id, tally.progress, tally.outcomes);
-      await admin.deleteGroups([groupId]).catch(() => undefined);
-      await jobs.finish(job.id, 'done');
+      return await rangesOf(admin, request, replays.prefix);
     } finally {
       await admin.disconnect();
     }
   }
 
-  /** Reads every range once, from its start to just before its end, then stops. */
-  async function readRanges(
-    jobId: number,
-    groupId: string,
-    ranges: Range[],
-    onRecord: (range: Range, message: KafkaMessage) => Promise<void>,
-    tally: Tally,
-  ): Promise<void> {
-    const consumer: Consumer = replays.kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
-    const key = (topic: string, partition: number) => `${topic}:${partition}`;
-    const byPartition = new Map(ranges.map((r) => [key(`${replays.prefix}${r.topic}`, r.partition), r]));
-    const left = new Set(byPartition.keys());
-    let lastReport = 0;
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topics: [...new Set(ranges.map((r) => `${replays.prefix}${r.topic}`))] });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          const range = byPartition.get(key(batch.topic, batch.partition));
-          if (!range || !left.has(key(batch.topic, batch.partition))) return;
-          for (const message of batch.messages) {
-            if (Number(message.offset) >= range.end) break;
-            await onRecord(range, message);
-          }
-          const next = Number(batch.messages.at(-1)?.offset ?? range.start) + 1;
-          if (next >= range.end || Number(batch.highWatermark) <= next) {
-            left.delete(key(batch.topic, batch.partition));
-            consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-            tally.progress.partitionsDone += 1;
-          }
-          if (Date.now() - lastReport > REPORT_EVERY_MS) {
-            lastReport = Date.now();
-            await jobs.report(jobId, tally.progress, tally.outcomes);
-          }
-          if (left.size === 0) finished();
-        },
-      });
-      for (const range of ranges)
-        consumer.seek({
-          topic: `${replays.prefix}${range.topic}`,
-          partition: range.partition,
-          offset: String(range.start),
-        });
-      await done;
-    } finally {
-      await consumer.disconnect();
-    }
+  async function deleteGroup(groupId: string): Promise<void> {
+    const admin = replays.kafka.admin();
+    await admin
+      .connect()
+      .then(() => admin.deleteGroups([groupId]))
+      .catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
   }
 
-  /** One record of the window: counted, and sent again on each channel that has not delivered it. */
-  async function redrive(job: RedriveJob, request: RedriveRequest, range: Range, message: KafkaMessage, tally: Tally) {
+  /**
+   * Beats the job's heart with its counts; stops it when another api cancelled it, or when it read nothing for
+   * `stallTimeoutMs` (a partition whose records retention deleted under the read waits for ever otherwise).
+   */
+  function watch(jobId: number, tally: Tally, controller: AbortController): () => void {
+    const signal = controller.signal;
+    const progressOf = () => tally.progress.recordsRead + tally.progress.partitionsDone;
+    let seen = progressOf();
+    let movedAt = Date.now();
+    const tick = async () => {
+      if (progressOf() !== seen) [seen, movedAt] = [progressOf(), Date.now()];
+      else if (Date.now() - movedAt >= settings.stallTimeoutMs && !signal.aborted) {
+        const { partitions, partitionsDone, recordsRead, recordsInWindow } = tally.progress;
+        const where = `${recordsRead} of ${recordsInWindow} records read, ${partitionsDone} of ${partitions} partitions done`;
+        controller.abort(new RedriveStop('failed', `no progress for ${settings.stallTimeoutMs} ms (${where})`));
+      }
+      const status = await jobs.report(jobId, tally.progress, tally.outcomes).catch(() => 'running');
+      if (status !== 'running' && !signal.aborted) controller.abort(new RedriveStop('cancelled', 'cancelled'));
+    };
+    const timer = setInterval(() => void tick(), Math.min(HEARTBEAT_MS, Math.max(100, settings.stallTimeoutMs / 4)));
+    return () => clearInterval(timer);
+  }
+
+  /** One record of the window: counted, and sent again to each recipient on each channel the plan names. */
+  async function redrive(
+    job: RedriveJob,
+    request: RedriveRequest,
+    range: Range,
+    message: KafkaMessage,
+    tally: Tally,
+    signal: AbortSignal,
+  ) {
     tally.progress.recordsRead += 1;
     const parsed = parseValue(message);
     if (!parsed?.ok || !matches(parsed.event, request)) return;
     tally.progress.matched += 1;
-    const event = parsed.event;
     for (const channel of request.channels) {
+      if (signal.aborted) return;
       if (!topicsFor(channel).includes(range.topic)) continue;
-      if (await jobs.deliveredOn(event.eventId, channel)) {
-        tally.outcomes[channel].alreadyDelivered += 1;
-        continue;
-      }
-      tally.outcomes[channel].redriven += 1;
-      if (request.dryRun) continue;
+      const standings = await ledger.standing(parsed.event.eventId, channel);
+      const plan = planFor(standings, request.include, tally.outcomes[channel]!);
+      if (request.dryRun || (!plan.everyone && plan.userIds.length === 0)) continue;
+      const original = {
+        topic: `${replays.prefix}${range.topic}`,
+        partition: range.partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? null,
+      };
       const now = new Date();
-      const headers = retryHeaders({
-        attempts: 0,
-        dueAt: now,
-        firstFailedAt: now,
-        // The record's own time in the log: a re-driven notice is as old as it was, not newer than what came after it.
-        ingestedAt: ingestTimeOf(message),
-        original: {
-          topic: `${replays.prefix}${range.topic}`,
-          partition: range.partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? null,
-        },
-        replayOf: `redrive-${job.id}`,
-      });
-      await replays.producer.send({
-        topic: retryTopic(channel, 1, replays.prefix),
-        messages: [{ key: message.key, value: message.value, headers }],
-      });
+      // The record's own time in the log: a re-driven notice is as old as it was, not newer than what came after it.
+      const envelope = { attempts: 0, dueAt: now, firstFailedAt: now, ingestedAt: ingestTimeOf(message), original };
+      // A record the channel never handled goes to everyone as a first delivery; a named recipient as an operator's
+      // replay, which may take back a row that failed (only the rows the plan chose are named).
+      const records = [
+        ...(plan.everyone ? [retryHeaders(envelope)] : []),
+        ...plan.userIds.map((userId) => retryHeaders({ ...envelope, userId, replayOf: `redrive-${job.id}` })),
+      ].map((headers) => ({ key: message.key, value: message.value, headers }));
+      await replays.producer.send({ topic: retryTopic(channel, 1, replays.prefix), messages: records });
     }
   }
 
+  async function sweep(): Promise<void> {
+    const failed = await jobs.failAbandoned(STALE_MS).catch(() => []);
+    if (failed.length > 0) logger.warn({ jobIds: failed }, 're-drives abandoned by a dead process marked failed');
+  }
+  const sweeper = setInterval(() => void sweep(), STALE_MS / 2);
+  sweeper.unref();
+
   return {
-    /** Starts a job and answers at once with it; the work goes on in the background. */
-    async start(request: RedriveRequest): Promise<RedriveJob> {
-      const job = await jobs.create(
+    /** Fails the jobs a dead process left running (once at the start of an api, then every STALE_MS / 2). */
+    recover: sweep,
+
+    /** Starts a job and answers at once with it, or with the number running when the cap is reached. */
+    async start(request: RedriveRequest, who: RedriveActor): Promise<{ job: RedriveJob } | { running: number }> {
+      const created = await jobs.create(
         { ...request, from: request.from.toISOString(), to: request.to.toISOString() },
         request.dryRun,
+        who,
+        { maxRunning: settings.maxRunning, staleMs: STALE_MS },
       );
-      const work: Promise<void> = run(job, request)
+      if (!('job' in created)) return created;
+      const { job } = created;
+      const controller = new AbortController();
+      const work: Promise<void> = Promise.resolve()
+        .then(() => run(job, request, controller))
         .catch(async (error: unknown) => {
           logger.error({ err: error, jobId: job.id }, 're-drive failed');
           await jobs.finish(job.id, 'failed', (error as Error)?.message ?? String(error)).catch(() => undefined);
         })
-        .finally(() => running.delete(work));
-      running.add(work);
-      return job;
+        .finally(() => running.delete(job.id));
+      running.set(job.id, { controller, work });
+      return { job };
     },
 
-    /** Lets running jobs finish (an api closing waits for them). */
+    /**
+     * Cancels a running job, on whichever api runs it (that one sees it at its next heartbeat); when it runs here,
+     * waits for it to write its counts so far. Undefined when the job was not running.
+     */
+    async cancel(id: number, reason: string): Promise<RedriveJob | undefined> {
+      const cancelled = await jobs.cancel(id, reason);
+      if (!cancelled) return undefined;
+      const local = running.get(id);
+      if (local) {
+        local.controller.abort(new RedriveStop('cancelled', reason));
+        await bounded(local.work, settings.stopWaitMs);
+      }
+      return (await jobs.get(id)) ?? cancelled;
+    },
+
+    /** An api stopping cancels its running jobs (recorded as interrupted), and waits a little for their last counts. */
     async close(): Promise<void> {
-      await Promise.allSettled([...running]);
+      clearInterval(sweeper);
+      const reason = 'interrupted: the api running it stopped';
+      await Promise.all(
+        [...running].map(async ([id, { controller, work }]) => {
+          await jobs.cancel(id, reason).catch(() => undefined);
+          controller.abort(new RedriveStop('cancelled', reason));
+          await bounded(work, settings.stopWaitMs);
+        }),
+      );
     },
   };
 }

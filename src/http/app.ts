@@ -182,6 +182,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pool,
     replays,
     logger: logger.child({ component: 'redrive' }),
+    settings: {
+      maxRunning: config.REDRIVE_MAX_RUNNING,
+      stallTimeoutMs: config.REDRIVE_STALL_TIMEOUT_MS,
+      // An api stopping leaves the rest of its deadline to the clients it closes after.
+      stopWaitMs: Math.floor(config.SHUTDOWN_TIMEOUT_MS / 2),
+    },
   });
   await app.register(statusWebhooksRoutes, {
     adminToken: config.ADMIN_TOKEN,

@@ -98,17 +98,27 @@ const deadLetter = {
   failedAt: '2026-12-01T06:12:09.000Z',
 };
 
+const redriveOutcome = { redriven: 42, alreadyDelivered: 268, skippedDiscarded: 3, skippedFailed: 11 };
 const redriveJob = {
   id: 9,
-  request: { from: '2026-12-01T06:00:00.000Z', to: '2026-12-01T07:00:00.000Z', channels: ['sms'], dryRun: false },
+  request: {
+    from: '2026-12-01T06:00:00.000Z',
+    to: '2026-12-01T07:00:00.000Z',
+    channels: ['sms'],
+    include: [],
+    dryRun: false,
+  },
   dryRun: false,
   status: 'done',
   progress: { partitions: 3, partitionsDone: 3, recordsInWindow: 1200, recordsRead: 1200, matched: 310 },
-  outcomes: { sms: { redriven: 42, alreadyDelivered: 268 } },
+  outcomes: { sms: redriveOutcome },
   error: null,
+  actor: 'admin',
+  clientAddress: '10.0.4.17',
   createdAt: '2026-12-01T09:00:00.000Z',
   finishedAt: '2026-12-01T09:00:04.000Z',
 };
+const noRedrive = error('no such re-drive', { error: 'not_found', message: 'no re-drive 9' });
 
 const statusWebhook = {
   id: 3,
@@ -397,12 +407,15 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = withRateLimitAnswers({
     },
   },
   'GET /admin/events/:eventId': {
-    summary: 'What happened to one event: every delivery to everyone on every channel, with each attempt',
+    summary: 'What happened to one event: every delivery to everyone on every channel, with each attempt, by page',
+    description:
+      'Newest first, limit (1 to 500, default 100) at a time; nextCursor, passed back as cursor, gives the next page ' +
+      'and is null on the last. A disruption to thousands has tens of thousands of deliveries: follow the cursors.',
     tags: ['admin'],
     security: ['adminToken'],
     responses: {
       200: {
-        description: 'the deliveries, by person and channel',
+        description: 'a page of the deliveries, newest first; nextCursor is null on the last page',
         example: {
           eventId: '3f1c2a9e-4b7d-4e1a-9c55-0f7a1d2b3c4d',
           deliveries: [
@@ -429,6 +442,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = withRateLimitAnswers({
               ],
             },
           ],
+          nextCursor: 'MTA0Mw',
         },
       },
       400: error('not an event id', {
@@ -599,8 +613,11 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = withRateLimitAnswers({
       'Re-drive a window of the log: deliver again what the ledger does not show delivered (or count it, dryRun)',
     description:
       'Reads the records Kafka retained between from and to (narrowed by topics, a flight or train and channels) and ' +
-      'sends each, on each channel that has not delivered it, through the retry path as a replay. The claims keep ' +
-      'anything delivered from going out twice. Answers 202 with the job; GET its url for progress and counts.',
+      'sends each delivery that is missing, unsettled or ran out of retries through the retry path again. A dead ' +
+      'letter an operator discarded and a delivery that failed for good are left alone (counted as skippedDiscarded ' +
+      'and skippedFailed) unless include names them: "discarded", "failed". The claims keep anything delivered from ' +
+      'going out twice. Answers 202 with the job (GET its url for progress and counts); 429 when REDRIVE_MAX_RUNNING ' +
+      'jobs run already. Every re-drive is kept, with who started it: GET /admin/redrive.',
     tags: ['admin'],
     security: ['adminToken'],
     bodyExample: {
@@ -609,6 +626,7 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = withRateLimitAnswers({
       topics: ['travel-disruption'],
       flightNumber: 'W2121',
       channels: ['sms'],
+      include: ['failed'],
       dryRun: true,
     },
     responses: {
@@ -616,19 +634,59 @@ export const ROUTE_DOCS: Record<string, RouteDoc> = withRateLimitAnswers({
       400: error('the request is invalid', {
         error: 'bad_request',
         message: 'invalid re-drive',
-        details: [{ path: 'to', message: 'must be after from' }],
+        details: [{ path: 'include.0', message: 'must be one of discarded, failed' }],
       }),
+      401: unauthorized,
+      429: error('too many re-drives running; retry after the Retry-After header, or cancel one', {
+        error: 'too_many_requests',
+        message:
+          '2 re-drives are running, the most allowed at once (REDRIVE_MAX_RUNNING); wait for one to end or cancel one',
+        details: [{ path: 'redrive', message: 'too many running' }],
+      }),
+    },
+  },
+  'GET /admin/redrive': {
+    summary: 'Every re-drive, newest first: who started it, when, what window and what it included, and its counts',
+    tags: ['admin'],
+    security: ['adminToken'],
+    responses: {
+      200: {
+        description: 'a page; nextCursor is null on the last',
+        example: { items: [redriveJob], nextCursor: 'OQ' },
+      },
+      400: badQuery('limit', 'must be an integer from 1 to 100'),
       401: unauthorized,
     },
   },
   'GET /admin/redrive/:id': {
-    summary: "A re-drive's progress and, once done, what it did per channel",
+    summary: "A re-drive's progress and, once ended, what it did per channel (and why it failed or was cancelled)",
     tags: ['admin'],
     security: ['adminToken'],
     responses: {
       200: { description: 'the job', example: redriveJob },
       401: unauthorized,
-      404: error('no such re-drive', { error: 'not_found', message: 'no re-drive 9' }),
+      404: noRedrive,
+    },
+  },
+  'DELETE /admin/redrive/:id': {
+    summary: 'Cancel a running re-drive: it ends cancelled, with its counts so far',
+    description:
+      'Whichever api runs the job stops it at its next heartbeat (about a second); records already sent to the ' +
+      'retry topics are delivered.',
+    tags: ['admin'],
+    security: ['adminToken'],
+    responses: {
+      200: {
+        description: 'cancelled',
+        example: { ...redriveJob, status: 'cancelled', error: 'cancelled by admin from 10.0.4.17' },
+      },
+      401: unauthorized,
+      404: noRedrive,
+      409: error('the job is not running', {
+        error: 'conflict',
+        message: 're-drive 9 is not running: it ended done',
+        details: [{ path: 'id', message: 'done' }],
+      }),
     },
   },
   'GET /templates': {

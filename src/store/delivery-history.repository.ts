@@ -26,6 +26,9 @@ export interface AttemptRecord {
   at: string;
 }
 
+/** A delivery of one event as an operator reads it: to whom, and every try. */
+export type EventDelivery = DeliveryRecord & { userId: string; tries: AttemptRecord[] };
+
 const COLUMNS = `d.id, d.event_id, d.event_type, d.channel, d.status, d.provider_id, d.attempts, d.error_code,
   d.created_at, d.updated_at`;
 
@@ -57,23 +60,32 @@ export function createDeliveryHistoryRepository(pool: pg.Pool) {
       return pageOf(rows.map(toRecord), limit);
     },
 
-    /** Every delivery of one event, to everyone on every channel, with each attempt; empty when none was made. */
-    async forEvent(eventId: string): Promise<Array<DeliveryRecord & { userId: string; tries: AttemptRecord[] }>> {
+    /**
+     * One event's deliveries, to everyone on every channel, each with its attempts: newest first, `limit` at a time
+     * below `before` (an id from the previous page). A disruption to thousands has tens of thousands of them.
+     */
+    async forEvent(
+      eventId: string,
+      { limit, before }: { limit: number; before?: number },
+    ): Promise<{ items: EventDelivery[]; nextCursor: string | null }> {
       const { rows } = await pool.query(
-        `SELECT ${COLUMNS}, d.user_id,
-                coalesce(json_agg(json_build_object('attempt', a.attempt, 'status', a.status, 'providerId', a.provider_id,
-                  'errorCode', a.error_code, 'errorMessage', a.error_message, 'at', a.created_at) ORDER BY a.id)
-                  FILTER (WHERE a.id IS NOT NULL), '[]') AS tries
-           FROM deliveries d LEFT JOIN delivery_attempts a ON a.delivery_id = d.id
-          WHERE d.event_id = $1
-          GROUP BY d.id ORDER BY d.user_id, d.channel`,
-        [eventId],
+        `SELECT ${COLUMNS}, d.user_id, t.tries
+           FROM deliveries d
+           CROSS JOIN LATERAL (
+             SELECT coalesce(json_agg(json_build_object('attempt', a.attempt, 'status', a.status,
+                      'providerId', a.provider_id, 'errorCode', a.error_code, 'errorMessage', a.error_message,
+                      'at', a.created_at) ORDER BY a.id), '[]') AS tries
+               FROM delivery_attempts a WHERE a.delivery_id = d.id) t
+          WHERE d.event_id = $1 AND ($2::bigint IS NULL OR d.id < $2)
+          ORDER BY d.id DESC LIMIT $3`,
+        [eventId, before ?? null, limit + 1],
       );
-      return rows.map((row) => ({
+      const items = rows.map((row) => ({
         ...toRecord(row),
         userId: row.user_id as string,
         tries: (row.tries as AttemptRecord[]).map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
       }));
+      return pageOf(items, limit);
     },
   };
 }
