@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../src/db/pool.js';
 import { createMetrics } from '../src/metrics.js';
 import { createStatusWebhooks } from '../src/webhooks/status-webhooks.js';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import { freshDatabase } from './helpers/full-gateway.js';
 import { testConfig, testLogger, uniquePrefix } from './helpers/kafka.js';
 
@@ -20,6 +21,7 @@ describe('status webhooks in workers starting together', () => {
       createStatusWebhooks({
         databaseUrl: database.url,
         pool,
+        cipher: fieldCipherOf(testConfig('webhooks-start')),
         logger: testLogger,
         retryDelaySeconds: 1,
         retryHours: 1,

@@ -167,6 +167,12 @@ describe('delivery status webhooks', () => {
       await unchangedFor('the notices received', () => receiver.received.length, 3_000);
       expect(statusesOf(eventId)).toEqual(EXPECTED);
 
+      // Signed with the secret, which the database holds only sealed with the data keys.
+      const stored = await gateway.pool.query<{ secret: string }>('SELECT secret FROM status_webhooks WHERE id = $1', [
+        webhookId,
+      ]);
+      expect(stored.rows[0]!.secret).toMatch(/^enc:v1:/);
+      expect(stored.rows[0]!.secret).not.toContain(secret.slice('whsec_'.length, 24));
       const notices = receiver.accepted().filter((r) => r.notice.data.eventId === eventId);
       for (const received of notices) {
         expect(signatureHolds(secret, received)).toBe(true);

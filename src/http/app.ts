@@ -35,6 +35,7 @@ import { registerRateLimits } from './rate-limits.js';
 import { redriveRoutes } from './redrive.routes.js';
 import { statusWebhooksRoutes } from './status-webhooks.routes.js';
 import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
+import { fieldCipherOf } from '../util/field-cipher.js';
 import { createAddressGuard } from '../webhooks/address-guard.js';
 import { createEventSources } from '../webhooks/event-sources.js';
 import { attachRealtime, type RealtimeServer } from './realtime.js';
@@ -140,7 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(metricsRoutes, { metrics, breakers: breakerStates.read });
 
-  const statusWebhooks = createStatusWebhooksRepository(pool);
+  const statusWebhooks = createStatusWebhooksRepository(pool, fieldCipherOf(config));
   const sources = createEventSources({ webhooks: statusWebhooks, logger: logger.child({ component: 'webhooks' }) });
   app.addHook('onClose', async () => sources.close());
   await app.register(eventsRoutes, {

@@ -43,6 +43,7 @@ import { createDisruptionsRepository } from '../store/disruptions.repository.js'
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from '../consumers/itinerary.projection.js';
 import { createStatusWebhooks } from '../webhooks/status-webhooks.js';
+import { fieldCipherOf } from '../util/field-cipher.js';
 
 function adapterFor(
   channel: Channel,
@@ -250,6 +251,7 @@ export async function createWorker({
   const statusWebhooks = createStatusWebhooks({
     databaseUrl: config.DATABASE_URL,
     pool,
+    cipher: fieldCipherOf(config),
     logger,
     retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
     retryHours: config.WEBHOOK_RETRY_HOURS,

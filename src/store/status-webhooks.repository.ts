@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { FieldCipher } from '../util/field-cipher.js';
 
 /** The statuses a webhook can hear of; the ledger's own are mapped to these (migration 0013). */
 export const REPORTED_STATUSES = ['sent', 'delivered', 'failed', 'dead_lettered'] as const;
@@ -39,8 +40,15 @@ const toWebhook = (row: any): StatusWebhook => ({
   consecutiveFailures: row.consecutive_failures,
 });
 
-/** Registered status webhooks, and which API key sent which event (for the keys that have one). */
-export function createStatusWebhooksRepository(pool: pg.Pool) {
+/** The column's name, bound into each sealed secret: a value copied into another column does not open. */
+const SECRET_COLUMN = 'status_webhooks.secret';
+
+/**
+ * Registered status webhooks, and which API key sent which event (for the keys that have one). Signing secrets are
+ * sealed at rest with the data keys; one read that was sealed with an older key (or before sealing) is sealed again
+ * with the current one, so a rotation reaches every webhook that is still posted to.
+ */
+export function createStatusWebhooksRepository(pool: pg.Pool, cipher: FieldCipher) {
   return {
     async create(webhook: {
       keyDigest: string;
@@ -51,7 +59,7 @@ export function createStatusWebhooksRepository(pool: pg.Pool) {
     }): Promise<StatusWebhook> {
       const { rows } = await pool.query(
         `INSERT INTO status_webhooks (key_digest, key_hint, url, secret, statuses) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
-        [webhook.keyDigest, webhook.keyHint, webhook.url, webhook.secret, webhook.statuses],
+        [webhook.keyDigest, webhook.keyHint, webhook.url, cipher.seal(webhook.secret, SECRET_COLUMN), webhook.statuses],
       );
       return toWebhook(rows[0]);
     },
@@ -96,7 +104,18 @@ export function createStatusWebhooksRepository(pool: pg.Pool) {
         'SELECT url, secret FROM status_webhooks WHERE id = $1',
         [id],
       );
-      return rows[0];
+      const row = rows[0];
+      if (!row) return undefined;
+      const secret = cipher.open(row.secret, SECRET_COLUMN);
+      if (cipher.stale(row.secret)) {
+        // Only if nobody changed it meanwhile; another worker doing the same at once is harmless.
+        await pool.query('UPDATE status_webhooks SET secret = $2 WHERE id = $1 AND secret = $3', [
+          id,
+          cipher.seal(secret, SECRET_COLUMN),
+          row.secret,
+        ]);
+      }
+      return { url: row.url, secret };
     },
 
     async recordAttempt(id: number, error?: string): Promise<void> {

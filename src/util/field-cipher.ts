@@ -74,3 +74,7 @@ export function createFieldCipher({ keys, hashKey }: { keys: DataKey[]; hashKey:
 }
 
 export type FieldCipher = ReturnType<typeof createFieldCipher>;
+
+/** The process's cipher, from its configured keys. */
+export const fieldCipherOf = (config: { DATA_ENCRYPTION_KEYS: DataKey[]; DATA_HASH_KEY: Buffer }): FieldCipher =>
+  createFieldCipher({ keys: config.DATA_ENCRYPTION_KEYS, hashKey: config.DATA_HASH_KEY });

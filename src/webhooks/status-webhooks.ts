@@ -1,5 +1,6 @@
 import PgBoss from 'pg-boss';
 import type pg from 'pg';
+import type { FieldCipher } from '../util/field-cipher.js';
 import { withTransaction } from '../db/transaction.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -16,6 +17,8 @@ const QUEUE_LOCK_KEY = 4_180_231_911;
 export interface StatusWebhooksOptions {
   databaseUrl: string;
   pool: pg.Pool;
+  /** Opens the webhooks' signing secrets, sealed at rest. */
+  cipher: FieldCipher;
   logger: Logger;
   /** The first retry's delay; each next one about doubles (with jitter). */
   retryDelaySeconds: number;
@@ -71,7 +74,7 @@ export function createStatusWebhooks(options: StatusWebhooksOptions) {
   const dispatcher = createStatusDispatcher({
     boss,
     queue: QUEUE,
-    webhooks: createStatusWebhooksRepository(pool),
+    webhooks: createStatusWebhooksRepository(pool, options.cipher),
     timeoutMs: options.timeoutMs,
     giveUpAfterMs: options.retryHours * 3_600_000,
     concurrency: options.concurrency,
