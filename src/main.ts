@@ -9,6 +9,9 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { seedDemoData } from './db/demo-seed.js';
 import { ensureDatabase, migrate } from './db/migrate.js';
+import { createPool } from './db/pool.js';
+import { createOptOutsRepository } from './store/opt-outs.repository.js';
+import { fieldCipherOf } from './util/field-cipher.js';
 import { createLogger, wantsPrettyLogs, type Logger } from './logger.js';
 import { buildOpsApp } from './http/ops.app.js';
 import type { ReadinessCheck } from './net/readiness.js';
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
 
   await ensureDatabase(config.DATABASE_URL);
   await migrate({ databaseUrl: config.DATABASE_URL, logger });
+  await hashStoredOptOuts(config, logger);
   if (config.NODE_ENV !== 'production') await seedDemoData(config.DATABASE_URL);
 
   const metrics = createMetrics();
@@ -77,6 +81,20 @@ async function main(): Promise<void> {
   handleShutdown({ roles, starting, logger, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
   await starting;
   printWelcome(config, roles);
+}
+
+/**
+ * Opt-outs stored before they were kept by a keyed hash hold the number itself: each is replaced by its hash before
+ * any role reads them (a migration cannot, not knowing the key). Once done, this is one look at an index.
+ */
+async function hashStoredOptOuts(config: Config, logger: Logger): Promise<void> {
+  const pool = createPool(config.DATABASE_URL, logger, 1);
+  try {
+    const hashed = await createOptOutsRepository(pool, fieldCipherOf(config)).hashStoredNumbers();
+    if (hashed > 0) logger.info({ hashed }, 'opt-outs stored by number now kept by keyed hash');
+  } finally {
+    await pool.end();
+  }
 }
 
 /** With METRICS_PORT: the process's /healthz, /readyz (every role's checks) and /metrics on a port of its own. */

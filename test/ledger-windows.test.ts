@@ -11,6 +11,7 @@ import { createDeliveriesRepository, idempotencyKeyOf, type DeliveryKey } from '
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { createPool } from '../src/db/pool.js';
 import { parseEvent, type GatewayEvent } from '../src/events/index.js';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import { createOptOutsRepository } from '../src/store/opt-outs.repository.js';
 import { createPreferencesRepository } from '../src/store/preferences.repository.js';
 import type { UserProfile } from '../src/preferences/profile.js';
@@ -281,7 +282,7 @@ describe('the ledger at its edges', () => {
 
   it('a held SMS is not sent once the person turned SMS off, the number sent STOP, or the person was erased', async () => {
     const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
-    const optOuts = createOptOutsRepository(pool);
+    const optOuts = createOptOutsRepository(pool, fieldCipherOf(config));
     const [off, stopped, erased, still] = [traveller(), traveller(), traveller(), traveller()];
     for (const t of [off, stopped, erased, still]) {
       await preferences.update(t.profile.userId, { phone: t.profile.phone! });
@@ -314,7 +315,7 @@ describe('the ledger at its edges', () => {
 
   it('an SMS to a number that sent STOP is not sent, even when it is only the booking’s phone', async () => {
     const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
-    const optOuts = createOptOutsRepository(pool);
+    const optOuts = createOptOutsRepository(pool, fieldCipherOf(config));
     // The person keeps another number on file, or none: the booking's userPhone is where the SMS would go.
     const t = traveller();
     await optOuts.optOut(t.profile.phone!, 'sms');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import { createOptOutsRepository, type OptOutsRepository } from '../src/store/opt-outs.repository.js';
 import { startGateway, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 
@@ -12,7 +13,7 @@ describe('STOP and START are recorded for the number that sent them', () => {
   let optOuts: OptOutsRepository;
   beforeAll(async () => {
     gateway = await startGateway('stop-matching');
-    optOuts = createOptOutsRepository(gateway.pool);
+    optOuts = createOptOutsRepository(gateway.pool, fieldCipherOf(gateway.config));
   });
   afterAll(async () => {
     await gateway?.close();

@@ -35,6 +35,7 @@ import { registerRateLimits } from './rate-limits.js';
 import { redriveRoutes } from './redrive.routes.js';
 import { statusWebhooksRoutes } from './status-webhooks.routes.js';
 import { createStatusWebhooksRepository } from '../store/status-webhooks.repository.js';
+import { createOptOutsRepository } from '../store/opt-outs.repository.js';
 import { fieldCipherOf } from '../util/field-cipher.js';
 import { createAddressGuard } from '../webhooks/address-guard.js';
 import { createEventSources } from '../webhooks/event-sources.js';
@@ -101,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Built once and shared: the user routes, the sockets and the Twilio webhooks read and write the same cached profiles.
   const preferences = createPreferencesRepository({ pool, redis });
+  const cipher = fieldCipherOf(config);
   const io = attachRealtime({
     server: app.server,
     jwtSecret: config.JWT_SECRET,
@@ -141,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(metricsRoutes, { metrics, breakers: breakerStates.read });
 
-  const statusWebhooks = createStatusWebhooksRepository(pool, fieldCipherOf(config));
+  const statusWebhooks = createStatusWebhooksRepository(pool, cipher);
   const sources = createEventSources({ webhooks: statusWebhooks, logger: logger.child({ component: 'webhooks' }) });
   app.addHook('onClose', async () => sources.close());
   await app.register(eventsRoutes, {
@@ -170,6 +172,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pool,
     deliveries: createDeliveriesRepository(pool),
     preferences,
+    optOuts: createOptOutsRepository(pool, cipher),
   });
   await app.register(adminRoutes, {
     adminToken: config.ADMIN_TOKEN,

@@ -5,7 +5,7 @@ import twilio from 'twilio';
 import { z } from 'zod';
 import type { DeliveriesRepository } from '../store/deliveries.repository.js';
 import { toE164 } from '../events/phone.js';
-import { createOptOutsRepository, type OptOutsRepository } from '../store/opt-outs.repository.js';
+import type { OptOutsRepository } from '../store/opt-outs.repository.js';
 import type { PreferencesRepository } from '../store/preferences.repository.js';
 import { createUsersRepository, type UsersRepository } from '../store/users.repository.js';
 import { badRequest, forbidden, unavailable } from './errors.js';
@@ -25,8 +25,8 @@ export interface TwilioWebhookDeps {
   pool: pg.Pool;
   deliveries: DeliveriesRepository;
   preferences: PreferencesRepository;
-  /** Numbers that replied STOP; made from the pool when not given. */
-  optOuts?: OptOutsRepository;
+  /** Numbers that replied STOP. */
+  optOuts: OptOutsRepository;
   /** Whose number a STOP came from; made from the pool when not given. */
   users?: UsersRepository;
 }
@@ -61,7 +61,7 @@ const inboundMessage = z.looseObject({ From: z.string().optional(), Body: z.stri
  * X-Twilio-Signature made with our auth token over the URL and the form: missing → 400, wrong → 403.
  */
 export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebhookDeps): Promise<void> {
-  const optOuts = deps.optOuts ?? createOptOutsRepository(deps.pool);
+  const optOuts = deps.optOuts;
   const users = deps.users ?? createUsersRepository(deps.pool);
   // Twilio posts forms; scoped to these routes by Fastify's encapsulation.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {

@@ -161,7 +161,7 @@ export async function createWorker({
       waitSeconds: metrics.sendRateWait,
     }),
   );
-  const optOuts = createOptOutsRepository(pool);
+  const optOuts = createOptOutsRepository(pool, fieldCipherOf(config));
   const optOutsFor = (channel: Channel) =>
     channel === 'sms' || channel === 'whatsapp' ? optOuts.forChannel(channel) : undefined;
   const pipeline = (adapter: ChannelAdapter) => {
