@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import type { Histogram } from 'prom-client';
 import { RedisSlidingWindowRateLimiter, type Redis as LimiterRedis } from 'sliding-window-rate-limiter';
-import { DeliveryError, type ChannelAdapter, type OutboundMessage } from './channel.js';
+import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendOptions } from './channel.js';
 
 export interface SendRateOptions {
   /** The provider's sender (a long code, a WhatsApp number, an email address): the limit is the sender's, not ours. */
@@ -62,10 +62,13 @@ export function withSendRate(adapter: ChannelAdapter, options: SendRateOptions):
   return {
     channel: adapter.channel,
     ...(findSent && { findSent }),
-    async send(message: OutboundMessage) {
+    async send(message: OutboundMessage, sendOptions?: SendOptions) {
       const queuedAt = performance.now();
       await inTurn(reserveTurn);
       options.waitSeconds?.observe({ channel: adapter.channel }, (performance.now() - queuedAt) / 1000);
+      // Checked once the turn is ours, however long it took; a message withdrawn now leaves its place in the window
+      // unused, which costs the next send one interval at most.
+      await sendOptions?.beforeSend?.();
       return adapter.send(message);
     },
     close: () => adapter.close(),

@@ -38,6 +38,7 @@ import {
 } from '../kafka/names.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
 import { createDisruptionsRepository } from '../store/disruptions.repository.js';
+import { createSendChecks } from '../store/send-checks.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from '../consumers/itinerary.projection.js';
 import { createStatusWebhooks } from '../webhooks/status-webhooks.js';
@@ -159,6 +160,7 @@ export async function createWorker({
     }),
   );
   const optOuts = createOptOutsRepository(pool);
+  const sendChecks = createSendChecks(pool);
   const optOutsFor = (channel: Channel) =>
     channel === 'sms' || channel === 'whatsapp' ? optOuts.forChannel(channel) : undefined;
   const pipeline = (adapter: ChannelAdapter) => {
@@ -170,6 +172,7 @@ export async function createWorker({
       deliveries,
       metrics,
       expiryGrace: config.EXPIRY_GRACE_MINUTES,
+      sendChecks,
       ...(numbers && { optOuts: numbers }),
     });
   };

@@ -6,7 +6,7 @@ import { toE164 } from '../events/phone.js';
 export type OptOutChannel = 'sms' | 'whatsapp';
 
 /** A number in any spelling (`whatsapp:+91…`, `98765 43210`) as the table keeps it; undefined if it is no number. */
-const normalise = (phone: string): string | undefined => toE164(phone.replace(/^whatsapp:/, '').trim());
+export const normalisePhone = (phone: string): string | undefined => toE164(phone.replace(/^whatsapp:/, '').trim());
 
 /**
  * Numbers that replied STOP, per channel (table `phone_opt_outs`). The opt-out follows the number wherever it is used:
@@ -25,14 +25,14 @@ export function createOptOutsRepository(pool: pg.Pool) {
   });
 
   async function isOptedOut(phone: string, channel: OptOutChannel): Promise<boolean> {
-    const e164 = normalise(phone);
+    const e164 = normalisePhone(phone);
     return e164 ? load(`${channel} ${e164}`) : false;
   }
 
   return {
     /** Records a STOP; a second STOP keeps the first one's time. */
     async optOut(phone: string, channel: OptOutChannel): Promise<void> {
-      const e164 = normalise(phone);
+      const e164 = normalisePhone(phone);
       if (!e164) return;
       await pool.query(`INSERT INTO phone_opt_outs (phone, channel) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
         e164,
@@ -42,7 +42,7 @@ export function createOptOutsRepository(pool: pg.Pool) {
 
     /** Records a START: the number may be sent to again on that channel. */
     async optIn(phone: string, channel: OptOutChannel): Promise<void> {
-      const e164 = normalise(phone);
+      const e164 = normalisePhone(phone);
       if (!e164) return;
       await pool.query(`DELETE FROM phone_opt_outs WHERE phone = $1 AND channel = $2`, [e164, channel]);
     },
