@@ -152,6 +152,27 @@ describe('a send checks again once its turn comes', () => {
     }
   });
 
+  it('records expired, and never sends, a notice whose use ended while its SMS waited', async () => {
+    const flight = `X${run.toUpperCase()}`;
+    const people = await travellersOn(flight, ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+    // Of use for six more seconds (a flight delay's grace is 30 minutes after the departure); the last two turns come
+    // 7.5 s and more after the first.
+    const departure = new Date(Date.now() + 6_000 - 30 * 60_000);
+    const eventId = randomUUID();
+    await gateway.producer.publish(
+      flightDelay({ eventId, flightNumber: flight, departureTime: departure.toISOString(), payload: { minutes: 20 } }),
+    );
+    const rows = await allSettled(eventId, people.length);
+    expect(textsTo(people[0]!.phone)).toHaveLength(1);
+    for (const who of people.slice(-2)) {
+      expect(rows.find((r) => r.user_id === who.userId)).toMatchObject({
+        status: 'expired',
+        error_message: expect.stringMatching(/^of no use after /),
+      });
+      expect(textsTo(who.phone)).toEqual([]);
+    }
+  });
+
   it('keeps no inbox row, address or body for a person erased after their live alert was decided', async () => {
     const userId = `rc-${run}-ws`;
     const event = parsed(flightDelay({ eventId: randomUUID(), flightNumber: `W${run.toUpperCase()}` }));
