@@ -1,6 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSendRate } from '../src/channels/send-rate.js';
+import { createTwilioChannel } from '../src/channels/twilio.channel.js';
 import { createWebsocketChannel } from '../src/channels/websocket.channel.js';
 import { createDeliveryPipeline } from '../src/consumers/delivery.pipeline.js';
 import { parseEvent, type GatewayEvent } from '../src/events/index.js';
@@ -235,6 +238,72 @@ describe('a send checks again once its turn comes', () => {
     ]);
   });
 });
+
+describe("a slow look again does not crowd the sender's rate", () => {
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await startGateway('send-recheck-rate');
+  });
+  afterAll(() => gateway?.close());
+
+  it('keeps every second within the rate when one look takes longer than the margin allows', async () => {
+    const rate = 4;
+    const from = `+1500${String(randomBytes(3).readUIntBE(0, 3) % 10_000_000).padStart(7, '0')}`;
+    const redis = new Redis(gateway.config.REDIS_URL);
+    const stopping = new AbortController();
+    const sms = withSendRate(
+      createTwilioChannel({
+        channel: 'sms',
+        accountSid: gateway.config.TWILIO_ACCOUNT_SID,
+        authToken: gateway.config.TWILIO_AUTH_TOKEN,
+        baseUrl: gateway.config.TWILIO_API_BASE_URL,
+        from,
+      }),
+      { sender: from, perSecond: rate, redis, marginMs: 250, signal: stopping.signal },
+    );
+    try {
+      // The second send's look takes 700 ms (a busy database): going straight after it, it would land between the
+      // turns of the sends queued behind it, five in one second.
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) => {
+          const to = uniquePhone();
+          const eventId = randomUUID();
+          const beforeSend = () => (i === 1 ? sleep(700) : Promise.resolve());
+          return sms.send(
+            {
+              channel: 'sms',
+              to,
+              userId: `rc-rate-${i}`,
+              eventId,
+              eventType: 'TRAVEL_DISRUPTION',
+              idempotencyKey: `${eventId}:sms:rc-rate-${i}`,
+              text: `look again ${i}`,
+            },
+            { beforeSend },
+          );
+        }),
+      );
+    } finally {
+      stopping.abort();
+      await sms.close();
+      redis.disconnect();
+    }
+    const times = gateway.sandbox.store.list((m) => m.from === from).map((m) => m.dateCreated.getTime());
+    expect(times).toHaveLength(10);
+    expect(busiestSecond(times)).toBeLessThanOrEqual(rate);
+  });
+});
+
+/** The most sends that fell in any one second: every window [t, t + 1 s) starting at a send. */
+function busiestSecond(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  for (let start = 0, end = 0; start < sorted.length; start += 1) {
+    while (end < sorted.length && sorted[end]! < sorted[start]! + 1_000) end += 1;
+    most = Math.max(most, end - start);
+  }
+  return most;
+}
 
 const NEWER = 'is delayed by 90 minutes';
 

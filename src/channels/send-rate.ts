@@ -58,6 +58,20 @@ export function withSendRate(adapter: ChannelAdapter, options: SendRateOptions):
     }
   }
 
+  /**
+   * The look again before a send, once its turn is ours, however long it took (a message withdrawn leaves its place
+   * in the window unused). Turns keep the rate only if each send follows its turn closely, as the margin allows for
+   * the way to the provider: a slow look (a busy database) would land this send on the next one's. It then takes the
+   * next free turn, ahead of the queue, and goes without looking again: it just did.
+   */
+  async function lookAgain(beforeSend: () => Promise<void>): Promise<void> {
+    const startedAt = performance.now();
+    await beforeSend();
+    if (performance.now() - startedAt > lookBudgetMs) await reserveTurn();
+  }
+  // Half the margin: the other half is for the request's own way to the provider (a few ms even with no margin).
+  const lookBudgetMs = Math.max(5, options.marginMs / 2);
+
   const findSent = adapter.findSent?.bind(adapter);
   return {
     channel: adapter.channel,
@@ -66,9 +80,7 @@ export function withSendRate(adapter: ChannelAdapter, options: SendRateOptions):
       const queuedAt = performance.now();
       await inTurn(reserveTurn);
       options.waitSeconds?.observe({ channel: adapter.channel }, (performance.now() - queuedAt) / 1000);
-      // Checked once the turn is ours, however long it took; a message withdrawn now leaves its place in the window
-      // unused, which costs the next send one interval at most.
-      await sendOptions?.beforeSend?.();
+      if (sendOptions?.beforeSend) await lookAgain(sendOptions.beforeSend);
       return adapter.send(message);
     },
     close: () => adapter.close(),
