@@ -103,7 +103,12 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
           findSent: (message: OutboundMessage, since: Date) =>
             fire(() => findSent(message, since).catch((e: unknown) => Promise.reject(asLookupFailure(e)))),
         }),
-        send: (message) => fire(() => adapter.send(message)),
+        // The last look before the provider, when no wait for a turn took it already: outside the breaker, as a
+        // message withdrawn says nothing of the provider's health.
+        send: async (message, sendOptions) => {
+          await sendOptions?.beforeSend?.();
+          return fire(() => adapter.send(message));
+        },
       };
     },
     state(provider: string): BreakerState {

@@ -46,10 +46,34 @@ export class DeliveryError extends GatewayError<DeliveryFailureCode> {
   }
 }
 
+/** Why a claimed message is no longer to be sent, found just before its send: what the ledger records instead. */
+export interface Withdrawal {
+  status: 'expired' | 'superseded' | 'skipped';
+  code: 'EXPIRED' | 'SUPERSEDED' | 'OPTED_OUT' | 'ERASED';
+  message: string;
+}
+
+/** A send stopped before the provider was called: not a failure, nothing to retry; the ledger records why. */
+export class SendWithdrawnError extends GatewayError<Withdrawal['code']> {
+  constructor(readonly withdrawal: Withdrawal) {
+    super(`not sent: ${withdrawal.message}`, { code: withdrawal.code, retriable: false });
+    this.name = 'SendWithdrawnError';
+  }
+}
+
+export interface SendOptions {
+  /**
+   * Awaited once, just before the provider is called, after any wait for the sender's turn (a wait may last minutes,
+   * in which the notice expires, is replaced, or its person opts out or is erased): a throw stops the send unsent.
+   * The wrapper that waits calls it (the send rate); otherwise the breaker's guard does, outside the breaker.
+   */
+  beforeSend?: () => Promise<void>;
+}
+
 /** One adapter per channel; the client behind it is built once and closed with the adapter. */
 export interface ChannelAdapter {
   readonly channel: Channel;
-  send(message: OutboundMessage): Promise<SendResult>;
+  send(message: OutboundMessage, options?: SendOptions): Promise<SendResult>;
   /**
    * Asks the provider whether it already has this message (sent since `since`): used before re-sending a delivery
    * taken over from a process that died mid-send. Absent where the provider cannot be asked (a plain SMTP relay).

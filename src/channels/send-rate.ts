@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import type { Histogram } from 'prom-client';
 import { RedisSlidingWindowRateLimiter, type Redis as LimiterRedis } from 'sliding-window-rate-limiter';
-import { DeliveryError, type ChannelAdapter, type OutboundMessage } from './channel.js';
+import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendOptions } from './channel.js';
 
 export interface SendRateOptions {
   /** The provider's sender (a long code, a WhatsApp number, an email address): the limit is the sender's, not ours. */
@@ -58,14 +58,29 @@ export function withSendRate(adapter: ChannelAdapter, options: SendRateOptions):
     }
   }
 
+  /**
+   * The look again before a send, once its turn is ours, however long it took (a message withdrawn leaves its place
+   * in the window unused). Turns keep the rate only if each send follows its turn closely, as the margin allows for
+   * the way to the provider: a slow look (a busy database) would land this send on the next one's. It then takes the
+   * next free turn, ahead of the queue, and goes without looking again: it just did.
+   */
+  async function lookAgain(beforeSend: () => Promise<void>): Promise<void> {
+    const startedAt = performance.now();
+    await beforeSend();
+    if (performance.now() - startedAt > lookBudgetMs) await reserveTurn();
+  }
+  // Half the margin: the other half is for the request's own way to the provider (a few ms even with no margin).
+  const lookBudgetMs = Math.max(5, options.marginMs / 2);
+
   const findSent = adapter.findSent?.bind(adapter);
   return {
     channel: adapter.channel,
     ...(findSent && { findSent }),
-    async send(message: OutboundMessage) {
+    async send(message: OutboundMessage, sendOptions?: SendOptions) {
       const queuedAt = performance.now();
       await inTurn(reserveTurn);
       options.waitSeconds?.observe({ channel: adapter.channel }, (performance.now() - queuedAt) / 1000);
+      if (sendOptions?.beforeSend) await lookAgain(sendOptions.beforeSend);
       return adapter.send(message);
     },
     close: () => adapter.close(),

@@ -4,7 +4,13 @@ import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import { createInboxRepository } from '../store/inbox.repository.js';
 import { ALERT_EVENT, toAlert, userRoom } from './alert-contract.js';
-import { DeliveryError, type ChannelAdapter, type OutboundMessage, type SendResult } from './channel.js';
+import {
+  DeliveryError,
+  SendWithdrawnError,
+  type ChannelAdapter,
+  type OutboundMessage,
+  type SendResult,
+} from './channel.js';
 
 export interface WebsocketChannelDeps {
   pool: pg.Pool;
@@ -43,6 +49,14 @@ export function createWebsocketChannel({ pool, redis, logger }: WebsocketChannel
         .catch((error: unknown) => {
           throw classify(error, 'inbox insert failed');
         });
+      // Erased since the send was decided: the inbox keeps nothing of theirs, and nothing is pushed.
+      if (!row) {
+        throw new SendWithdrawnError({
+          status: 'skipped',
+          code: 'ERASED',
+          message: 'recipient erased before delivery',
+        });
+      }
 
       emitter.to(userRoom(message.userId)).emit(ALERT_EVENT, toAlert(row));
       // A failed publish is retried as a whole: the insert then returns the same row, and the browser drops a

@@ -137,7 +137,11 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       await pMap(
         page,
         async (profile) => {
-          const outcome = await deliverTo(event, profile, { replay: Boolean(envelope?.replayOf), supersededBy });
+          const outcome = await deliverTo(event, profile, {
+            replay: Boolean(envelope?.replayOf),
+            supersededBy,
+            ingestedAt,
+          });
           paused ||= outcome.kind === 'paused';
           await settle(outcome, {
             record: original,

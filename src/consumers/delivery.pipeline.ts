@@ -1,5 +1,5 @@
 import pRetry, { AbortError } from 'p-retry';
-import { findAtProvider, type ChannelAdapter, type SendResult } from '../channels/channel.js';
+import { findAtProvider, SendWithdrawnError, type ChannelAdapter, type SendResult } from '../channels/channel.js';
 import type { Channel, GatewayEvent } from '../events/index.js';
 import type { DeliveryMetrics } from '../metrics.js';
 import { belowThreshold, channelEnabled, type UserProfile } from '../preferences/profile.js';
@@ -8,8 +8,10 @@ import type { Rendered, TemplateRenderer } from '../templates/renderer.js';
 import { idempotencyKeyOf, type DeliveriesRepository, type DeliveryKey } from '../store/deliveries.repository.js';
 import { classifyFailure, pausesChannel, type Failure } from './failures.js';
 import { usefulUntil, type ExpiryGrace } from '../events/expiry.js';
+import type { SendChecks } from '../store/send-checks.js';
 import { addressOf } from './recipients.js';
 import type { OptOuts } from './opt-outs.js';
+import { createSendRecheck, expiredAfter, supersededBy } from './send-recheck.js';
 
 /** How one recipient's delivery ended, for the consumer to act on. */
 export type Outcome =
@@ -34,6 +36,8 @@ export interface DeliveryOptions {
   replay?: boolean;
   /** The eventId of a newer notice of the same journey: this one is recorded superseded, not sent. */
   supersededBy?: string;
+  /** When the gateway took the event in: the last look before the send asks for a notice taken in after it. */
+  ingestedAt?: Date;
 }
 
 export interface PipelineDeps {
@@ -49,6 +53,8 @@ export interface PipelineDeps {
   metrics: DeliveryMetrics;
   /** Minutes after the departure a disruption notice is still sent; none given, notices never expire. */
   expiryGrace?: ExpiryGrace;
+  /** Asked again just before each send (erased, STOP, a newer notice); none given, only expiry is looked at again. */
+  sendChecks?: SendChecks;
 }
 
 /**
@@ -65,7 +71,9 @@ export function createDeliveryPipeline({
   optOuts,
   metrics: { deliveryOutcomes, deliveryLatency },
   expiryGrace,
+  sendChecks,
 }: PipelineDeps) {
+  const recheck = createSendRecheck({ ...(sendChecks && { checks: sendChecks }), ...(expiryGrace && { expiryGrace }) });
   const render = (event: GatewayEvent, profile: UserProfile): Rendered =>
     renderer.render({ eventType: event.eventType, channel, locale: profile.locale, event, recipient: profile });
 
@@ -77,16 +85,18 @@ export function createDeliveryPipeline({
     message: Parameters<ChannelAdapter['send']>[0],
     askFirst: boolean,
     since: Date,
+    beforeSend: () => Promise<void>,
   ): Promise<SendResult> {
     return pRetry(
       async (attemptNumber) => {
         try {
           const found = askFirst || attemptNumber > 1 ? await findAtProvider(adapter, message, since) : undefined;
-          return found ?? (await adapter.send(message));
+          return found ?? (await adapter.send(message, { beforeSend }));
         } catch (error) {
-          // Permanent failures and a provider that takes nothing (breaker open, account refused) are not retried here:
-          // the first is final, the second pauses.
-          if (pausesChannel(error) || !classifyFailure(error).retriable) throw new AbortError(error as Error);
+          // Permanent failures, a message withdrawn and a provider that takes nothing (breaker open, account refused)
+          // are not retried here: the first two are final, the last pauses.
+          if (error instanceof SendWithdrawnError || pausesChannel(error) || !classifyFailure(error).retriable)
+            throw new AbortError(error as Error);
           throw error;
         }
       },
@@ -121,13 +131,11 @@ export function createDeliveryPipeline({
     }
     const until = expiryGrace && usefulUntil(event, expiryGrace);
     if (until && Date.now() > until.getTime()) {
-      const message = `of no use after ${until.toISOString()} (the departure plus its grace)`;
-      await deliveries.markUnsent(key, { status: 'expired', message });
+      await deliveries.markUnsent(key, { status: 'expired', message: expiredAfter(until).message });
       return { kind: 'done' };
     }
     if (options.supersededBy) {
-      const message = `replaced by the newer notice ${options.supersededBy}`;
-      await deliveries.markUnsent(key, { status: 'superseded', message });
+      await deliveries.markUnsent(key, { status: 'superseded', message: supersededBy(options.supersededBy).message });
       return { kind: 'done' };
     }
     const address = addressOf(channel, profile);
@@ -171,11 +179,17 @@ export function createDeliveryPipeline({
         payload: rendered.payload,
       };
       // A delivery tried before (taken over from a dead process, or retried after an ambiguous failure) may be out.
+      // Looked at again once the send's turn comes: what was true at the claim may not be by then.
+      const beforeSend = () => recheck(event, channel, profile.userId, address.to, options.ingestedAt);
       result = await deliveries.holdWhile({ id: claim.id, attempt: claim.attempt }, () =>
-        send(message, claim.recovered || claim.attempt > 1, lookBackFrom(claim.firstClaimedAt)),
+        send(message, claim.recovered || claim.attempt > 1, lookBackFrom(claim.firstClaimedAt), beforeSend),
       );
     } catch (error) {
       const cause = error instanceof AbortError ? error.originalError : error;
+      if (cause instanceof SendWithdrawnError) {
+        await deliveries.withdraw(claim.id, cause.withdrawal);
+        return { kind: 'done' };
+      }
       const failure = classifyFailure(cause);
       if (pausesChannel(cause) || failure.retriable) {
         await deliveries.release(claim.id, failure);

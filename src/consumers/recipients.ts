@@ -32,15 +32,19 @@ export async function* recipientsOf(
 }
 
 /**
- * One named recipient of an event, for a retried delivery: the booking's traveller as above, anyone else from their
- * profile. Undefined when the gateway no longer knows them (erased, say): there is no one left to deliver to.
+ * One named recipient of an event, for a retried delivery, found as the first attempt found them: the booking's
+ * traveller as above, a disruption's traveller with their journey's threshold; anyone else (no longer on the journey,
+ * erased) from their profile. Undefined when the gateway does not know them: there is no one to deliver to.
  */
 export async function recipientById(
   event: GatewayEvent,
   userId: string,
   deps: { preferences: PreferencesRepository; itineraries: ItinerariesRepository },
 ): Promise<UserProfile | undefined> {
-  if (event.eventType !== 'TRAVEL_DISRUPTION' && event.userId === userId) {
+  if (event.eventType === 'TRAVEL_DISRUPTION') {
+    const traveller = await deps.itineraries.travellerAffectedBy(event, userId);
+    if (traveller) return traveller;
+  } else if (event.userId === userId) {
     for await (const [profile] of recipientsOf(event, deps)) return profile;
   }
   return deps.preferences.get(userId);

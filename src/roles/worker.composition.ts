@@ -40,6 +40,7 @@ import {
 } from '../kafka/names.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
 import { createDisruptionsRepository } from '../store/disruptions.repository.js';
+import { createSendChecks } from '../store/send-checks.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from '../consumers/itinerary.projection.js';
 import { createStatusWebhooks } from '../webhooks/status-webhooks.js';
@@ -161,7 +162,9 @@ export async function createWorker({
       waitSeconds: metrics.sendRateWait,
     }),
   );
-  const optOuts = createOptOutsRepository(pool, fieldCipherOf(config));
+  const cipher = fieldCipherOf(config);
+  const optOuts = createOptOutsRepository(pool, cipher);
+  const sendChecks = createSendChecks(pool, cipher);
   const optOutsFor = (channel: Channel) =>
     channel === 'sms' || channel === 'whatsapp' ? optOuts.forChannel(channel) : undefined;
   const pipeline = (adapter: ChannelAdapter) => {
@@ -173,6 +176,7 @@ export async function createWorker({
       deliveries,
       metrics,
       expiryGrace: config.EXPIRY_GRACE_MINUTES,
+      sendChecks,
       ...(numbers && { optOuts: numbers }),
     });
   };

@@ -122,13 +122,22 @@ export interface SkippedRow {
   message: string;
 }
 
+// A row an earlier attempt left unsettled (released after a failure, a holder that died, held for quiet hours) is
+// settled skipped too: left alone, a retry that decides not to send would leave it 'sending' for ever. One that was
+// sent or settled, or that another process holds, is not touched.
 const MARK_SKIPPED_MANY = `
   INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, error_code, error_message)
   SELECT k, e, t, c, u, 'skipped', code, message
     FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS v(k, e, t, c, u, code, message)
-  ON CONFLICT (idempotency_key) DO NOTHING`;
+   ORDER BY k
+  ON CONFLICT (idempotency_key) DO UPDATE SET status = 'skipped', error_code = EXCLUDED.error_code,
+    error_message = EXCLUDED.error_message, lease_until = NULL, updated_at = now()
+   WHERE deliveries.status IN ('failed', 'deferred')
+      OR (deliveries.status = 'sending' AND deliveries.lease_until < now())`;
 
-export async function markSkippedMany(pool: pg.Pool, skipped: readonly SkippedRow[]): Promise<void[]> {
+export async function markSkippedMany(pool: pg.Pool, requests: readonly SkippedRow[]): Promise<void[]> {
+  // One statement may not touch a row twice: a key skipped twice at once is written once.
+  const skipped = [...new Map(requests.map((r) => [idempotencyKeyOf(r.key), r])).values()];
   await pool.query(MARK_SKIPPED_MANY, [
     skipped.map((s) => idempotencyKeyOf(s.key)),
     skipped.map((s) => s.key.eventId),
@@ -138,7 +147,7 @@ export async function markSkippedMany(pool: pg.Pool, skipped: readonly SkippedRo
     skipped.map((s) => s.code),
     skipped.map((s) => s.message),
   ]);
-  return skipped.map(() => undefined);
+  return requests.map(() => undefined);
 }
 
 export type ProviderStatus = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed';

@@ -64,6 +64,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
     id: string,
     status: string,
     fields: { providerId?: string; code?: string; message?: string } = {},
+    { redact = true } = {},
   ) {
     await pool.query(
       `INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code, error_message)
@@ -73,7 +74,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
         status,
         fields.providerId ?? null,
         fields.code ?? null,
-        fields.message === undefined ? null : redactProviderText(fields.message),
+        fields.message === undefined ? null : redact ? redactProviderText(fields.message) : fields.message,
       ],
     );
   }
@@ -134,6 +135,18 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
         [id, error.code, redactProviderText(error.message), status],
       );
       await attempt(id, status, error);
+    },
+
+    /**
+     * A claimed delivery found no longer wanted just before its send (expired, superseded, skipped): settled unsent,
+     * never tried again. The reason is the gateway's own words, naming no one: kept as it is, unlike a provider's.
+     */
+    async withdraw(id: string, why: { status: 'expired' | 'superseded' | 'skipped'; code: string; message: string }) {
+      await pool.query(
+        `UPDATE deliveries SET status = $2, lease_until = NULL, error_code = $3, error_message = $4, updated_at = now() WHERE id = $1`,
+        [id, why.status, why.code, why.message],
+      );
+      await attempt(id, why.status, why, { redact: false });
     },
 
     /**
@@ -237,7 +250,6 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       return rows.length > 0;
     },
 
-    /** Recorded once per key: the person chose not to get this, or cannot be reached on this channel. */
     /**
      * The notice is no use any more, and is never sent: 'expired' (its journey began) or 'superseded' (a newer notice
      * replaced it). A row an earlier attempt left (released after a failure, or held for quiet hours) is settled so
@@ -255,6 +267,10 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       );
     },
 
+    /**
+     * Recorded once per key: the person chose not to get this, or cannot be reached on this channel. A row an earlier
+     * attempt left unsettled (a retry that now decides not to send) is settled so too, never left 'sending'.
+     */
     markSkipped(key: DeliveryKey, reason: { code: string; message: string }): Promise<void> {
       return markSkippedOne({ key, ...reason });
     },

@@ -4,6 +4,33 @@ import type { TravelDisruptionEvent } from '../events/index.js';
 /** A cancellation makes every older notice of the journey moot, a delay or a gate change alike. */
 const CANCELLATIONS = ['FLIGHT_CANCELLED', 'TRAIN_CANCELLED'];
 
+/** SQL expressions for a notice's journey, type, id and the time the gateway took it in, where a statement has them. */
+export interface NoticeColumns {
+  kind: string;
+  number: string;
+  date: string;
+  type: string;
+  eventId: string;
+  timestamp: string;
+}
+
+/**
+ * The newest recorded notice that replaces the one described: of its journey, of its type or a cancellation, and later.
+ * One rule for both places that ask (a record as it is read, a send just before it goes).
+ */
+export const newerNoticeSql = (of: NoticeColumns) => `
+  SELECT l.event_id FROM latest_disruptions l
+   WHERE l.vehicle_kind = ${of.kind} AND l.vehicle_number = ${of.number} AND l.journey_date = ${of.date}
+     AND (l.disruption_type = ${of.type} OR l.disruption_type IN (${CANCELLATIONS.map((c) => `'${c}'`).join(', ')}))
+     AND l.event_timestamp > ${of.timestamp} AND l.event_id <> ${of.eventId}
+   ORDER BY l.event_timestamp DESC LIMIT 1`;
+
+/** Where a disruption's journey is kept: journey_date '' means "no date". */
+export function journeyOf(event: TravelDisruptionEvent) {
+  const [kind, number] = event.flightNumber ? ['flight', event.flightNumber] : ['train', event.trainNumber!];
+  return { kind, number, date: event.journeyDate ?? '' };
+}
+
 // Records this disruption as the newest of its journey and type when it is, and answers the newest one that replaces
 // it: of the same type, or a cancellation, and taken in later than it. The insert is not seen by the select (one
 // snapshot), which compares with what other events left. Two taken in within the same millisecond replace neither.
@@ -15,11 +42,7 @@ const RECORD_AND_FIND_NEWER = `
       SET event_id = EXCLUDED.event_id, ingested_at = EXCLUDED.ingested_at
       WHERE latest_disruptions.ingested_at < EXCLUDED.ingested_at
     RETURNING 1)
-  SELECT event_id FROM latest_disruptions
-   WHERE vehicle_kind = $1 AND vehicle_number = $2 AND journey_date = $3
-     AND (disruption_type = $4 OR disruption_type = ANY($7::text[]))
-     AND ingested_at > $6 AND event_id <> $5
-   ORDER BY ingested_at DESC LIMIT 1`;
+  ${newerNoticeSql({ kind: '$1', number: '$2', date: '$3', type: '$4', eventId: '$5::uuid', timestamp: '$6::timestamptz' })}`;
 
 /** Which disruption is the latest word on a journey, so that a traveller gets that one and not every one before it. */
 export function createDisruptionsRepository(pool: pg.Pool) {
@@ -29,15 +52,14 @@ export function createDisruptionsRepository(pool: pg.Pool) {
      * event's own timestamp); the eventId of a newer one that replaces it, or undefined when it is still the news.
      */
     async supersededBy(event: TravelDisruptionEvent, ingestedAt: Date): Promise<string | undefined> {
-      const [kind, number] = event.flightNumber ? ['flight', event.flightNumber] : ['train', event.trainNumber!];
+      const { kind, number, date } = journeyOf(event);
       const { rows } = await pool.query<{ event_id: string }>(RECORD_AND_FIND_NEWER, [
         kind,
         number,
-        event.journeyDate ?? '',
+        date,
         event.disruptionType,
         event.eventId,
         ingestedAt,
-        CANCELLATIONS,
       ]);
       return rows[0]?.event_id;
     },

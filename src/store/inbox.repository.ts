@@ -46,8 +46,11 @@ const PAGE_QUERY = `
 
 const UNREAD_QUERY = 'SELECT count(*)::int AS unread FROM inbox WHERE user_id = $1 AND read_at IS NULL';
 
-/** The inbox rows of the alerts in flight together, in one statement (the batch loader gathers them). */
-async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promise<UserInboxRow[]> {
+/**
+ * The inbox rows of the alerts in flight together, in one statement (the batch loader gathers them). An erased
+ * person's alert is not kept (the table's trigger skips it): undefined in its place.
+ */
+async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promise<Array<UserInboxRow | undefined>> {
   // PostgreSQL gives a uuid back in lower case, whatever case it was sent in.
   const id = (userId: string, eventId: string) => `${userId} ${eventId.toLowerCase()}`;
   // One statement may not touch a row twice: an alert asked for twice at once is inserted once and given to both.
@@ -59,7 +62,7 @@ async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promis
     unique.map((e) => e.payload),
   ]);
   const byId = new Map(rows.map((row) => [id(row.user_id, row.event_id), row]));
-  return entries.map((e) => byId.get(id(e.userId, e.eventId))!);
+  return entries.map((e) => byId.get(id(e.userId, e.eventId)));
 }
 
 /**
@@ -70,8 +73,11 @@ async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promis
 export function createInboxRepository(pool: pg.Pool) {
   const insert = createBatchLoader((entries: readonly InboxEntry[]) => insertMany(pool, entries));
   return {
-    /** Keeps the alert and returns its row; the same alert kept again returns the first row, with its id. */
-    insert: (entry: InboxEntry): Promise<UserInboxRow> => insert(entry),
+    /**
+     * Keeps the alert and returns its row; the same alert kept again returns the first row, with its id. Undefined
+     * when the person was erased: nothing of theirs is written again.
+     */
+    insert: (entry: InboxEntry): Promise<UserInboxRow | undefined> => insert(entry),
 
     /** The user's alerts after `lastSeenId`, oldest first, at most `limit` of them. */
     async after(userId: string, lastSeenId: number, limit: number): Promise<InboxRow[]> {

@@ -77,26 +77,30 @@ export function createItinerariesRepository(pool: pg.Pool) {
      * left out; itineraries without a date follow every departure and are included.
      */
     async *travellersAffectedBy(event: TravelDisruptionEvent, pageSize = 500): AsyncGenerator<UserProfile[]> {
-      const [kind, number] = event.flightNumber ? ['flight', event.flightNumber] : ['train', event.trainNumber!];
       let after = '';
       for (;;) {
-        // The journey's own threshold (the smallest, should two itineraries match), asked only for the page's rows.
-        const { rows } = await pool.query<ProfileRow & { journey_min_delay: number | null }>(
-          `SELECT ${PROFILE_COLUMNS},
-                  (SELECT min(i.min_delay_minutes) FROM itineraries i ${MATCHING_ITINERARY}) AS journey_min_delay
-             FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id
-            WHERE u.erased_at IS NULL AND u.user_id > $4 AND EXISTS (SELECT 1 FROM itineraries i ${MATCHING_ITINERARY})
-            ORDER BY u.user_id LIMIT $5`,
-          [kind, number, event.journeyDate ?? null, after, pageSize],
+        const { rows } = await pool.query<TravellerRow>(
+          `${travellersWhere('u.user_id > $4')} ORDER BY u.user_id LIMIT $5`,
+          [...journeyParams(event), after, pageSize],
         );
         if (rows.length === 0) return;
-        yield rows.map((row) => {
-          const profile = profileFromRow(row);
-          return row.journey_min_delay === null ? profile : { ...profile, minDelayMinutes: row.journey_min_delay };
-        });
+        yield rows.map(travellerFromRow);
         after = rows.at(-1)!.user_id;
         if (rows.length < pageSize) return;
       }
+    },
+
+    /**
+     * One traveller the disruption concerns, as `travellersAffectedBy` finds them (the journey's threshold included),
+     * for a retry of their delivery: the retry must decide as the first attempt did. Undefined when they no longer
+     * travel on it, or were erased.
+     */
+    async travellerAffectedBy(event: TravelDisruptionEvent, userId: string): Promise<UserProfile | undefined> {
+      const { rows } = await pool.query<TravellerRow>(travellersWhere('u.user_id = $4'), [
+        ...journeyParams(event),
+        userId,
+      ]);
+      return rows[0] && travellerFromRow(rows[0]);
     },
   };
 }
@@ -106,6 +110,25 @@ export type ItinerariesRepository = ReturnType<typeof createItinerariesRepositor
 /** An active itinerary of user `u` on the disrupted vehicle ($1 kind, $2 number) and date ($3, none: any date). */
 const MATCHING_ITINERARY = `WHERE i.user_id = u.user_id AND i.status = 'active' AND i.vehicle_kind = $1
   AND i.vehicle_number = $2 AND ($3::date IS NULL OR i.journey_date IS NULL OR i.journey_date = $3::date)`;
+
+const journeyParams = (event: TravelDisruptionEvent) =>
+  event.flightNumber
+    ? ['flight', event.flightNumber, event.journeyDate ?? null]
+    : ['train', event.trainNumber!, event.journeyDate ?? null];
+
+type TravellerRow = ProfileRow & { journey_min_delay: number | null };
+
+// The journey's own threshold (the smallest, should two itineraries match), asked only for the rows returned.
+const travellersWhere = (which: string) => `
+  SELECT ${PROFILE_COLUMNS}, (SELECT min(i.min_delay_minutes) FROM itineraries i ${MATCHING_ITINERARY}) AS journey_min_delay
+    FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id
+   WHERE u.erased_at IS NULL AND ${which} AND EXISTS (SELECT 1 FROM itineraries i ${MATCHING_ITINERARY})`;
+
+/** The journey's threshold wins over the person's own. */
+function travellerFromRow(row: TravellerRow): UserProfile {
+  const profile = profileFromRow(row);
+  return row.journey_min_delay === null ? profile : { ...profile, minDelayMinutes: row.journey_min_delay };
+}
 
 // Users first (one row per user, the earliest booking's details where none are on file), then the itineraries of the
 // users that are not erased (one row per PNR, the latest booking's vehicle, and the key that sent that booking as the

@@ -7,7 +7,7 @@ import type { FieldCipher } from '../util/field-cipher.js';
 export type OptOutChannel = 'sms' | 'whatsapp';
 
 /** A number in any spelling (`whatsapp:+91…`, `98765 43210`) as the table keeps it; undefined if it is no number. */
-const normalise = (phone: string): string | undefined => toE164(phone.replace(/^whatsapp:/, '').trim());
+export const normalisePhone = (phone: string): string | undefined => toE164(phone.replace(/^whatsapp:/, '').trim());
 
 /**
  * Numbers that replied STOP, per channel (table `phone_opt_outs`), kept and found by a keyed hash of the number, never
@@ -27,7 +27,7 @@ export function createOptOutsRepository(pool: pg.Pool, cipher: Pick<FieldCipher,
   });
   /** The number's keyed hash, or undefined if it is no number. */
   const hashOf = (phone: string): string | undefined => {
-    const e164 = normalise(phone);
+    const e164 = normalisePhone(phone);
     return e164 ? cipher.hash(e164) : undefined;
   };
 
