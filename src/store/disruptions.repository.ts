@@ -22,8 +22,8 @@ export const newerNoticeSql = (of: NoticeColumns) => `
   SELECT l.event_id FROM latest_disruptions l
    WHERE l.vehicle_kind = ${of.kind} AND l.vehicle_number = ${of.number} AND l.journey_date = ${of.date}
      AND (l.disruption_type = ${of.type} OR l.disruption_type IN (${CANCELLATIONS.map((c) => `'${c}'`).join(', ')}))
-     AND l.event_timestamp > ${of.timestamp} AND l.event_id <> ${of.eventId}
-   ORDER BY l.event_timestamp DESC LIMIT 1`;
+     AND l.ingested_at > ${of.timestamp} AND l.event_id <> ${of.eventId}
+   ORDER BY l.ingested_at DESC LIMIT 1`;
 
 /** Where a disruption's journey is kept: journey_date '' means "no date". */
 export function journeyOf(event: TravelDisruptionEvent) {
