@@ -4,12 +4,10 @@ import { ITINERARY_PROJECTION_GROUP, dlqTopic, retryTopic } from '../../src/kafk
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { createPool } from '../../src/db/pool.js';
 import { eventQueues } from '../../src/queue/event-queues.js';
-import { buildSandboxApp, type SandboxHandle } from '../../src/sandbox/sandbox.app.js';
-import { freePort } from '../../src/util/free-port.js';
 import { CHANNELS, channelGroups } from './consumer-groups.js';
-import { freshDatabase } from './full-gateway.js';
+import { prepareGatewayEnv } from './gateway-env.js';
 import { deleteQueues } from './gateway.js';
-import { testConfig, testLogger, uniquePrefix } from './kafka.js';
+import { testLogger } from './kafka.js';
 import { waitFor } from './wait-for.js';
 import { spawnWorker } from './worker-process.js';
 
@@ -24,27 +22,10 @@ export interface Readiness {
  * test reads what it received. MailDev and Redis are shared.
  */
 export async function startGatewayProcess(label: string, env: Record<string, string> = {}) {
-  const prefix = uniquePrefix(label);
-  const database = await freshDatabase(testConfig(prefix).DATABASE_URL);
-  const apiPort = await freePort();
-  const base = testConfig(prefix);
-  const sandbox: SandboxHandle = await buildSandboxApp({
-    accountSid: base.TWILIO_ACCOUNT_SID,
-    authToken: base.TWILIO_AUTH_TOKEN,
-    logger: testLogger,
-    capacity: 50_000,
-  });
-  const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
-  const processEnv = {
-    KAFKA_TOPIC_PREFIX: prefix,
-    AMQP_QUEUE_PREFIX: prefix,
-    DATABASE_URL: database.url,
-    TWILIO_API_BASE_URL: sandboxUrl,
-    PORT: String(apiPort),
-    PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
-    ...env,
-  };
-  const config = testConfig(prefix, processEnv);
+  const prepared = await prepareGatewayEnv(label, env);
+  const { prefix, database, sandbox, apiPort } = prepared;
+  const processEnv = { ...prepared.env, PORT: String(apiPort) };
+  const config = prepared.config;
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `test-${label}`, logger: testLogger });
   await ensureTopics(kafka, {
     prefix,

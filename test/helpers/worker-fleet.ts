@@ -9,13 +9,12 @@ import { createKafka } from '../../src/kafka/client.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { eventQueues } from '../../src/queue/event-queues.js';
 import { composeApi } from '../../src/roles/api.role.js';
-import { buildSandboxApp, type SandboxHandle } from '../../src/sandbox/sandbox.app.js';
 import { freePort } from '../../src/util/free-port.js';
 import { connectAlertClient, type AlertClient } from './alert-client.js';
 import { CHANNELS, channelGroups, describeGroups, describeView, settled, type GroupView } from './consumer-groups.js';
-import { freshDatabase } from './full-gateway.js';
+import { prepareGatewayEnv } from './gateway-env.js';
 import { deleteQueues } from './gateway.js';
-import { testConfig, testLogger, uniquePrefix } from './kafka.js';
+import { testLogger } from './kafka.js';
 import { spawnWorker, type WorkerProcess } from './worker-process.js';
 
 /**
@@ -27,27 +26,7 @@ export async function startWorkerFleet(
   label: string,
   { workers: workerCount = 2, env: extraEnv = {} }: { workers?: number; env?: Record<string, string> } = {},
 ) {
-  const prefix = uniquePrefix(label);
-  const database = await freshDatabase(testConfig(prefix).DATABASE_URL);
-  // Twilio signs its status callbacks against the api's address, so that address is fixed before anything starts.
-  const apiPort = await freePort();
-  const base = testConfig(prefix);
-  const sandbox: SandboxHandle = await buildSandboxApp({
-    accountSid: base.TWILIO_ACCOUNT_SID,
-    authToken: base.TWILIO_AUTH_TOKEN,
-    logger: testLogger,
-    capacity: 50_000,
-  });
-  const sandboxUrl = await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
-  const env = {
-    KAFKA_TOPIC_PREFIX: prefix,
-    AMQP_QUEUE_PREFIX: prefix,
-    DATABASE_URL: database.url,
-    TWILIO_API_BASE_URL: sandboxUrl,
-    PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
-    ...extraEnv,
-  };
-  const config = testConfig(prefix, env);
+  const { prefix, database, apiPort, sandbox, env, config } = await prepareGatewayEnv(label, extraEnv);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `test-${label}`, logger: testLogger });
   // Created here, before any worker, as a deployment would: the workers then find them all in place.
