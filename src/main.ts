@@ -22,6 +22,7 @@ import type { Role, StartRole } from './roles/role.js';
 import { RoleSelectionError, selectRoles, type RoleName } from './roles/role-selection.js';
 import { startWorker } from './roles/worker.role.js';
 import { startSandbox } from './roles/sandbox.role.js';
+import { startResealing } from './roles/resealer.composition.js';
 
 const ROLES: Record<RoleName, StartRole> = {
   sandbox: startSandbox,
@@ -69,12 +70,14 @@ async function main(): Promise<void> {
   await ensureDatabase(config.DATABASE_URL);
   await migrate({ databaseUrl: config.DATABASE_URL, logger });
   await hashStoredOptOuts(config, logger);
-  if (config.NODE_ENV !== 'production') await seedDemoData(config.DATABASE_URL);
+  if (config.NODE_ENV !== 'production') await seedDemoData(config.DATABASE_URL, fieldCipherOf(config));
 
   const metrics = createMetrics();
   const roles: Role[] = [];
   const starting = (async () => {
     for (const name of names) roles.push(await ROLES[name](config, logger, { metrics }));
+    // Contact details and bodies stored plain, or under a data key no longer first, are sealed again meanwhile.
+    if (names.includes('api')) roles.push(startResealing(config, logger));
     const ops = await serveOps(config, logger, metrics, roles);
     if (ops) roles.push(ops);
   })();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
@@ -176,7 +177,7 @@ describe('a send slower than its lease', () => {
         channel: 'sms',
         adapter: sms,
         renderer,
-        deliveries: createDeliveriesRepository(pool, { leaseMs: LEASE_MS }),
+        deliveries: createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS }),
         metrics,
       });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -76,10 +77,11 @@ describe('the deferred sender holds its lease across the look-up and the send', 
     };
     const sender = createDeferredSender({
       adapters: [watched],
-      deliveries: createDeliveriesRepository(senderPool, { leaseMs: LEASE_MS }),
+      deliveries: createDeliveriesRepository(senderPool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS }),
       preferences: createPreferencesRepository({
         pool: senderPool,
         redis,
+        cipher: fieldCipherOf(config),
         keyPrefix: `${config.KAFKA_TOPIC_PREFIX}profile:`,
       }),
       logger: testLogger,
@@ -102,7 +104,7 @@ describe('the deferred sender holds its lease across the look-up and the send', 
       channel: 'sms',
       userId: `lease-${randomUUID()}`,
     };
-    const dying = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
+    const dying = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS });
     const body = `Booking ${key.eventId.slice(0, 8)} confirmed`;
     expect(await dying.defer(key, { recipient: phone, body, deliverAfter: new Date() })).toBe(true);
     expect(await dying.claimDue('sms')).toHaveLength(1);

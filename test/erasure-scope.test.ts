@@ -2,6 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUserToken } from '../src/http/jwt.js';
+import { openMessage } from '../src/store/deliveries.repository.js';
+import { openContact } from '../src/store/sealed-contacts.js';
+import { fieldCipherOf, openJson } from '../src/util/field-cipher.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { emailsTo } from './helpers/maildev.js';
@@ -30,13 +33,14 @@ describe('erasure touches only what belongs to the erased user', () => {
 
   const id = (name: string) => `${name}-${randomBytes(3).toString('hex')}`;
   const tokenFor = (userId: string) => signUserToken(gateway.config.JWT_SECRET, userId);
+  // As stored, opened with the gateway's data keys.
   const deliveriesOf = async (userId: string) =>
     (
       await gateway.pool.query<DeliveryRow>(
         `SELECT id, channel, status, recipient, body FROM deliveries WHERE user_id = $1 ORDER BY id`,
         [userId],
       )
-    ).rows;
+    ).rows.map((row) => openMessage(fieldCipherOf(gateway.config), { ...row, subject: null }));
   async function call(method: string, path: string, token: string, body?: unknown) {
     const response = await fetch(`${gateway.apiUrl}${path}`, {
       method,
@@ -142,6 +146,7 @@ describe('erasure touches only what belongs to the erased user', () => {
     const {
       rows: [after],
     } = await gateway.pool.query(`SELECT status, payload, error_message FROM dead_letters WHERE id = $1`, [letter!.id]);
+    after.payload = openJson(fieldCipherOf(gateway.config), after.payload, 'dead_letters.payload');
     expect(after).toMatchObject({
       status: 'pending',
       error_message: `550 mailbox ${victim.email} unavailable`,
@@ -150,7 +155,11 @@ describe('erasure touches only what belongs to the erased user', () => {
     const {
       rows: [profile],
     } = await gateway.pool.query(`SELECT email, phone, erased_at FROM users WHERE user_id = $1`, [victim.userId]);
-    expect(profile).toMatchObject({ email: victim.email, phone: victim.phone, erased_at: null });
+    expect(openContact(fieldCipherOf(gateway.config), profile)).toMatchObject({
+      email: victim.email,
+      phone: victim.phone,
+      erased_at: null,
+    });
   });
 
   it("still masks the erased user's own dead letters, by user id or by the event that names them", async () => {

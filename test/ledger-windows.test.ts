@@ -47,7 +47,12 @@ describe('the ledger at its edges', () => {
     database = await freshDatabase(config.DATABASE_URL);
     pool = createPool(database.url, testLogger);
     redis = new Redis(config.REDIS_URL);
-    preferences = createPreferencesRepository({ pool, redis, keyPrefix: `${config.KAFKA_TOPIC_PREFIX}profile:` });
+    preferences = createPreferencesRepository({
+      pool,
+      redis,
+      cipher: fieldCipherOf(config),
+      keyPrefix: `${config.KAFKA_TOPIC_PREFIX}profile:`,
+    });
     sandbox = await buildSandboxApp({
       accountSid: config.TWILIO_ACCOUNT_SID,
       authToken: config.TWILIO_AUTH_TOKEN,
@@ -114,7 +119,7 @@ describe('the ledger at its edges', () => {
 
   const received = (phone: string) => sandbox.store.list((m) => m.to === phone);
   const rowOf = async (eventId: string) =>
-    (await createDeliveriesRepository(pool).find({ eventId, channel: 'sms' }))[0];
+    (await createDeliveriesRepository(pool, { cipher: fieldCipherOf(config) }).find({ eventId, channel: 'sms' }))[0];
   const sendAsTwilioWould = (t: ReturnType<typeof traveller>) =>
     sms.send({
       channel: 'sms',
@@ -156,7 +161,7 @@ describe('the ledger at its edges', () => {
         timeZone: 'UTC',
       },
     });
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: 30_000 });
     // The first attempt failed for now (Twilio answered 503): the claim was released for the retry to take.
     const first = await deliveries.claim(t.key);
     if (!first.claimed) throw new Error('first claim refused');
@@ -174,7 +179,7 @@ describe('the ledger at its edges', () => {
 
   it('a retry long after the first attempt finds at Twilio what that attempt handed over, and sends nothing', async () => {
     const t = traveller();
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: 30_000 });
     const first = await deliveries.claim(t.key);
     if (!first.claimed) throw new Error('first claim refused');
     // Twilio took it, but the answer never came back (a timeout): the attempt counts as failed for now.
@@ -192,7 +197,7 @@ describe('the ledger at its edges', () => {
 
   it('a held SMS that Twilio took, but whose outcome could not be recorded, is not sent again', async () => {
     const t = traveller();
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS });
     expect(await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() })).toBe(
       true,
     );
@@ -232,7 +237,7 @@ describe('the ledger at its edges', () => {
 
   it('a held SMS whose earlier attempt timed out after Twilio took it is found there, not sent again', async () => {
     const t = traveller();
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS });
     expect(await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() })).toBe(
       true,
     );
@@ -248,14 +253,14 @@ describe('the ledger at its edges', () => {
 
   it('two senders sharing held messages while Twilio is slow send each one once', async () => {
     const held = Array.from({ length: 6 }, () => traveller());
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS });
     for (const t of held)
       await deliveries.defer(t.key, { recipient: t.profile.phone!, body: t.text, deliverAfter: new Date() });
     sandbox.faults.set({ latencyMs: 400 });
     const senders = [1, 2].map(() =>
       createDeferredSender({
         adapters: [sms],
-        deliveries: createDeliveriesRepository(pool, { leaseMs: LEASE_MS }),
+        deliveries: createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS }),
         preferences,
         logger: testLogger,
         intervalMs: 100,
@@ -281,7 +286,7 @@ describe('the ledger at its edges', () => {
   });
 
   it('a held SMS is not sent once the person turned SMS off, the number sent STOP, or the person was erased', async () => {
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: 30_000 });
     const optOuts = createOptOutsRepository(pool, fieldCipherOf(config));
     const [off, stopped, erased, still] = [traveller(), traveller(), traveller(), traveller()];
     for (const t of [off, stopped, erased, still]) {
@@ -314,7 +319,7 @@ describe('the ledger at its edges', () => {
   });
 
   it('an SMS to a number that sent STOP is not sent, even when it is only the booking’s phone', async () => {
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: 30_000 });
     const optOuts = createOptOutsRepository(pool, fieldCipherOf(config));
     // The person keeps another number on file, or none: the booking's userPhone is where the SMS would go.
     const t = traveller();

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS, DEFAULT_ROUTING, EVENT_TYPES } from '../src/events/index.js';
 import { signUserToken } from '../src/http/jwt.js';
 import { createKafka } from '../src/kafka/client.js';
+import { fieldCipherOf, isSealed } from '../src/util/field-cipher.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from './helpers/full-gateway.js';
 import { testLogger } from './helpers/kafka.js';
@@ -56,6 +57,7 @@ describe('the preferences API and erasure', () => {
     call(method, `/users/${userId}/preferences`, { token, body });
 
   /** Every text and JSON column of every table that contains `needle`, as `table.column`. */
+  /** Every text and JSON column of the gateway's tables that holds the needle, sealed values opened first. */
   async function columnsHolding(needle: string): Promise<string[]> {
     const { rows: columns } = await gateway.pool.query<{ table_name: string; column_name: string }>(
       `SELECT c.table_name, c.column_name FROM information_schema.columns c
@@ -63,13 +65,18 @@ describe('the preferences API and erasure', () => {
         WHERE c.table_schema = 'public' AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb')`,
     );
     expect(columns.length).toBeGreaterThan(10);
+    const cipher = fieldCipherOf(gateway.config);
     const found: string[] = [];
     for (const { table_name: table, column_name: column } of columns) {
-      const { rows } = await gateway.pool.query(
-        `SELECT 1 FROM "${table}" WHERE "${column}"::text ILIKE '%' || $1 || '%' LIMIT 1`,
-        [needle],
+      const { rows } = await gateway.pool.query<{ value: unknown }>(
+        `SELECT "${column}" AS value FROM "${table}" WHERE "${column}" IS NOT NULL`,
       );
-      if (rows.length > 0) found.push(`${table}.${column}`);
+      const holds = rows.some(({ value }) => {
+        const sealed = typeof value === 'string' && isSealed(value);
+        const text = sealed ? cipher.open(value, `${table}.${column}`) : JSON.stringify(value);
+        return text.toLowerCase().includes(needle.toLowerCase());
+      });
+      if (holds) found.push(`${table}.${column}`);
     }
     return found;
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -53,8 +54,8 @@ describe('the profile cache around a committed preferences write', () => {
     const relay = await cuttableRelay(new URL(config.REDIS_URL));
     const relayed = new Redis(relay.url); // defaults, as the api's client has
     relayed.on('error', () => {});
-    const writer = createPreferencesRepository({ pool, redis: relayed, keyPrefix });
-    const reader = createPreferencesRepository({ pool, redis: direct, keyPrefix });
+    const writer = createPreferencesRepository({ pool, redis: relayed, cipher: fieldCipherOf(config), keyPrefix });
+    const reader = createPreferencesRepository({ pool, redis: direct, cipher: fieldCipherOf(config), keyPrefix });
     const userId = `cache-${randomBytes(3).toString('hex')}`;
     await writer.update(userId, { phone: uniquePhone() });
     expect((await reader.get(userId))!.channels).toEqual({}); // cached, for 5 minutes
@@ -100,7 +101,7 @@ describe('the profile cache around a committed preferences write', () => {
     const relay = await cuttableRelay(new URL(config.REDIS_URL));
     const relayed = new Redis(relay.url, { maxRetriesPerRequest: 1 });
     relayed.on('error', () => {});
-    const writer = createPreferencesRepository({ pool, redis: relayed, keyPrefix });
+    const writer = createPreferencesRepository({ pool, redis: relayed, cipher: fieldCipherOf(config), keyPrefix });
     const userId = `cache-${randomBytes(3).toString('hex')}`;
     await writer.update(userId, { locale: 'en' });
     relay.cut();

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
+import { createInboxRepository } from '../src/store/inbox.repository.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { decodeJwt, decodeProtectedHeader, SignJWT, UnsecuredJWT } from 'jose';
@@ -105,11 +107,18 @@ beforeAll(async () => {
   await app.register(authRoutes, { jwtSecret: SECRET, nodeEnv: 'test' });
   await app.register(pagesRoutes, { pages: ['alerts.html'] });
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
-  io = attachRealtime({ server: app.server, jwtSecret: SECRET, redis, pool, logger: testLogger });
+  io = attachRealtime({
+    server: app.server,
+    jwtSecret: SECRET,
+    redis,
+    pool,
+    cipher: fieldCipherOf(config),
+    logger: testLogger,
+  });
   io.on('connection', (socket) =>
     socket.onAny((event: string, ...args: unknown[]) => received.push({ socketId: socket.id, event, args })),
   );
-  channel = createWebsocketChannel({ pool, redis, logger: testLogger });
+  channel = createWebsocketChannel({ pool, redis, cipher: fieldCipherOf(config), logger: testLogger });
 });
 
 afterAll(async () => {
@@ -326,11 +335,8 @@ describe('the websocket channel', () => {
     const first = await channel.send(msg);
     const again = await channel.send({ ...msg, payload: { title: 'changed on redelivery' } });
     expect(again).toEqual(first);
-    const { rows } = await pool.query<{ count: string; title: string }>(
-      `SELECT count(*)::text AS count, min(payload->>'title') AS title FROM inbox WHERE user_id = $1 AND event_id = $2`,
-      [userA, msg.eventId],
-    );
-    expect(rows).toEqual([{ count: '1', title: 'once' }]);
+    const rows = await createInboxRepository(pool, fieldCipherOf(config)).latest({ userId: userA, limit: 10 });
+    expect(rows.map((row) => [row.event_id, row.payload.title])).toEqual([[msg.eventId, 'once']]);
   });
 
   it('stores subject and text when the message carries no payload', async () => {
@@ -353,7 +359,12 @@ describe('the websocket channel', () => {
       connectionString: 'postgres://postgres@127.0.0.1:1/gateway',
       connectionTimeoutMillis: 2000,
     });
-    const deadChannel = createWebsocketChannel({ pool: deadPool, redis, logger: testLogger });
+    const deadChannel = createWebsocketChannel({
+      pool: deadPool,
+      redis,
+      cipher: fieldCipherOf(config),
+      logger: testLogger,
+    });
     try {
       const error = await deadChannel.send(message(newUser('a'))).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DeliveryError);
@@ -366,7 +377,12 @@ describe('the websocket channel', () => {
 
   it('classifies an unreachable Redis as retriable STORE_UNAVAILABLE', async () => {
     const deadRedis = new Redis({ host: '127.0.0.1', port: 1, lazyConnect: true });
-    const deadChannel = createWebsocketChannel({ pool, redis: deadRedis, logger: testLogger });
+    const deadChannel = createWebsocketChannel({
+      pool,
+      redis: deadRedis,
+      cipher: fieldCipherOf(config),
+      logger: testLogger,
+    });
     try {
       const error = await deadChannel.send(message(newUser('a'))).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(DeliveryError);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,7 +74,7 @@ describe('the provider look-up before a resend', () => {
   }
 
   const pipeline = (leaseMs = 30_000) => {
-    const deliveries = createDeliveriesRepository(pool, { leaseMs });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs });
     return {
       deliveries,
       deliverTo: createDeliveryPipeline({ channel: 'sms', adapter, renderer, deliveries, metrics }),

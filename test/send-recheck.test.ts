@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,7 +190,12 @@ describe('a send checks again once its turn comes', () => {
     expect(erasure.status).toBe(202);
 
     const redis = new Redis(gateway.config.REDIS_URL);
-    const adapter = createWebsocketChannel({ pool: gateway.pool, redis, logger: testLogger });
+    const adapter = createWebsocketChannel({
+      pool: gateway.pool,
+      redis,
+      cipher: fieldCipherOf(gateway.config),
+      logger: testLogger,
+    });
     try {
       const deliverTo = createDeliveryPipeline({
         channel: 'websocket',
@@ -203,7 +209,9 @@ describe('a send checks again once its turn comes', () => {
       await adapter.close();
       redis.disconnect();
     }
-    expect(await createInboxRepository(gateway.pool).latest({ userId, limit: 10 })).toEqual([]);
+    expect(
+      await createInboxRepository(gateway.pool, fieldCipherOf(gateway.config)).latest({ userId, limit: 10 }),
+    ).toEqual([]);
     expect(await ledger(event.eventId, 'websocket')).toEqual([
       expect.objectContaining({ status: 'skipped', error_code: 'ERASED', recipient: null, body: null }),
     ]);

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { pino } from 'pino';
@@ -127,7 +128,7 @@ describe('the status reconciler while PostgreSQL or Twilio is away', () => {
       from: config.TWILIO_SMS_FROM,
     });
     const key: DeliveryKey = { eventId: randomUUID(), eventType: 'BOOKING_CONFIRMED', channel: 'sms', userId: 'rc' };
-    const deliveries = createDeliveriesRepository(pool);
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config) });
     const claim = await deliveries.claim(key);
     if (!claim.claimed) throw new Error('not claimed');
     const phone = uniquePhone();
@@ -177,7 +178,8 @@ describe('the status reconciler while PostgreSQL or Twilio is away', () => {
       () => twilio.close(),
     );
     const status = async () =>
-      ((await createDeliveriesRepository(pool).find({ eventId: key.eventId }))[0]?.status ?? 'none') as string;
+      ((await createDeliveriesRepository(pool, { cipher: fieldCipherOf(config) }).find({ eventId: key.eventId }))[0]
+        ?.status ?? 'none') as string;
     const failedWith = (pattern: RegExp) => () => warnings.some((line) => pattern.test(line));
 
     await twilio.cut();

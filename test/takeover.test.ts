@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -117,7 +118,9 @@ describe('a delivery taken over from a process that died mid-send', () => {
   ) {
     const channel = adapter.channel;
     const key: DeliveryKey = { eventId: event.eventId, eventType: event.eventType, channel, userId: profile.userId };
-    const claim = await createDeliveriesRepository(pool, { leaseMs: LEASE_MS }).claim(key);
+    const claim = await createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS }).claim(
+      key,
+    );
     expect(claim.claimed).toBe(true);
     if (sent) {
       const rendered = renderer.render({
@@ -146,7 +149,7 @@ describe('a delivery taken over from a process that died mid-send', () => {
 
   /** The survivor: the same pipeline a worker runs, reading the ledger the dead process left. */
   async function takeOver(adapter: ChannelAdapter, event: GatewayEvent, profile: UserProfile) {
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: 30_000 });
     const deliverTo = createDeliveryPipeline({ channel: adapter.channel, adapter, renderer, deliveries, metrics });
     const outcome = await deliverTo(event, profile);
     const [row] = await deliveries.find({ eventId: event.eventId, channel: adapter.channel as Channel });
@@ -248,7 +251,7 @@ describe('a delivery taken over from a process that died mid-send', () => {
       event,
       recipient: profile,
     }).text;
-    const dying = createDeliveriesRepository(pool, { leaseMs: LEASE_MS });
+    const dying = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: LEASE_MS });
     expect(await dying.defer(key, { recipient: profile.phone!, body: text, deliverAfter: new Date() })).toBe(true);
     const [due] = await dying.claimDue('sms');
     expect(due).toMatchObject({ recovered: false, key: { eventId: event.eventId } });
@@ -265,8 +268,13 @@ describe('a delivery taken over from a process that died mid-send', () => {
     // The scenario: the dead sender's lease runs out.
     await sleep(LEASE_MS + 200);
 
-    const deliveries = createDeliveriesRepository(pool, { leaseMs: 30_000 });
-    const preferences = createPreferencesRepository({ pool, redis, keyPrefix: `${config.KAFKA_TOPIC_PREFIX}profile:` });
+    const deliveries = createDeliveriesRepository(pool, { cipher: fieldCipherOf(config), leaseMs: 30_000 });
+    const preferences = createPreferencesRepository({
+      pool,
+      redis,
+      cipher: fieldCipherOf(config),
+      keyPrefix: `${config.KAFKA_TOPIC_PREFIX}profile:`,
+    });
     const sender = createDeferredSender({
       adapters: [adapter],
       deliveries,

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { fieldCipherOf } from '../src/util/field-cipher.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
@@ -174,7 +175,10 @@ describe('template previews and operator previews', () => {
     const otherPhone = uniquePhone();
 
     beforeAll(async () => {
-      await createPreferencesRepository({ pool, redis }).update(userId, { email, phone });
+      await createPreferencesRepository({ pool, redis, cipher: fieldCipherOf(config) }).update(userId, {
+        email,
+        phone,
+      });
       const mail = nodemailer.createTransport({ url: config.SMTP_URL });
       for (const subject of ['first for preview', 'second for preview']) {
         await mail.sendMail({ from: config.SMTP_FROM, to: email, subject, html: `<p>${subject}</p>`, text: subject });
@@ -276,6 +280,7 @@ describe('template previews and operator previews', () => {
       await bare.register(previewsRoutes, {
         config: { NODE_ENV: 'test', MAIL_PREVIEW_URL: deadUrl, TWILIO_API_BASE_URL: deadUrl },
         pool,
+        cipher: fieldCipherOf(config),
       });
       try {
         for (const url of ['/previews/emails', '/previews/messages']) {
@@ -306,6 +311,7 @@ describe('template previews and operator previews', () => {
           TWILIO_API_BASE_URL: config.TWILIO_API_BASE_URL,
         },
         pool,
+        cipher: fieldCipherOf(config),
       });
       await production.register(templatesRoutes, { renderer: createTemplateRenderer() });
       try {

@@ -1,4 +1,5 @@
 import { Emitter } from '@socket.io/redis-emitter';
+import type { FieldCipher } from '../util/field-cipher.js';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { Logger } from '../logger.js';
@@ -15,6 +16,8 @@ import {
 export interface WebsocketChannelDeps {
   pool: pg.Pool;
   redis: Redis;
+  /** Seals the alerts the inbox keeps. */
+  cipher: FieldCipher;
   logger: Logger;
 }
 
@@ -22,8 +25,8 @@ export interface WebsocketChannelDeps {
  * The websocket channel: the inbox row in PostgreSQL is the delivery (a browser that was away replays it on
  * reconnect); the Redis emitter then pushes it live to `user:<id>` on whichever api node holds the user's sockets.
  */
-export function createWebsocketChannel({ pool, redis, logger }: WebsocketChannelDeps): ChannelAdapter {
-  const inbox = createInboxRepository(pool);
+export function createWebsocketChannel({ pool, redis, cipher, logger }: WebsocketChannelDeps): ChannelAdapter {
+  const inbox = createInboxRepository(pool, cipher);
   // Fail a publish after one reconnect attempt instead of twenty: the consumer's retry topics do the waiting.
   const client = redis.duplicate({ maxRetriesPerRequest: 1 });
   client.on('error', (error) => logger.warn({ err: error }, 'websocket channel: redis error'));

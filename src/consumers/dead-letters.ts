@@ -1,4 +1,5 @@
 import { dlqTopic } from '../kafka/names.js';
+import type { FieldCipher } from '../util/field-cipher.js';
 import type { Producer } from 'kafkajs';
 import type pg from 'pg';
 import type { Channel } from '../events/index.js';
@@ -63,13 +64,16 @@ export interface DeadLetter {
 export function createDeadLetterWriter({
   producer,
   pool,
+  cipher,
   topicPrefix = '',
 }: {
   producer: Producer;
   pool: pg.Pool;
+  /** Seals the record the index keeps. */
+  cipher: FieldCipher;
   topicPrefix?: string;
 }) {
-  const deadLetters = createDeadLettersRepository(pool);
+  const deadLetters = createDeadLettersRepository(pool, cipher);
   return async function deadLetter(entry: DeadLetter): Promise<void> {
     const now = new Date();
     const headers: Record<string, string> = {

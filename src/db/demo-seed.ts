@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { withTransaction } from './transaction.js';
+import type { FieldCipher } from '../util/field-cipher.js';
+import { sealContact } from '../store/sealed-contacts.js';
 
 /** Demo travellers for `npm start`: people following train 12951 and flight W2121, so every event has someone to reach. */
 export const DEMO_USERS = [
@@ -30,14 +32,16 @@ export const DEMO_USERS = [
 ] as const;
 
 /** Idempotent: running it on every start leaves one copy of each demo user and itinerary. */
-export async function seedDemoData(databaseUrl: string): Promise<void> {
+export async function seedDemoData(databaseUrl: string, cipher: FieldCipher): Promise<void> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
   try {
     await withTransaction(pool, async (client) => {
       for (const user of DEMO_USERS) {
+        const sealed = sealContact(cipher, user);
         await client.query(
-          `INSERT INTO users (user_id, name, email, phone) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id) DO NOTHING`,
-          [user.userId, user.name, user.email, user.phone],
+          `INSERT INTO users (user_id, name, email, phone, phone_hash) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (user_id) DO NOTHING`,
+          [user.userId, sealed.name, sealed.email, sealed.phone, sealed.phoneHash],
         );
         for (const [kind, number, pnr] of user.follows) {
           await client.query(

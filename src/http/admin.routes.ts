@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FieldCipher } from '../util/field-cipher.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import {
@@ -18,6 +19,8 @@ export interface AdminRoutesOptions {
   /** Admin requests per minute per client address. */
   rateLimit: number;
   pool: pg.Pool;
+  /** Opens the records the dead letters hold. */
+  cipher: FieldCipher;
   /** Where replays are published; made by the composition root, closed with it. */
   replays: ReplayProducer;
 }
@@ -36,9 +39,9 @@ const failure = (error: unknown) => `failed: ${(error as Error)?.message ?? Stri
  */
 export async function adminRoutes(
   app: FastifyInstance,
-  { adminToken, rateLimit, pool, replays }: AdminRoutesOptions,
+  { adminToken, rateLimit, pool, cipher, replays }: AdminRoutesOptions,
 ): Promise<void> {
-  const deadLetters = createDeadLettersAdminRepository(pool);
+  const deadLetters = createDeadLettersAdminRepository(pool, cipher);
   const replayer = createReplayer({ producer: replays.producer, prefix: replays.prefix, ready: replays.ready });
   // Counted before the token is checked, so that guessing the token is limited too (registerRateLimits in app.ts).
   app.addHook('onRequest', app.rateLimit(adminRateLimit(rateLimit)));

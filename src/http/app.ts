@@ -9,6 +9,7 @@ import { createDeliveryHistoryRepository } from '../store/delivery-history.repos
 import { createInboxRepository } from '../store/inbox.repository.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createErasure } from '../store/erasure.js';
+import { createUsersRepository } from '../store/users.repository.js';
 import { createPreferencesRepository } from '../store/preferences.repository.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
@@ -101,13 +102,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // Built once and shared: the user routes, the sockets and the Twilio webhooks read and write the same cached profiles.
-  const preferences = createPreferencesRepository({ pool, redis });
   const cipher = fieldCipherOf(config);
+  const preferences = createPreferencesRepository({ pool, redis, cipher });
   const io = attachRealtime({
     server: app.server,
     jwtSecret: config.JWT_SECRET,
     redis,
     pool,
+    cipher,
     logger,
     socketsPerUser: config.SOCKETS_PER_USER,
     handshakeLimit: createHandshakeLimit({
@@ -156,10 +158,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(authRoutes, { jwtSecret: config.JWT_SECRET, nodeEnv: config.NODE_ENV });
   const authorize = userGuard({ jwtSecret: config.JWT_SECRET, adminToken: config.ADMIN_TOKEN });
-  await app.register(itinerariesRoutes, { itineraries: createItinerariesRepository(pool), authorize });
+  await app.register(itinerariesRoutes, { itineraries: createItinerariesRepository(pool, cipher), authorize });
   await app.register(preferencesRoutes, { preferences, authorize });
-  await app.register(erasureRoutes, { erasure: createErasure({ pool, preferences }), authorize });
-  await app.register(inboxRoutes, { inbox: createInboxRepository(pool), authorize });
+  await app.register(erasureRoutes, { erasure: createErasure({ pool, preferences, cipher }), authorize });
+  await app.register(inboxRoutes, { inbox: createInboxRepository(pool, cipher), authorize });
   await app.register(historyRoutes, {
     history: createDeliveryHistoryRepository(pool),
     authorize,
@@ -170,7 +172,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     authToken: config.TWILIO_AUTH_TOKEN,
     publicUrl: config.PUBLIC_URL,
     pool,
-    deliveries: createDeliveriesRepository(pool),
+    deliveries: createDeliveriesRepository(pool, { cipher }),
+    users: createUsersRepository(pool, cipher),
     preferences,
     optOuts: createOptOutsRepository(pool, cipher),
   });
@@ -178,6 +181,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     adminToken: config.ADMIN_TOKEN,
     rateLimit: config.RATE_LIMIT_ADMIN,
     pool,
+    cipher,
     replays,
   });
   await app.register(redriveRoutes, {
@@ -206,7 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sources,
   });
   await app.register(templatesRoutes, { renderer: createTemplateRenderer() });
-  await app.register(previewsRoutes, { config, pool });
+  await app.register(previewsRoutes, { config, pool, cipher });
   await app.register(pagesRoutes, { pages: PAGES });
   return app;
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { FieldCipher } from '../util/field-cipher.js';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -20,6 +21,8 @@ interface SandboxThread {
 export interface PreviewsRoutesOptions {
   config: Pick<Config, 'NODE_ENV' | 'MAIL_PREVIEW_URL' | 'TWILIO_API_BASE_URL'>;
   pool: pg.Pool;
+  /** Opens the contact details and alerts it shows. */
+  cipher: FieldCipher;
   /** How long a sandbox (MailDev, the Twilio sandbox) may take before its column says "unavailable". */
   fetchTimeoutMs?: number;
 }
@@ -92,13 +95,13 @@ async function getJson(
  * show personal data without auth, so like dev-login they exist only outside production.
  */
 export async function previewsRoutes(app: FastifyInstance, options: PreviewsRoutesOptions): Promise<void> {
-  const { config, pool, fetchTimeoutMs = 2000 } = options;
+  const { config, pool, cipher, fetchTimeoutMs = 2000 } = options;
   if (config.NODE_ENV === 'production') return;
   const mailPreviewUrl = config.MAIL_PREVIEW_URL.replace(/\/+$/, '');
   const sandboxUrl = config.TWILIO_API_BASE_URL.replace(/\/+$/, '');
 
-  const users = createUsersRepository(pool);
-  const inbox = createInboxRepository(pool);
+  const users = createUsersRepository(pool, cipher);
+  const inbox = createInboxRepository(pool, cipher);
   const person = async (user: string | undefined): Promise<UserContact | undefined> =>
     user ? users.contactOf(user) : undefined;
 

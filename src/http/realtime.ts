@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
+import type { FieldCipher } from '../util/field-cipher.js';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
@@ -38,6 +39,8 @@ export interface RealtimeDeps {
   /** Duplicated twice for the adapter's publisher and subscriber; the given client itself is left alone. */
   redis: Redis;
   pool: pg.Pool;
+  /** Opens the alerts a reconnecting browser is sent again. */
+  cipher: FieldCipher;
   logger: Logger;
   /** Sockets one user may hold on this process at once (each one costs memory and a replay query); default 10. */
   socketsPerUser?: number;
@@ -100,7 +103,7 @@ export function attachRealtime(deps: RealtimeDeps): RealtimeServer {
       closeAtExpiry(socket, result.expiresAt);
     });
   });
-  const inbox = createInboxRepository(deps.pool);
+  const inbox = createInboxRepository(deps.pool, deps.cipher);
   io.on('connection', (socket) => void onConnection(socket, inbox, logger));
   return io;
 }

@@ -7,7 +7,7 @@ import type { DeliveriesRepository } from '../store/deliveries.repository.js';
 import { toE164 } from '../events/phone.js';
 import type { OptOutsRepository } from '../store/opt-outs.repository.js';
 import type { PreferencesRepository } from '../store/preferences.repository.js';
-import { createUsersRepository, type UsersRepository } from '../store/users.repository.js';
+import type { UsersRepository } from '../store/users.repository.js';
 import { badRequest, forbidden, unavailable } from './errors.js';
 import { refusing } from './route-schemas.js';
 import { recordProviderStatus } from './twilio-status.js';
@@ -27,8 +27,8 @@ export interface TwilioWebhookDeps {
   preferences: PreferencesRepository;
   /** Numbers that replied STOP. */
   optOuts: OptOutsRepository;
-  /** Whose number a STOP came from; made from the pool when not given. */
-  users?: UsersRepository;
+  /** Whose number a STOP came from: found by the number's keyed hash. */
+  users: UsersRepository;
 }
 
 const signed = z.looseObject({
@@ -62,7 +62,7 @@ const inboundMessage = z.looseObject({ From: z.string().optional(), Body: z.stri
  */
 export async function twilioWebhookRoutes(app: FastifyInstance, deps: TwilioWebhookDeps): Promise<void> {
   const optOuts = deps.optOuts;
-  const users = deps.users ?? createUsersRepository(deps.pool);
+  const users = deps.users;
   // Twilio posts forms; scoped to these routes by Fastify's encapsulation.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));

@@ -44,12 +44,12 @@ import { createSendChecks } from '../store/send-checks.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from '../consumers/itinerary.projection.js';
 import { createStatusWebhooks } from '../webhooks/status-webhooks.js';
-import { fieldCipherOf } from '../util/field-cipher.js';
+import { fieldCipherOf, type FieldCipher } from '../util/field-cipher.js';
 
 function adapterFor(
   channel: Channel,
   config: Config,
-  deps: { pool: ReturnType<typeof createPool>; redis: Redis; logger: Logger },
+  deps: { pool: ReturnType<typeof createPool>; redis: Redis; cipher: FieldCipher; logger: Logger },
 ): ChannelAdapter {
   const twilio = {
     accountSid: config.TWILIO_ACCOUNT_SID,
@@ -146,23 +146,24 @@ export async function createWorker({
   const breakerStates = createBreakerStateStore(redis, prefix);
   breakers.onStateChange((provider, state) => void breakerStates.write(provider, state).catch(() => {}));
   const renderer = createTemplateRenderer(templatesDir ? { dir: templatesDir } : {});
-  const preferences = createPreferencesRepository({ pool, redis });
-  const itineraries = createItinerariesRepository(pool);
+  // Contact details, message bodies and held records are sealed at rest with the configured keys.
+  const cipher = fieldCipherOf(config);
+  const preferences = createPreferencesRepository({ pool, redis, cipher });
+  const itineraries = createItinerariesRepository(pool, cipher);
   const disruptions = createDisruptionsRepository(pool);
-  const deliveries = createDeliveriesRepository(pool, { leaseMs: config.DELIVERY_LEASE_MS });
-  const deadLetter = createDeadLetterWriter({ producer, pool, topicPrefix: prefix });
+  const deliveries = createDeliveriesRepository(pool, { cipher, leaseMs: config.DELIVERY_LEASE_MS });
+  const deadLetter = createDeadLetterWriter({ producer, pool, cipher, topicPrefix: prefix });
   // Sends waiting for their sender's rate give up (unsent, retried later) when the worker stops, so a stop never waits
   // out a queue of them.
   const stopping = new AbortController();
   // The rate is outside the breaker: a send waiting its turn must not count as a provider call that timed out.
   const adapters = channels.map((channel) =>
-    rateLimited(breakers.guard(adapterFor(channel, config, { pool, redis, logger })), config, {
+    rateLimited(breakers.guard(adapterFor(channel, config, { pool, redis, cipher, logger })), config, {
       redis,
       signal: stopping.signal,
       waitSeconds: metrics.sendRateWait,
     }),
   );
-  const cipher = fieldCipherOf(config);
   const optOuts = createOptOutsRepository(pool, cipher);
   const sendChecks = createSendChecks(pool, cipher);
   const optOutsFor = (channel: Channel) =>
@@ -255,7 +256,7 @@ export async function createWorker({
   const statusWebhooks = createStatusWebhooks({
     databaseUrl: config.DATABASE_URL,
     pool,
-    cipher: fieldCipherOf(config),
+    cipher,
     logger,
     retryDelaySeconds: config.WEBHOOK_RETRY_DELAY_SECONDS,
     retryHours: config.WEBHOOK_RETRY_HOURS,

@@ -2,6 +2,10 @@ import type pg from 'pg';
 import { storableJson, storableText } from '../db/storable.js';
 import { pageOf } from './cursor.js';
 import type { Channel, EventType } from '../events/index.js';
+import { openJson, sealJson, type FieldCipher } from '../util/field-cipher.js';
+
+/** The held record is sealed: the jsonb column holds one string, the sealed text of the record's JSON. */
+const PAYLOAD_COLUMN = 'dead_letters.payload';
 
 export const DEAD_LETTER_STATUSES = ['pending', 'replayed', 'discarded'] as const;
 export type DeadLetterStatus = (typeof DEAD_LETTER_STATUSES)[number];
@@ -30,14 +34,20 @@ export interface NewDeadLetter {
 const INSERT_DEAD_LETTER = `
   INSERT INTO dead_letters (channel, event_id, event_type, user_id, idempotency_key, original_topic, original_partition,
     original_offset, original_key, consumer_group, attempts, first_failed_at, last_failed_at, error_class, error_code,
-    error_message, payload, original_ingested_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`;
+    error_message, payload, original_ingested_at, event_user_id)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`;
+
+/** The userId the record names, kept in the clear so that erasure finds a poison booking of the person's. */
+const userIdNamedBy = (payload: unknown): string | undefined => {
+  const userId = (payload as { userId?: unknown } | null)?.userId;
+  return typeof userId === 'string' ? userId : undefined;
+};
 
 const isUuid = (value: string | undefined) =>
   !!value && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 
 /** The consumers' side of `dead_letters`: one row per record dead-lettered, for the admin API to find. */
-export function createDeadLettersRepository(pool: pg.Pool) {
+export function createDeadLettersRepository(pool: pg.Pool, cipher: FieldCipher) {
   return {
     async insert(entry: NewDeadLetter): Promise<void> {
       // A poison record may carry anything (a NUL in its key or its text): the entry must go in all the same.
@@ -58,8 +68,9 @@ export function createDeadLettersRepository(pool: pg.Pool) {
         entry.errorClass,
         storableText(entry.errorCode),
         storableText(entry.errorMessage),
-        entry.payload === null ? null : JSON.stringify(storableJson(entry.payload)),
+        entry.payload === null ? null : sealJson(cipher, storableJson(entry.payload), PAYLOAD_COLUMN),
         entry.original.ingestedAt ?? null,
+        storableText(userIdNamedBy(entry.payload)),
       ]);
     },
   };
@@ -122,7 +133,7 @@ const COLUMNS = `id, channel, event_id, event_type, user_id, idempotency_key, or
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg rows are untyped; toEntry below gives each column its type
 type Row = Record<string, any>;
 
-const toEntry = (row: Row): DeadLetterEntry => ({
+const toEntry = (cipher: FieldCipher, row: Row): DeadLetterEntry => ({
   id: Number(row.id),
   channel: row.channel,
   eventId: row.event_id,
@@ -143,7 +154,7 @@ const toEntry = (row: Row): DeadLetterEntry => ({
   errorClass: row.error_class,
   errorCode: row.error_code,
   errorMessage: row.error_message,
-  payload: row.payload,
+  payload: openJson(cipher, row.payload, PAYLOAD_COLUMN),
   status: row.status,
   replayedAt: row.replayed_at,
   replayResult: row.replay_result,
@@ -174,7 +185,8 @@ const REPLAYABLE = `status <> 'discarded' AND payload IS NOT NULL AND NOT (jsonb
  * stays on the DLQ topic anyway, the row keeps the operator's statistics and the audit trail something to point at,
  * and a discarded entry is never replayed.
  */
-export function createDeadLettersAdminRepository(pool: pg.Pool) {
+export function createDeadLettersAdminRepository(pool: pg.Pool, cipher: FieldCipher) {
+  const toEntryOpened = (row: Row) => toEntry(cipher, row);
   return {
     /** Newest first, `limit` at a time; `nextCursor` (for `after`) is null on the last page. */
     async list(
@@ -192,12 +204,12 @@ export function createDeadLettersAdminRepository(pool: pg.Pool) {
         `SELECT ${COLUMNS} FROM dead_letters ${sql.length ? `WHERE ${sql.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${values.length}`,
         values,
       );
-      return pageOf(rows.map(toEntry), limit);
+      return pageOf(rows.map(toEntryOpened), limit);
     },
 
     async get(id: number): Promise<DeadLetterEntry | undefined> {
       const { rows } = await pool.query(`SELECT ${COLUMNS} FROM dead_letters WHERE id = $1`, [id]);
-      return rows[0] ? toEntry(rows[0]) : undefined;
+      return rows[0] ? toEntryOpened(rows[0]) : undefined;
     },
 
     /** How many replayable entries match, and the oldest `limit` of them (replayed in the order they failed). */
@@ -215,7 +227,7 @@ export function createDeadLettersAdminRepository(pool: pg.Pool) {
         `SELECT ${COLUMNS} FROM dead_letters WHERE ${condition} ORDER BY id LIMIT $${values.length + 1}`,
         [...values, limit],
       );
-      return { matched: count.n, entries: rows.map(toEntry) };
+      return { matched: count.n, entries: rows.map(toEntryOpened) };
     },
 
     async markReplayed(id: number, result: string, at: Date = new Date()): Promise<void> {

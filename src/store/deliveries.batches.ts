@@ -87,13 +87,14 @@ export async function claimMany(pool: pg.Pool, requests: readonly ClaimRequest[]
   });
 }
 
+/** A send's outcome; the address, subject and body already sealed (see sealMessage). */
 export interface SentRow {
   id: string;
   providerId: string;
   status: string;
-  recipient: string;
-  subject?: string;
-  body: string;
+  recipient: string | null;
+  subject?: string | null;
+  body: string | null;
 }
 
 const MARK_SENT_MANY = `

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { createBatchLoader } from '../db/batch-loader.js';
 import type { Channel } from '../events/index.js';
 import { redactProviderText } from '../util/redact.js';
+import { openOptional, sealOptional, type FieldCipher } from '../util/field-cipher.js';
 import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
 import { createLeases } from './delivery-lease.js';
 
@@ -54,12 +55,41 @@ export interface DeliveryRecord {
   errorMessage: string | null;
 }
 
+/** A message's address, subject and body as the ledger stores them: sealed, each bound to its column. */
+export function sealMessage(
+  cipher: FieldCipher,
+  message: { recipient: string | null; subject?: string | null; body: string | null },
+): { recipient: string | null; subject: string | null; body: string | null } {
+  return {
+    recipient: sealOptional(cipher, message.recipient, 'deliveries.recipient'),
+    subject: sealOptional(cipher, message.subject, 'deliveries.subject'),
+    body: sealOptional(cipher, message.body, 'deliveries.body'),
+  };
+}
+
+/** The ledger's address, subject and body opened (null where erasure blanked them). */
+export function openMessage<T extends { recipient: string | null; subject: string | null; body: string | null }>(
+  cipher: FieldCipher,
+  row: T,
+): T {
+  return {
+    ...row,
+    recipient: openOptional(cipher, row.recipient, 'deliveries.recipient'),
+    subject: openOptional(cipher, row.subject, 'deliveries.subject'),
+    body: openOptional(cipher, row.body, 'deliveries.body'),
+  };
+}
+
 /**
  * The delivery ledger. A delivery is claimed (a row in 'sending' with a lease) before the provider is called; a second
  * claim of the same key succeeds only when the first one's lease ran out (its process died mid-send) or it released
- * the claim after a transient failure. Every outcome is also appended to delivery_attempts.
+ * the claim after a transient failure. Every outcome is also appended to delivery_attempts. Addresses, subjects and
+ * bodies are sealed on the way in and opened on the way out.
  */
-export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } = {}) {
+export function createDeliveriesRepository(
+  pool: pg.Pool,
+  { cipher, leaseMs = 60_000 }: { cipher: FieldCipher; leaseMs?: number },
+) {
   async function attempt(
     id: string,
     status: string,
@@ -105,7 +135,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
       id: string,
       result: { providerId: string; status: string; recipient: string; subject?: string; body: string },
     ): Promise<void> {
-      return markSentOne({ id, ...result });
+      return markSentOne({ id, ...result, ...sealMessage(cipher, result) });
     },
 
     /**
@@ -155,6 +185,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
      * if that succeeds, holds it with `deferClaimed`).
      */
     async defer(key: DeliveryKey, message: HeldMessage): Promise<boolean> {
+      const sealed = sealMessage(cipher, message);
       const { rowCount } = await pool.query(
         `INSERT INTO deliveries (idempotency_key, event_id, event_type, channel, user_id, status, recipient, subject, body, deliver_after)
          VALUES ($1, $2, $3, $4, $5, 'deferred', $6, $7, $8, $9) ON CONFLICT (idempotency_key) DO NOTHING`,
@@ -164,9 +195,9 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
           key.eventType,
           key.channel,
           key.userId,
-          message.recipient,
-          message.subject ?? null,
-          message.body,
+          sealed.recipient,
+          sealed.subject,
+          sealed.body,
           message.deliverAfter,
         ],
       );
@@ -178,10 +209,11 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
      * stays, so the deferred sender knows an earlier attempt may have reached the provider and asks first.
      */
     async deferClaimed(id: string, message: HeldMessage): Promise<void> {
+      const sealed = sealMessage(cipher, message);
       await pool.query(
         `UPDATE deliveries SET status = 'deferred', recipient = $2, subject = $3, body = $4, deliver_after = $5, lease_until = NULL,
            error_code = COALESCE(error_code, CASE WHEN attempts > 1 THEN 'TAKEN_OVER' END), updated_at = now() WHERE id = $1`,
-        [id, message.recipient, message.subject ?? null, message.body, message.deliverAfter],
+        [id, sealed.recipient, sealed.subject, sealed.body, message.deliverAfter],
       );
     },
 
@@ -208,17 +240,19 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
                     d.created_at, d.event_id, d.event_type, d.channel, d.user_id, d.recipient, d.subject, d.body`,
         [channel, limit, leaseMs],
       );
-      return rows.map((r) => ({
-        id: r.id,
-        attempt: r.attempts,
-        recovered: r.recovered,
-        triedBefore: r.tried_before,
-        firstClaimedAt: r.created_at,
-        recipient: r.recipient,
-        subject: r.subject,
-        body: r.body,
-        key: { eventId: r.event_id, eventType: r.event_type, channel: r.channel, userId: r.user_id },
-      }));
+      return rows.map((r) =>
+        openMessage(cipher, {
+          id: r.id,
+          attempt: r.attempts,
+          recovered: r.recovered,
+          triedBefore: r.tried_before,
+          firstClaimedAt: r.created_at,
+          recipient: r.recipient,
+          subject: r.subject,
+          body: r.body,
+          key: { eventId: r.event_id, eventType: r.event_type, channel: r.channel, userId: r.user_id },
+        }),
+      );
     },
 
     /**
@@ -283,7 +317,7 @@ export function createDeliveriesRepository(pool: pg.Pool, { leaseMs = 60_000 } =
             AND ($3::text IS NULL OR channel = $3) ORDER BY id`,
         [filter.eventId ?? null, filter.userId ?? null, filter.channel ?? null],
       );
-      return rows;
+      return rows.map((row) => openMessage(cipher, row));
     },
   };
 }

@@ -4,6 +4,16 @@ import { EVENT_TYPES } from '../events/index.js';
 import { toE164 } from '../events/phone.js';
 import { withTransaction } from '../db/transaction.js';
 import type { PreferencesRepository } from './preferences.repository.js';
+import { openJson, type FieldCipher } from '../util/field-cipher.js';
+import { openContact } from './sealed-contacts.js';
+
+/**
+ * A dead letter is this person's when it was theirs to deliver (its user_id) or the event it holds names them (a poison
+ * booking of theirs that never got as far as a user_id: `event_user_id`, or the record itself on a row from before
+ * records were sealed). A record that merely quotes their email or phone is not.
+ */
+const PERSONS_DEAD_LETTER = `(d.user_id = $1 OR d.event_user_id = $1
+  OR (jsonb_typeof(d.payload) = 'object' AND d.payload->>'userId' = $1))`;
 
 /** How many rows of each kind an erasure deleted or masked. */
 export interface ErasureCounts {
@@ -31,14 +41,22 @@ interface Contacts {
  * can set their own contact details to another person's. The users row is locked first, so a booking arriving
  * meanwhile waits and then finds the tombstone.
  */
-export function createErasure({ pool, preferences }: { pool: pg.Pool; preferences: PreferencesRepository }) {
+export function createErasure({
+  pool,
+  preferences,
+  cipher,
+}: {
+  pool: pg.Pool;
+  preferences: PreferencesRepository;
+  cipher: FieldCipher;
+}) {
   return {
     async erase(userId: string): Promise<ErasureCounts> {
       // Through the profile cache's write path: no reader is served the profile from before the erasure.
       return preferences.writing(userId, () =>
         withTransaction(pool, async (client): Promise<ErasureCounts> => {
           await client.query(`INSERT INTO users (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING`, [userId]);
-          const contacts = await contactsOf(client, userId);
+          const contacts = await contactsOf(client, cipher, userId);
           const result = {
             deliveries: await maskDeliveries(client, userId, contacts),
             deadLetters: await maskDeadLetters(client, userId, contacts),
@@ -47,7 +65,7 @@ export function createErasure({ pool, preferences }: { pool: pg.Pool; preference
           };
           await client.query(`DELETE FROM preferences WHERE user_id = $1`, [userId]);
           await client.query(
-            `UPDATE users SET name = NULL, email = NULL, phone = NULL, locale = 'en', whatsapp_opt_in = false,
+            `UPDATE users SET name = NULL, email = NULL, phone = NULL, phone_hash = NULL, locale = 'en', whatsapp_opt_in = false,
              erased_at = COALESCE(erased_at, now()), updated_at = now() WHERE user_id = $1`,
             [userId],
           );
@@ -58,32 +76,44 @@ export function createErasure({ pool, preferences }: { pool: pg.Pool; preference
   };
 }
 
-async function contactsOf(client: pg.PoolClient, userId: string): Promise<Contacts> {
-  const { rows } = await client.query<{ email: string | null; phone: string | null }>(
+/** Every address of the person's on record, opened: the stored ones are sealed, each with an IV of its own. */
+async function contactsOf(client: pg.PoolClient, cipher: FieldCipher, userId: string): Promise<Contacts> {
+  const profile = await client.query<{ email: string | null; phone: string | null }>(
     `SELECT email, phone FROM users WHERE user_id = $1 FOR UPDATE`,
     [userId],
   );
   const fromDeliveries = await client.query<{ channel: string; recipient: string }>(
-    `SELECT DISTINCT channel, recipient FROM deliveries WHERE user_id = $1 AND recipient IS NOT NULL AND channel <> 'websocket'`,
+    `SELECT channel, recipient FROM deliveries WHERE user_id = $1 AND recipient IS NOT NULL AND channel <> 'websocket'`,
     [userId],
   );
-  const fromEvents = await client.query<{ email: string | null; phone: string | null }>(
-    `SELECT DISTINCT payload->>'userEmail' AS email, payload->>'userPhone' AS phone FROM dead_letters
-      WHERE user_id = $1 OR payload->>'userId' = $1`,
+  const fromEvents = await client.query<{ payload: unknown }>(
+    `SELECT payload FROM dead_letters d WHERE ${PERSONS_DEAD_LETTER}`,
     [userId],
   );
+  const rows = [
+    ...profile.rows.map((row) => openContact(cipher, row)),
+    ...fromEvents.rows.map(({ payload }) => {
+      const event = openJson(cipher, payload, 'dead_letters.payload') as {
+        userEmail?: unknown;
+        userPhone?: unknown;
+      } | null;
+      const text = (value: unknown) => (typeof value === 'string' ? value : null);
+      return { email: text(event?.userEmail), phone: text(event?.userPhone) };
+    }),
+  ];
   const emails = new Set<string>();
   const phones = new Set<string>();
   const addPhone = (raw: string | null) => {
     const e164 = raw && toE164(raw.replace(/^whatsapp:/, ''));
     if (e164) phones.add(e164);
   };
-  for (const row of [...rows, ...fromEvents.rows]) {
+  for (const row of rows) {
     if (row.email?.trim()) emails.add(row.email.trim().toLowerCase());
     addPhone(row.phone);
   }
-  for (const { channel, recipient } of fromDeliveries.rows) {
-    if (channel === 'email') emails.add(recipient.toLowerCase());
+  for (const row of fromDeliveries.rows) {
+    const recipient = cipher.open(row.recipient, 'deliveries.recipient');
+    if (row.channel === 'email') emails.add(recipient.toLowerCase());
     else addPhone(recipient);
   }
   return { emails: [...emails], phones: [...phones] };
@@ -110,10 +140,6 @@ async function maskDeliveries(client: pg.PoolClient, userId: string, contacts: C
   return rows.length;
 }
 
-/**
- * A dead letter is this person's when it was theirs to deliver (its user_id) or the event it holds names them (a poison
- * booking of theirs that never got as far as a user_id). A record that merely quotes their email or phone is not.
- */
 async function maskDeadLetters(client: pg.PoolClient, userId: string, contacts: Contacts): Promise<number> {
   const { rowCount } = await client.query(
     `UPDATE dead_letters d SET
@@ -123,7 +149,7 @@ async function maskDeadLetters(client: pg.PoolClient, userId: string, contacts: 
        -- A record that is gone cannot be replayed.
        status = CASE WHEN d.status = 'pending' THEN 'discarded' ELSE d.status END,
        error_message = CASE WHEN $3::text IS NULL THEN d.error_message ELSE regexp_replace(d.error_message, $3, '[erased]', 'gi') END
-     WHERE d.user_id = $1 OR d.payload->>'userId' = $1`,
+     WHERE ${PERSONS_DEAD_LETTER}`,
     [userId, [...EVENT_TYPES], contactPattern(contacts) ?? null],
   );
   return rowCount ?? 0;

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { createBatchLoader } from '../db/batch-loader.js';
 import { pageOf } from './cursor.js';
+import { openJson, type FieldCipher } from '../util/field-cipher.js';
 
 /** One row of the `inbox` table, as pg returns it (bigint ids come back as strings). */
 export interface InboxRow {
@@ -46,11 +47,18 @@ const PAGE_QUERY = `
 
 const UNREAD_QUERY = 'SELECT count(*)::int AS unread FROM inbox WHERE user_id = $1 AND read_at IS NULL';
 
+/** The column an alert is sealed for: its sealed text is the jsonb column's one string. */
+const PAYLOAD_COLUMN = 'inbox.payload';
+
 /**
  * The inbox rows of the alerts in flight together, in one statement (the batch loader gathers them). An erased
- * person's alert is not kept (the table's trigger skips it): undefined in its place.
+ * person's alert is not kept (the table's trigger skips it): undefined in its place. Rows come back as stored (sealed).
  */
-async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promise<Array<UserInboxRow | undefined>> {
+async function insertMany(
+  pool: pg.Pool,
+  cipher: FieldCipher,
+  entries: readonly InboxEntry[],
+): Promise<Array<UserInboxRow | undefined>> {
   // PostgreSQL gives a uuid back in lower case, whatever case it was sent in.
   const id = (userId: string, eventId: string) => `${userId} ${eventId.toLowerCase()}`;
   // One statement may not touch a row twice: an alert asked for twice at once is inserted once and given to both.
@@ -59,7 +67,7 @@ async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promis
     unique.map((e) => e.userId),
     unique.map((e) => e.eventId),
     unique.map((e) => e.eventType),
-    unique.map((e) => e.payload),
+    unique.map((e) => JSON.stringify(cipher.seal(e.payload, PAYLOAD_COLUMN))),
   ]);
   const byId = new Map(rows.map((row) => [id(row.user_id, row.event_id), row]));
   return entries.map((e) => byId.get(id(e.userId, e.eventId)));
@@ -67,29 +75,36 @@ async function insertMany(pool: pg.Pool, entries: readonly InboxEntry[]): Promis
 
 /**
  * The `inbox` table: the websocket channel's deliveries. A row is the alert itself (a browser that was away replays
- * it), so it is written before the alert is pushed live. Erasure deletes a user's rows inside its own transaction
- * (store/erasure.ts).
+ * it), so it is written before the alert is pushed live. Alerts are sealed in the table and opened as they are read.
+ * Erasure deletes a user's rows inside its own transaction (store/erasure.ts).
  */
-export function createInboxRepository(pool: pg.Pool) {
-  const insert = createBatchLoader((entries: readonly InboxEntry[]) => insertMany(pool, entries));
+export function createInboxRepository(pool: pg.Pool, cipher: FieldCipher) {
+  const insert = createBatchLoader((entries: readonly InboxEntry[]) => insertMany(pool, cipher, entries));
+  const opened = <T extends InboxRow>(row: T): T => ({
+    ...row,
+    payload: openJson(cipher, row.payload, PAYLOAD_COLUMN) as Record<string, unknown>,
+  });
   return {
     /**
      * Keeps the alert and returns its row; the same alert kept again returns the first row, with its id. Undefined
      * when the person was erased: nothing of theirs is written again.
      */
-    insert: (entry: InboxEntry): Promise<UserInboxRow | undefined> => insert(entry),
+    insert: async (entry: InboxEntry): Promise<UserInboxRow | undefined> => {
+      const row = await insert(entry);
+      return row && opened(row);
+    },
 
     /** The user's alerts after `lastSeenId`, oldest first, at most `limit` of them. */
     async after(userId: string, lastSeenId: number, limit: number): Promise<InboxRow[]> {
       const { rows } = await pool.query<InboxRow>(AFTER_QUERY, [userId, lastSeenId, limit]);
-      return rows;
+      return rows.map(opened);
     },
 
     /** One user's alerts newest first with their read state, `limit` at a time below `before`. */
     async page(userId: string, { limit, before }: { limit: number; before?: number }) {
       const { rows } = await pool.query<InboxStateRow>(PAGE_QUERY, [userId, before ?? null, limit + 1]);
       return pageOf(
-        rows.map((row) => ({ ...row, id: Number(row.id) })),
+        rows.map((row) => opened({ ...row, id: Number(row.id) })),
         limit,
       );
     },
@@ -119,7 +134,7 @@ export function createInboxRepository(pool: pg.Pool) {
     /** The newest `limit` alerts, of one user or of everyone. */
     async latest({ userId, limit }: { userId?: string; limit: number }): Promise<UserInboxRow[]> {
       const { rows } = await pool.query<UserInboxRow>(LATEST_QUERY, [userId ?? null, limit]);
-      return rows;
+      return rows.map(opened);
     },
   };
 }

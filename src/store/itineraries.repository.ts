@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { BookingEvent, TravelDisruptionEvent } from '../events/index.js';
 import { createBatchLoader } from '../db/batch-loader.js';
 import { PROFILE_COLUMNS, profileFromRow, type ProfileRow, type UserProfile } from '../preferences/profile.js';
+import type { FieldCipher } from '../util/field-cipher.js';
+import { openContacts, sealContact } from './sealed-contacts.js';
 
 export type VehicleKind = 'train' | 'flight';
 
@@ -16,8 +18,9 @@ export interface ItineraryInput {
 }
 
 /** Who travels on what. Written by the projection and `POST /users/:id/itineraries`; read to find disruption recipients. */
-export function createItinerariesRepository(pool: pg.Pool) {
-  const recordOne = createBatchLoader((events: readonly BookingEvent[]) => recordBookings(pool, events));
+export function createItinerariesRepository(pool: pg.Pool, cipher: FieldCipher) {
+  const recordOne = createBatchLoader((events: readonly BookingEvent[]) => recordBookings(pool, cipher, events));
+  const travellerFromRow = (row: TravellerRow) => openContacts(cipher, withJourneyThreshold(row));
   return {
     /**
      * A confirmed booking: the user exists with the booking's contact details (details the user already has are
@@ -125,24 +128,26 @@ const travellersWhere = (which: string) => `
    WHERE u.erased_at IS NULL AND ${which} AND EXISTS (SELECT 1 FROM itineraries i ${MATCHING_ITINERARY})`;
 
 /** The journey's threshold wins over the person's own. */
-function travellerFromRow(row: TravellerRow): UserProfile {
+function withJourneyThreshold(row: TravellerRow): UserProfile {
   const profile = profileFromRow(row);
   return row.journey_min_delay === null ? profile : { ...profile, minDelayMinutes: row.journey_min_delay };
 }
 
-// Users first (one row per user, the earliest booking's details where none are on file), then the itineraries of the
+// Users first (one row per user, the earliest booking's details where none are on file, sealed, the phone's hash going
+// with the phone), then the itineraries of the
 // users that are not erased (one row per PNR, the latest booking's vehicle, and the key that sent that booking as the
 // api noted it: a status webhook reports a disruption's notices only for the travellers its own key booked).
 const RECORD_BOOKINGS = `
   WITH v AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[],
-                         $9::uuid[])
-      WITH ORDINALITY AS v(user_id, name, email, phone, kind, number, journey_date, pnr, event_id, n)),
+                         $9::uuid[], $10::text[])
+      WITH ORDINALITY AS v(user_id, name, email, phone, kind, number, journey_date, pnr, event_id, phone_hash, n)),
   known AS (
-    INSERT INTO users (user_id, name, email, phone)
-    SELECT DISTINCT ON (user_id) user_id, name, email, phone FROM v ORDER BY user_id, n
+    INSERT INTO users (user_id, name, email, phone, phone_hash)
+    SELECT DISTINCT ON (user_id) user_id, name, email, phone, phone_hash FROM v ORDER BY user_id, n
     ON CONFLICT (user_id) DO UPDATE SET name = COALESCE(users.name, EXCLUDED.name),
-      email = COALESCE(users.email, EXCLUDED.email), phone = COALESCE(users.phone, EXCLUDED.phone), updated_at = now()
+      email = COALESCE(users.email, EXCLUDED.email), phone = COALESCE(users.phone, EXCLUDED.phone),
+      phone_hash = CASE WHEN users.phone IS NULL THEN EXCLUDED.phone_hash ELSE users.phone_hash END, updated_at = now()
     WHERE users.erased_at IS NULL
     RETURNING user_id)
   INSERT INTO itineraries (user_id, pnr_number, vehicle_kind, vehicle_number, journey_date, source_key_digest)
@@ -153,19 +158,21 @@ const RECORD_BOOKINGS = `
     vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date,
     source_key_digest = EXCLUDED.source_key_digest, status = 'active', updated_at = now()`;
 
-async function recordBookings(pool: pg.Pool, events: readonly BookingEvent[]): Promise<void[]> {
+async function recordBookings(pool: pg.Pool, cipher: FieldCipher, events: readonly BookingEvent[]): Promise<void[]> {
   const vehicle = (e: BookingEvent) =>
     e.flightNumber ? ['flight', e.flightNumber] : e.trainNumber ? ['train', e.trainNumber] : [null, null];
+  const contacts = events.map((e) => sealContact(cipher, { name: e.userName, email: e.userEmail, phone: e.userPhone }));
   await pool.query(RECORD_BOOKINGS, [
     events.map((e) => e.userId),
-    events.map((e) => e.userName ?? null),
-    events.map((e) => e.userEmail ?? null),
-    events.map((e) => e.userPhone ?? null),
+    contacts.map((c) => c.name),
+    contacts.map((c) => c.email),
+    contacts.map((c) => c.phone),
     events.map((e) => vehicle(e)[0]),
     events.map((e) => vehicle(e)[1]),
     events.map((e) => e.journeyDate ?? null),
     events.map((e) => e.pnrNumber),
     events.map((e) => e.eventId),
+    contacts.map((c) => c.phoneHash),
   ]);
   return events.map(() => undefined);
 }

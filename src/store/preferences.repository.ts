@@ -14,6 +14,8 @@ import {
   type UserProfile,
 } from '../preferences/profile.js';
 import { GatewayError } from '../errors/gateway-error.js';
+import type { FieldCipher } from '../util/field-cipher.js';
+import { openContacts, sealContact } from './sealed-contacts.js';
 
 const CACHE_TTL_SECONDS = 300;
 /**
@@ -48,12 +50,15 @@ export class ErasedUserError extends GatewayError<'USER_ERASED'> {
   }
 }
 
-// Contact details are shared with the booking projection, so even a replace keeps the ones it is not given.
+// Contact details are shared with the booking projection, so even a replace keeps the ones it is not given. They
+// arrive sealed, the phone with its keyed hash.
 const UPSERT_USER = `
-  INSERT INTO users (user_id, email, phone, locale, whatsapp_opt_in) VALUES ($1, $2, $3, COALESCE($4, 'en'), COALESCE($5, true))
+  INSERT INTO users (user_id, email, phone, phone_hash, locale, whatsapp_opt_in)
+  VALUES ($1, $2, $3, $8, COALESCE($4, 'en'), COALESCE($5, true))
   ON CONFLICT (user_id) DO UPDATE SET
     email = CASE WHEN $6 THEN EXCLUDED.email ELSE users.email END,
     phone = CASE WHEN $7 THEN EXCLUDED.phone ELSE users.phone END,
+    phone_hash = CASE WHEN $7 THEN EXCLUDED.phone_hash ELSE users.phone_hash END,
     locale = COALESCE($4, users.locale),
     whatsapp_opt_in = COALESCE($5, users.whatsapp_opt_in),
     updated_at = now()
@@ -83,21 +88,25 @@ const REPLACE_PREFERENCES = `
 /**
  * Profiles and preferences in PostgreSQL, read through a Redis cache. A write marks the cached profile as being
  * written before it commits and puts the new profile in the cache after, so the very next event sees the change even
- * when that last step fails; an erased person is cached as a tombstone.
+ * when that last step fails; an erased person is cached as a tombstone. Contact details are sealed in both places and
+ * opened only on the way out.
  */
 export function createPreferencesRepository({
   pool,
   redis,
+  cipher,
   keyPrefix = 'gateway:profile:',
   logger,
 }: {
   pool: pg.Pool;
   redis: Redis;
+  cipher: FieldCipher;
   keyPrefix?: string;
   /** Where a cache write that failed after a commit is reported (the write itself stands). */
   logger?: Pick<Logger, 'warn'>;
 }) {
   const cacheKey = (userId: string) => `${keyPrefix}${userId}`;
+  const opened = (profile: UserProfile | undefined) => profile && openContacts(cipher, profile);
 
   // Profiles read at once (the recipients of deliveries in flight) come in one query.
   const load = createBatchLoader(async (userIds: readonly string[]): Promise<Array<UserProfile | undefined>> => {
@@ -143,7 +152,7 @@ export function createPreferencesRepository({
         'profile cache not refreshed after a committed write; readers use PostgreSQL until its mark lapses',
       );
     }
-    return { result, profile };
+    return { result, profile: opened(profile) };
   }
 
   async function write(userId: string, patch: PreferencesPatch, mode: 'merge' | 'replace'): Promise<UserProfile> {
@@ -151,14 +160,16 @@ export function createPreferencesRepository({
     const { profile } = await writeThrough(userId, () =>
       withTransaction(pool, async (client) => {
         const locale = mode === 'replace' ? (patch.locale ?? 'en') : (patch.locale ?? null);
+        const sealed = sealContact(cipher, { email: patch.email, phone: patch.phone });
         const { rowCount } = await client.query(UPSERT_USER, [
           userId,
-          patch.email ?? null,
-          patch.phone ?? null,
+          sealed.email,
+          sealed.phone,
           locale,
           patch.whatsappOptIn ?? null,
           patch.email !== undefined,
           patch.phone !== undefined,
+          sealed.phoneHash,
         ]);
         if (rowCount === 0) throw new ErasedUserError(userId);
         const channels = JSON.stringify(patch.channels ?? {});
@@ -185,12 +196,12 @@ export function createPreferencesRepository({
     /** The profile, or undefined for someone the gateway does not know yet (a first booking); a tombstone if erased. */
     async get(userId: string): Promise<UserProfile | undefined> {
       const cached = await redis.get(cacheKey(userId)).catch(() => null);
-      if (cached === WRITING_MARK) return load(userId);
-      if (cached) return (JSON.parse(cached) as { profile?: UserProfile }).profile;
+      if (cached === WRITING_MARK) return opened(await load(userId));
+      if (cached) return opened((JSON.parse(cached) as { profile?: UserProfile }).profile);
       const profile = await load(userId);
       // Unknown users are cached too: a burst of events for a new user costs one query, not one each.
       await redis.set(cacheKey(userId), JSON.stringify({ profile }), 'EX', CACHE_TTL_SECONDS, 'NX').catch(() => {});
-      return profile;
+      return opened(profile);
     },
 
     /** After someone else wrote the user's rows (the booking projection, erasure): the cache gets the stored profile. */

@@ -66,6 +66,8 @@ export function createFieldCipher({ keys, hashKey }: { keys: DataKey[]; hashKey:
     stale(stored: string): boolean {
       return !stored.startsWith(`${PREFIX}${current.id}:`);
     },
+    /** The current key's id: a value sealed with another (or not sealed) is sealed again by the resealer. */
+    currentKeyId: current.id,
     /** A keyed hash (HMAC-SHA256, hex) to find a value by without storing it: equal inputs, equal hashes. */
     hash(value: string): string {
       return createHmac('sha256', hashKey).update(value).digest('hex');
@@ -74,6 +76,32 @@ export function createFieldCipher({ keys, hashKey }: { keys: DataKey[]; hashKey:
 }
 
 export type FieldCipher = ReturnType<typeof createFieldCipher>;
+
+/** Whether a stored text is a sealed value (rather than one written before sealing was turned on). */
+export const isSealed = (stored: string): boolean => stored.startsWith(PREFIX);
+
+/** A nullable column's value sealed; null stays null (erasure's blanks, a subject an SMS does not have). */
+export function sealOptional(cipher: FieldCipher, plain: string | null | undefined, column: string): string | null {
+  return plain === null || plain === undefined ? null : cipher.seal(plain, column);
+}
+
+/** A nullable column's value opened. */
+export function openOptional(cipher: FieldCipher, stored: string | null | undefined, column: string): string | null {
+  return stored === null || stored === undefined ? null : cipher.open(stored, column);
+}
+
+/**
+ * A JSON value sealed for a jsonb column: the column holds one JSON string, the sealed text of the value's JSON.
+ * Returns the JSON text to bind as the parameter.
+ */
+export function sealJson(cipher: FieldCipher, value: unknown, column: string): string {
+  return JSON.stringify(cipher.seal(JSON.stringify(value), column));
+}
+
+/** A jsonb column's value as written: sealed ones opened and parsed, any other (from before sealing) as it is. */
+export function openJson(cipher: FieldCipher, stored: unknown, column: string): unknown {
+  return typeof stored === 'string' && isSealed(stored) ? JSON.parse(cipher.open(stored, column)) : stored;
+}
 
 /** The process's cipher, from its configured keys. */
 export const fieldCipherOf = (config: { DATA_ENCRYPTION_KEYS: DataKey[]; DATA_HASH_KEY: Buffer }): FieldCipher =>

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { fieldCipherOf } from '../../src/util/field-cipher.js';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { io as connectSocket, type Socket } from 'socket.io-client';
@@ -104,9 +105,9 @@ export async function startGateway(label: string, options: GatewayOptions = {}) 
     producer,
     pool,
     worker,
-    preferences: createPreferencesRepository({ pool, redis }),
-    itineraries: createItinerariesRepository(pool),
-    deliveries: createDeliveriesRepository(pool),
+    preferences: createPreferencesRepository({ pool, redis, cipher: fieldCipherOf(config) }),
+    itineraries: createItinerariesRepository(pool, fieldCipherOf(config)),
+    deliveries: createDeliveriesRepository(pool, { cipher: fieldCipherOf(config) }),
 
     /** A socket.io client logged in as the user, collecting the alerts it receives. */
     async connectAs(userId: string): Promise<{ socket: Socket; alerts: Array<Record<string, unknown>> }> {

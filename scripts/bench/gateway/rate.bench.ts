@@ -17,6 +17,7 @@ import { busiestSecond, receiveTimesBySender } from './sandbox-times.js';
 import type { BenchSettings } from './settings.js';
 import { makeTravellers, seedUsers } from './travellers.js';
 import { every, round, sleep } from './timing.js';
+import { fieldCipherOf } from '../../../src/util/field-cipher.js';
 
 /** At least two workers: one window shared by processes is what is shown, not one process pacing itself. */
 const MIN_WORKERS = 2;
@@ -159,7 +160,7 @@ async function ensureRateWorkers({ deployment: d, settings, progress }: GatewayC
 /** One booking confirmation for each of `count` new travellers, published at once, as a sale's burst would come. */
 async function publishBurst({ deployment: d }: GatewayContext, count: number) {
   const travellers = makeTravellers(`${d.runId}R`, count);
-  await seedUsers(d.pool, travellers);
+  await seedUsers(d.pool, fieldCipherOf(d.config), travellers);
   const factory = createEventFactory(`${d.runId}R`, travellers);
   const publishedAt = Date.now();
   const stamp = new Date(publishedAt).toISOString();

@@ -14,6 +14,7 @@ import type { BenchSettings } from './settings.js';
 import { runSustained } from './sustained.bench.js';
 import { createSocketFleet, makeTravellers, seedUsers } from './travellers.js';
 import { errorText, type Budget, type Progress } from './timing.js';
+import { fieldCipherOf } from '../../../src/util/field-cipher.js';
 
 export type GatewayPart = 'gateway' | 'fanout' | 'ingest' | 'rate';
 const WS_PHASE_EVENTS_PER_SEC = 1000;
@@ -87,7 +88,7 @@ export async function runGatewayParts(
   try {
     const size = parts.includes('fanout') ? Math.max(settings.users, settings.fanoutTravellers) : settings.users;
     const population = makeTravellers(d.runId, size);
-    await seedUsers(d.pool, population);
+    await seedUsers(d.pool, fieldCipherOf(d.config), population);
     const ctx: GatewayContext = { deployment: d, settings, population, sockets, progress, budget };
     const later = new Set<string>(parts);
     const mix = mixFor(settings.rate, settings.users);

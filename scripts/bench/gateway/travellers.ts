@@ -6,6 +6,8 @@ import { randomInt } from 'node:crypto';
 import type pg from 'pg';
 import { io as connectSocket, type Socket } from 'socket.io-client';
 import { signUserToken } from '../../../src/http/jwt.js';
+import { sealContact } from '../../../src/store/sealed-contacts.js';
+import type { FieldCipher } from '../../../src/util/field-cipher.js';
 import { sleep } from './timing.js';
 
 export interface Traveller {
@@ -29,13 +31,20 @@ export function makeTravellers(runId: string, count: number): Traveller[] {
 }
 
 /** One statement per 2,000 rows (unnest of arrays): 5,000 travellers take well under a second. */
-export async function seedUsers(pool: pg.Pool, travellers: Traveller[]): Promise<void> {
+export async function seedUsers(pool: pg.Pool, cipher: FieldCipher, travellers: Traveller[]): Promise<void> {
   for (let i = 0; i < travellers.length; i += 2000) {
-    const page = travellers.slice(i, i + 2000);
+    const page = travellers.slice(i, i + 2000).map((t) => ({ userId: t.userId, ...sealContact(cipher, t) }));
     await pool.query(
-      `INSERT INTO users (user_id, name, email, phone) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+      `INSERT INTO users (user_id, name, email, phone, phone_hash)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
        ON CONFLICT (user_id) DO NOTHING`,
-      [page.map((t) => t.userId), page.map((t) => t.name), page.map((t) => t.email), page.map((t) => t.phone)],
+      [
+        page.map((t) => t.userId),
+        page.map((t) => t.name),
+        page.map((t) => t.email),
+        page.map((t) => t.phone),
+        page.map((t) => t.phoneHash),
+      ],
     );
   }
 }
