@@ -13,7 +13,7 @@ import { lookBackFrom } from './delivery.pipeline.js';
 import type { OptOuts } from './opt-outs.js';
 
 /** Why a held message is no longer sent, looked at again when its time comes: a night is long. */
-type Withdrawn = { code: string; message: string; status: 'failed' | 'skipped' };
+type Withdrawn = { code: string; message: string; status: 'skipped' };
 
 /**
  * Sends the messages quiet hours held back, once their time has come. Polls (each worker, for its own channels);
@@ -46,11 +46,12 @@ export function createDeferredSender({
   let stopping = false;
 
   async function withdrawn(due: DueDelivery): Promise<Withdrawn | undefined> {
-    // Erased while it waited: there is no one to send it to any more.
+    // Erased while it waited: there is no one to send it to any more. Settled as the send's own look does it
+    // (send-recheck.ts): skipped, which no replay ever takes up again.
     if (!due.recipient || due.body === null)
-      return { code: 'ERASED', message: 'recipient erased before delivery', status: 'failed' };
+      return { code: 'ERASED', message: 'recipient erased before delivery', status: 'skipped' };
     const profile = await preferences.get(due.key.userId);
-    if (profile?.erased) return { code: 'ERASED', message: 'recipient erased before delivery', status: 'failed' };
+    if (profile?.erased) return { code: 'ERASED', message: 'recipient erased before delivery', status: 'skipped' };
     if (!channelEnabled(profile, due.key.eventType, due.key.channel)) {
       return {
         code: 'PREFERENCE_OFF',

@@ -1,11 +1,6 @@
-import type { Redis } from 'ioredis';
 import { PROVIDER_OF, createBreakers } from '../channels/breaker.js';
 import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { ChannelAdapter } from '../channels/channel.js';
-import { createEmailChannel } from '../channels/email.channel.js';
-import { withSendRate, type SendRateOptions } from '../channels/send-rate.js';
-import { createTwilioChannel } from '../channels/twilio.channel.js';
-import { createWebsocketChannel } from '../channels/websocket.channel.js';
 import type { Config } from '../config.js';
 import { createPool } from '../db/pool.js';
 import type { Channel } from '../events/index.js';
@@ -28,6 +23,7 @@ import { createFailureRouter } from '../consumers/failure.router.js';
 import { createDeferredSender } from '../consumers/deferred.sender.js';
 import { createOutageGate } from '../consumers/outage-gate.js';
 import { composeStatusReconciler } from './reconciler.composition.js';
+import { adapterFor, rateLimited } from './channel-adapters.composition.js';
 import { createDeadLetterWriter } from '../consumers/dead-letters.js';
 import {
   CONSUMER_GROUPS,
@@ -44,54 +40,7 @@ import { createSendChecks } from '../store/send-checks.js';
 import { createItinerariesRepository } from '../store/itineraries.repository.js';
 import { createItineraryProjection } from '../consumers/itinerary.projection.js';
 import { createStatusWebhooks } from '../webhooks/status-webhooks.js';
-import { fieldCipherOf, type FieldCipher } from '../util/field-cipher.js';
-
-function adapterFor(
-  channel: Channel,
-  config: Config,
-  deps: { pool: ReturnType<typeof createPool>; redis: Redis; cipher: FieldCipher; logger: Logger },
-): ChannelAdapter {
-  const twilio = {
-    accountSid: config.TWILIO_ACCOUNT_SID,
-    authToken: config.TWILIO_AUTH_TOKEN,
-    baseUrl: config.TWILIO_API_BASE_URL,
-    statusCallback: `${config.PUBLIC_URL}/webhooks/twilio/status`,
-    maxInFlight: config.TWILIO_MAX_IN_FLIGHT,
-  };
-  switch (channel) {
-    case 'email':
-      return createEmailChannel({
-        smtpUrl: config.SMTP_URL,
-        from: config.SMTP_FROM,
-        maxConnections: config.SMTP_MAX_CONNECTIONS,
-        ...(config.SMTP_LOOKUP_URL !== 'none' && { lookupUrl: config.SMTP_LOOKUP_URL }),
-      });
-    case 'sms':
-      return createTwilioChannel({ channel, ...twilio, from: config.TWILIO_SMS_FROM });
-    case 'whatsapp':
-      return createTwilioChannel({ channel, ...twilio, from: config.TWILIO_WHATSAPP_FROM });
-    case 'websocket':
-      return createWebsocketChannel(deps);
-  }
-}
-
-/** The channel's sender and its configured rate, if it has one; websocket alerts have no provider to keep it for. */
-function rateLimited(
-  adapter: ChannelAdapter,
-  config: Config,
-  deps: Pick<SendRateOptions, 'redis' | 'signal' | 'waitSeconds'>,
-): ChannelAdapter {
-  const senders = {
-    email: { sender: config.SMTP_FROM, perSecond: config.EMAIL_SENDS_PER_SECOND },
-    sms: { sender: config.TWILIO_SMS_FROM, perSecond: config.SMS_SENDS_PER_SECOND },
-    whatsapp: { sender: config.TWILIO_WHATSAPP_FROM, perSecond: config.WHATSAPP_SENDS_PER_SECOND },
-    websocket: { sender: '', perSecond: undefined },
-  } as const;
-  const { sender, perSecond } = senders[adapter.channel];
-  return perSecond
-    ? withSendRate(adapter, { ...deps, sender, perSecond, marginMs: config.SEND_RATE_MARGIN_MS })
-    : adapter;
-}
+import { fieldCipherOf } from '../util/field-cipher.js';
 
 /**
  * Records in flight per group. SMTP carries one message per connection at a time: more emails in flight than a couple
