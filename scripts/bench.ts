@@ -14,6 +14,9 @@ import { runGatewayParts, type GatewayPart } from './bench/gateway/run.js';
 import { readSettings } from './bench/gateway/settings.js';
 import { Budget, errorText } from './bench/gateway/timing.js';
 import { runRawLimits } from './bench/raw/index.js';
+import { totalOf } from './bench/gateway/ledger.js';
+import type { ProcSummary } from './bench/gateway/proc-stats.js';
+import { rateDeliveries } from './bench/gateway/rate.bench.js';
 import { buildFigures, renderProcesses, renderTable, writeJson, type RunOutcome } from './bench/report.js';
 
 const PARTS = ['raw', 'gateway', 'fanout', 'ingest', 'rate'] as const;
@@ -74,10 +77,13 @@ async function main(): Promise<void> {
         : ''),
   );
   console.log(renderTable(figures));
-  if (run.sustained) console.log(`\n${renderProcesses('processes during the sustained mix', run.sustained.processes)}`);
-  if (run.fanout) console.log(`\n${renderProcesses('processes during the fanout', run.fanout.processes)}`);
-  if (run.ingest) console.log(`\n${renderProcesses('processes during ingest', run.ingest.processes)}`);
-  if (run.rate) console.log(`\n${renderProcesses('processes during the rate part', run.rate.processes)}`);
+  const show = (title: string, processes: ProcSummary[], units: number, unit = 'delivery') =>
+    console.log(`\n${renderProcesses(title, processes, { units, unit })}`);
+  if (run.sustained) show('processes during the sustained mix', run.sustained.processes, totalOf(run.sustained.settled));
+  if (run.fanout) show('processes during the fanout', run.fanout.processes, totalOf(run.fanout.settled));
+  if (run.ingest)
+    show('processes during ingest', run.ingest.processes, run.ingest.acceptedPerSecond * run.ingest.seconds, 'event');
+  if (run.rate) show('processes during the rate part', run.rate.processes, rateDeliveries(run.rate));
   console.log(`\nwritten ${file}`);
 }
 

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FanoutResult } from './gateway/fanout.bench.js';
+import { totalOf } from './gateway/ledger.js';
 import type { ProcSummary } from './gateway/proc-stats.js';
 import type { RateResult } from './gateway/rate.bench.js';
 import type { BenchSettings } from './gateway/settings.js';
@@ -147,6 +148,8 @@ export function buildFigures(run: RunOutcome): Figure[] {
     });
   }
   if (rate) figures.push(...rateFigures(rate));
+  if (sustained) figures.push(...costFigures('mix', sustained.processes, totalOf(sustained.settled), true));
+  if (fanout) figures.push(...costFigures('fan-out', fanout.processes, totalOf(fanout.settled), false));
   const workerRss = workerRssMb(run.processes);
   if (workerRss !== null) figures.push({ name: 'worker RSS, max (largest worker)', value: workerRss, unit: 'MB' });
   if (raw) {
@@ -162,6 +165,26 @@ export function buildFigures(run: RunOutcome): Figure[] {
       met: false,
     });
   return figures;
+}
+
+/**
+ * PostgreSQL's and the workers' CPU per delivery over a part (every worker process together): the cost of a delivery
+ * where it is paid, with the goals the mix is held to.
+ */
+function costFigures(part: string, processes: ProcSummary[], deliveries: number, withGoals: boolean): Figure[] {
+  if (deliveries <= 0) return [];
+  const msOf = (pick: (p: ProcSummary) => boolean) =>
+    Math.round((processes.filter(pick).reduce((sum, p) => sum + p.cpuMs, 0) / deliveries) * 1000) / 1000;
+  const figure = (name: string, value: number, goal: number): Figure => ({
+    name: `${name} CPU per delivery (${part})`,
+    value,
+    unit: 'ms',
+    ...(withGoals && { goal: `≤ ${goal}`, met: value <= goal }),
+  });
+  return [
+    figure('PostgreSQL', msOf((p) => p.name === 'postgres'), 0.25),
+    figure('worker', msOf((p) => p.role === 'worker'), 0.3),
+  ];
 }
 
 const workerRssMb = (processes: ProcSummary[]) => {
@@ -187,14 +210,35 @@ export function renderTable(figures: Figure[]): string {
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-export function renderProcesses(title: string, processes: ProcSummary[]): string {
+/**
+ * CPU milliseconds per unit of work (a delivery, an accepted event) for each process over a part: unlike a rate, it
+ * does not move with how busy the machine is. `others` (whatever else ran on the machine) is left out.
+ */
+export function cpuMsPer(processes: ProcSummary[], units: number): Record<string, number> {
+  if (units <= 0) return {};
+  return Object.fromEntries(
+    processes
+      .filter((p) => p.name !== 'others' && p.cpuMs > 0)
+      .map((p) => [p.name, Math.round((p.cpuMs / units) * 1000) / 1000]),
+  );
+}
+
+export function renderProcesses(
+  title: string,
+  processes: ProcSummary[],
+  per?: { units: number; unit: string },
+): string {
+  const cost = per ? cpuMsPer(processes, per.units) : {};
+  const costText = (p: ProcSummary) =>
+    cost[p.name] === undefined ? '' : `  ${cost[p.name]!.toFixed(3).padStart(7)} cpu ms/${per!.unit}`;
   const line = (p: ProcSummary) =>
-    `  ${p.name.padEnd(12)} ${p.role.padEnd(8)} cpu avg ${String(p.avgCpuPct).padStart(4)} %  max ${String(p.maxCpuPct).padStart(4)} %${p.maxRssMb > 0 ? `  rss max ${fmt(p.maxRssMb).padStart(6)} MB` : ''}`;
+    `  ${p.name.padEnd(12)} ${p.role.padEnd(8)} cpu avg ${String(p.avgCpuPct).padStart(4)} %  max ${String(p.maxCpuPct).padStart(4)} %${costText(p)}${p.maxRssMb > 0 ? `  rss max ${fmt(p.maxRssMb).padStart(6)} MB` : ''}`;
   const known = processes
     .filter((p) => p.role !== 'machine' && (p.avgCpuPct > 0 || p.maxCpuPct > 0))
     .sort((a, b) => b.avgCpuPct - a.avgCpuPct);
   const rows = [...known, ...processes.filter((p) => p.role === 'machine')].map(line);
-  return [`${title} (100 % = one core of ${os.cpus().length}):`, ...rows].join('\n');
+  const over = per ? `; over ${per.units} ${per.unit === 'delivery' ? 'deliveries' : `${per.unit}s`}` : '';
+  return [`${title} (100 % = one core of ${os.cpus().length}${over}):`, ...rows].join('\n');
 }
 
 /** The JSON document; the headline numbers first, then everything each part measured. */

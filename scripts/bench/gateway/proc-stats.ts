@@ -28,6 +28,8 @@ export interface ProcSummary {
   maxRssMb: number;
   avgCpuPct: number;
   maxCpuPct: number;
+  /** CPU time the process used over the window, in ms: what a cost per delivery divides. */
+  cpuMs: number;
 }
 
 function readProc(pid: number): { ticks: number; rssKb: number } | undefined {
@@ -159,6 +161,8 @@ export function createProcSampler(targets: () => ProcTarget[]) {
       const inWindow = samples.filter((s) => s.t >= fromMs && s.t <= toMs);
       if (inWindow.length === 0) return [];
       const cpu = inWindow.slice(1).map((s) => s.cpuPct);
+      // Each sample's percentage is over the interval since the one before it.
+      const cpuMs = inWindow.slice(1).reduce((sum, s, i) => sum + (s.cpuPct / 100) * (s.t - inWindow[i]!.t), 0);
       return [
         {
           name,
@@ -166,6 +170,7 @@ export function createProcSampler(targets: () => ProcTarget[]) {
           maxRssMb: Math.max(...inWindow.map((s) => s.rssMb)),
           avgCpuPct: cpu.length ? Math.round(cpu.reduce((a, b) => a + b, 0) / cpu.length) : 0,
           maxCpuPct: cpu.length ? Math.max(...cpu) : 0,
+          cpuMs: Math.round(cpuMs),
         },
       ];
     });

@@ -62,6 +62,10 @@ export interface RateResult {
   processes: ProcSummary[];
 }
 
+/** What the rate part delivered: the paced senders' messages and the emails beside them. */
+export const rateDeliveries = (rate: RateResult): number =>
+  rate.senders.reduce((sum, s) => sum + s.received, 0) + rate.email.settled;
+
 /** The workers of the rate part: the configured rates, on senders of this run only. */
 export function rateWorkers(settings: BenchSettings): WorkerSpec {
   const digits = () => String(randomInt(0, 10_000_000)).padStart(7, '0');
