@@ -97,13 +97,13 @@ export interface SentRow {
   body: string | null;
 }
 
+// The delivery row is the record of a success (its status, provider id and time): no attempt row is written for it,
+// only for what went wrong or was withheld (see the history's `tries`).
 const MARK_SENT_MANY = `
-  WITH sent AS (
-    UPDATE deliveries d SET status = v.status, provider_id = v.provider_id, recipient = v.recipient, subject = v.subject,
-      body = v.body, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = now()
-      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, provider_id, recipient, subject, body)
-     WHERE d.id = v.id RETURNING d.id, d.attempts, d.status, d.provider_id)
-  INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id) SELECT id, attempts, status, provider_id FROM sent`;
+  UPDATE deliveries d SET status = v.status, provider_id = v.provider_id, recipient = v.recipient, subject = v.subject,
+    body = v.body, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = now()
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, provider_id, recipient, subject, body)
+   WHERE d.id = v.id`;
 
 export async function markSentMany(pool: pg.Pool, sent: readonly SentRow[]): Promise<void[]> {
   await pool.query(MARK_SENT_MANY, [
@@ -161,6 +161,7 @@ export interface StatusUpdate {
 
 // Callbacks arrive out of order, so a status only ever moves forward: a late 'sent' never overwrites 'delivered'.
 // `known`: the provider id is in the ledger at all (a callback for another system's message is acknowledged too).
+// The row itself holds the provider's word (status and error code): no attempt row is written for it.
 const UPDATE_STATUS_MANY = `
   WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS v(provider_id, status, error_code, n)),
   moved AS (
@@ -168,10 +169,7 @@ const UPDATE_STATUS_MANY = `
       FROM v WHERE d.provider_id = v.provider_id
        AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], d.status)
          < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], v.status)
-    RETURNING d.id, d.attempts, d.provider_id, v.status, v.error_code),
-  logged AS (
-    INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code)
-    SELECT id, attempts, status, provider_id, error_code FROM moved)
+    RETURNING d.provider_id)
   SELECT v.provider_id, EXISTS (SELECT 1 FROM moved m WHERE m.provider_id = v.provider_id)
                      OR EXISTS (SELECT 1 FROM deliveries d WHERE d.provider_id = v.provider_id) AS known FROM v ORDER BY v.n`;
 

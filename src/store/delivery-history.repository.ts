@@ -16,7 +16,11 @@ export interface DeliveryRecord {
   updatedAt: string;
 }
 
-/** Every try of one delivery, as `delivery_attempts` recorded it. */
+/**
+ * Every try of one delivery: what `delivery_attempts` recorded (failures, retries, withdrawals), then, once the
+ * provider took it, the outcome the delivery row holds (its status and provider id, updated by the provider's later
+ * word), which has no attempt row of its own.
+ */
 export interface AttemptRecord {
   attempt: number;
   status: string;
@@ -45,6 +49,21 @@ const toRecord = (row: any): DeliveryRecord => ({
   createdAt: new Date(row.created_at).toISOString(),
   updatedAt: new Date(row.updated_at).toISOString(),
 });
+
+/** The try the provider took, as the delivery row holds it; none before a provider id is recorded. */
+const taken = (record: DeliveryRecord): AttemptRecord[] =>
+  record.providerId === null
+    ? []
+    : [
+        {
+          attempt: record.attempts,
+          status: record.status,
+          providerId: record.providerId,
+          errorCode: record.errorCode,
+          errorMessage: null,
+          at: record.updatedAt,
+        },
+      ];
 
 /** Reads the ledger for people and operators; the consumers write it (deliveries.repository.ts). */
 export function createDeliveryHistoryRepository(pool: pg.Pool) {
@@ -80,11 +99,11 @@ export function createDeliveryHistoryRepository(pool: pg.Pool) {
           ORDER BY d.id DESC LIMIT $3`,
         [eventId, before ?? null, limit + 1],
       );
-      const items = rows.map((row) => ({
-        ...toRecord(row),
-        userId: row.user_id as string,
-        tries: (row.tries as AttemptRecord[]).map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
-      }));
+      const items = rows.map((row) => {
+        const record = toRecord(row);
+        const tries = (row.tries as AttemptRecord[]).map((t) => ({ ...t, at: new Date(t.at).toISOString() }));
+        return { ...record, userId: row.user_id as string, tries: [...tries, ...taken(record)] };
+      });
       return pageOf(items, limit);
     },
   };
