@@ -7,16 +7,35 @@ import { portOpen, runningPid, startDaemon, stopDaemon, tail, waitUntil, type Da
 import { KAFKA_DIR, ROOT } from './paths.js';
 
 const KAFKA_VERSION = '3.9.1';
+/** One set of jars for every broker: the stack's, and any a test starts of its own. */
 const LIBS = path.join(KAFKA_DIR, 'libs');
-const DATA = path.join(KAFKA_DIR, 'data');
-const CONFIG = path.join(KAFKA_DIR, 'server.properties');
-const LOG4J = path.join(KAFKA_DIR, 'log4j.properties');
-const CLUSTER_ID = path.join(KAFKA_DIR, 'cluster-id');
-export const kafkaDaemon: Daemon = {
-  name: 'kafka',
-  pidFile: path.join(KAFKA_DIR, 'kafka.pid'),
-  logFile: path.join(KAFKA_DIR, 'kafka.log'),
-};
+
+/**
+ * One single-node KRaft broker: the folder of its configuration, data, log and pid file, and its addresses. The stack
+ * runs one in .stack/kafka; a fault test may run another of its own elsewhere, in front of which it puts a proxy.
+ */
+export interface KafkaNode {
+  dir: string;
+  /** host:port of the client listener. */
+  listen: string;
+  /** host:port clients are told to connect to, in metadata and for the group coordinator; `listen` by default. */
+  advertise?: string;
+  /** The controller's port; the one after the client listener's by default. */
+  controllerPort?: number;
+}
+
+/** Where a broker keeps what it is given and what it writes, under its folder. */
+function filesIn(dir: string) {
+  const daemon: Daemon = { name: 'kafka', pidFile: path.join(dir, 'kafka.pid'), logFile: path.join(dir, 'kafka.log') };
+  return {
+    data: path.join(dir, 'data'),
+    config: path.join(dir, 'server.properties'),
+    log4j: path.join(dir, 'log4j.properties'),
+    clusterId: path.join(dir, 'cluster-id'),
+    daemon,
+  };
+}
+export const kafkaDaemon: Daemon = filesIn(KAFKA_DIR).daemon;
 
 function hostPort(broker: string): { host: string; port: number } {
   const [host = '127.0.0.1', port = '9092'] = broker.split(':');
@@ -42,18 +61,20 @@ function ensureJars(log: (line: string) => void): void {
   );
 }
 
-function writeConfig(broker: string): void {
-  const { host, port } = hostPort(broker);
+function writeConfig(node: KafkaNode): void {
+  const { host, port } = hostPort(node.listen);
+  const controllerPort = node.controllerPort ?? port + 1;
+  const files = filesIn(node.dir);
   const properties = {
     'process.roles': 'broker,controller',
     'node.id': '1',
-    'controller.quorum.voters': `1@${host}:${port + 1}`,
-    listeners: `PLAINTEXT://${host}:${port},CONTROLLER://${host}:${port + 1}`,
-    'advertised.listeners': `PLAINTEXT://${host}:${port}`,
+    'controller.quorum.voters': `1@${host}:${controllerPort}`,
+    listeners: `PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${node.advertise ?? node.listen}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    'log.dirs': DATA,
+    'log.dirs': files.data,
     'num.partitions': '3',
     'default.replication.factor': '1',
     'offsets.topic.replication.factor': '1',
@@ -66,13 +87,13 @@ function writeConfig(broker: string): void {
     'auto.create.topics.enable': 'true',
   };
   writeFileSync(
-    CONFIG,
+    files.config,
     Object.entries(properties)
       .map(([k, v]) => `${k}=${v}`)
       .join('\n') + '\n',
   );
   writeFileSync(
-    LOG4J,
+    files.log4j,
     [
       'log4j.rootLogger=WARN, stdout',
       'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
@@ -85,13 +106,14 @@ function writeConfig(broker: string): void {
 }
 
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64; one is kept so the data folder stays valid. */
-function clusterId(): string {
-  if (!existsSync(CLUSTER_ID)) writeFileSync(CLUSTER_ID, randomBytes(16).toString('base64url'));
-  return readFileSync(CLUSTER_ID, 'utf8').trim();
+function clusterId(dir: string): string {
+  const file = filesIn(dir).clusterId;
+  if (!existsSync(file)) writeFileSync(file, randomBytes(16).toString('base64url'));
+  return readFileSync(file, 'utf8').trim();
 }
 
-function java(main: string, args: string[], jvm: string[] = []): [string, string[]] {
-  return ['java', [...jvm, `-Dlog4j.configuration=file:${LOG4J}`, '-cp', `${LIBS}/*`, main, ...args]];
+function java(dir: string, main: string, args: string[], jvm: string[] = []): [string, string[]] {
+  return ['java', [...jvm, `-Dlog4j.configuration=file:${filesIn(dir).log4j}`, '-cp', `${LIBS}/*`, main, ...args]];
 }
 
 /** True once the broker answers a metadata request and has a group coordinator, which is when clients can use it. */
@@ -118,35 +140,48 @@ export async function kafkaAnswers(broker: string): Promise<boolean> {
   }
 }
 
+/** Starts the stack's broker, listening on `broker` (unless one is running already), and waits until it answers. */
 export async function startKafka(broker: string, log: (line: string) => void): Promise<void> {
-  const { host, port } = hostPort(broker);
-  if (runningPid(kafkaDaemon) === undefined && (await portOpen(host, port))) {
-    log(`kafka: a broker not started by this stack is listening on ${broker}; leaving it alone`);
-  } else if (runningPid(kafkaDaemon) === undefined) {
-    mkdirSync(KAFKA_DIR, { recursive: true });
+  await startKafkaNode({ dir: KAFKA_DIR, listen: broker }, log);
+}
+
+/** Starts a broker in its folder (formatted at its first start) unless one runs there, and waits until it answers. */
+export async function startKafkaNode(node: KafkaNode, log: (line: string) => void): Promise<void> {
+  const { host, port } = hostPort(node.listen);
+  const files = filesIn(node.dir);
+  const daemon = files.daemon;
+  if (runningPid(daemon) === undefined && (await portOpen(host, port))) {
+    log(`kafka: a broker not started by this stack is listening on ${node.listen}; leaving it alone`);
+  } else if (runningPid(daemon) === undefined) {
+    mkdirSync(node.dir, { recursive: true });
     ensureJars(log);
-    writeConfig(broker);
-    const [cmd, format] = java('kafka.tools.StorageTool', [
+    writeConfig(node);
+    const [cmd, format] = java(node.dir, 'kafka.tools.StorageTool', [
       'format',
       '-t',
-      clusterId(),
+      clusterId(node.dir),
       '-c',
-      CONFIG,
+      files.config,
       '--ignore-formatted',
     ]);
     execFileSync(cmd, format, { stdio: 'ignore' });
-    const [javaCmd, args] = java('kafka.Kafka', [CONFIG], ['-Xmx512m', '-Xms512m', '-XX:+UseG1GC']);
-    const pid = startDaemon(kafkaDaemon, javaCmd, args, KAFKA_DIR);
-    log(`kafka: started (pid ${pid}), log in ${path.relative(ROOT, kafkaDaemon.logFile)}`);
+    const [javaCmd, args] = java(node.dir, 'kafka.Kafka', [files.config], ['-Xmx512m', '-Xms512m', '-XX:+UseG1GC']);
+    const pid = startDaemon(daemon, javaCmd, args, node.dir);
+    log(`kafka: started (pid ${pid}), log in ${path.relative(ROOT, daemon.logFile)}`);
   }
-  await waitUntil('kafka', () => kafkaAnswers(broker), {
+  await waitUntil('kafka', () => kafkaAnswers(node.advertise ?? node.listen), {
     timeoutMs: 90_000,
-    alive: () => runningPid(kafkaDaemon) !== undefined || !existsSync(kafkaDaemon.pidFile),
+    alive: () => runningPid(daemon) !== undefined || !existsSync(daemon.pidFile),
   }).catch((error: Error) => {
-    throw new Error(`${error.message}\n${tail(kafkaDaemon.logFile)}`);
+    throw new Error(`${error.message}\n${tail(daemon.logFile)}`);
   });
 }
 
 export async function stopKafka(): Promise<boolean> {
-  return stopDaemon(kafkaDaemon);
+  return stopKafkaNode(KAFKA_DIR);
+}
+
+/** Stops the broker whose folder is `dir`, if this stack started one there. */
+export async function stopKafkaNode(dir: string): Promise<boolean> {
+  return stopDaemon(filesIn(dir).daemon);
 }
