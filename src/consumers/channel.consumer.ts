@@ -14,6 +14,7 @@ import type { ItinerariesRepository } from '../store/itineraries.repository.js';
 import { FETCH_SIZES } from '../kafka/names.js';
 import { CONTINUE, runPaced, type Step } from './paced-runner.js';
 import { recipientById, recipientsOf } from './recipients.js';
+import { resumeTopics } from './resume-topics.js';
 import { readRetryEnvelope } from './retry-record.js';
 import { ingestTimeOf } from './ingest-time.js';
 import type { DisruptionsRepository } from '../store/disruptions.repository.js';
@@ -178,7 +179,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
         retry: { retries: 8 },
         ...FETCH_SIZES,
       });
-      const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
+      const resumeAll = () => resumeTopics(consumer, topics, logger);
       // Paused by an open breaker or by an outage: resumed once neither holds any more.
       const mayResume = () => breakers.state(PROVIDER_OF[channel]) !== 'open' && !options.outages?.closed;
       unsubscribe = [

@@ -9,6 +9,7 @@ import { projectionDlqTopic } from '../kafka/names.js';
 import { FAILURES_BEFORE_DEAD_LETTER, describeError } from './record-faults.js';
 import type { ItinerariesRepository } from '../store/itineraries.repository.js';
 import type { OutageGate } from './outage-gate.js';
+import { resumeTopics } from './resume-topics.js';
 
 /**
  * Who travels on what, kept from the booking topics: a confirmation records the traveller and their itinerary, a
@@ -46,7 +47,7 @@ export function createItineraryProjection({
       await consumer.connect();
       const topics = [topicName('booking-confirmed', prefix), topicName('booking-cancelled', prefix)];
       await consumer.subscribe({ topics, fromBeginning: true });
-      const resumeAll = () => consumer?.resume(topics.map((topic) => ({ topic })));
+      const resumeAll = () => resumeTopics(consumer, topics, log);
       stopListening = outages?.onReopen(resumeAll);
       // Bookings of different PNRs are projected together; a PNR's confirmation always before its cancellation.
       await runPaced(

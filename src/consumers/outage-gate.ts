@@ -34,7 +34,14 @@ export function createOutageGate({ checks, logger, intervalMs = 1_000 }: OutageG
     }
     watching = undefined;
     log.warn({ pausedMs: Date.now() - started }, 'every dependency answers again; consumers resume');
-    for (const listener of listeners) listener();
+    // One listener that throws must neither keep the others paused nor escape as an uncaught error.
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        log.error({ error: describeError(error) }, 'a consumer could not be resumed');
+      }
+    }
   }
 
   return {

@@ -17,6 +17,11 @@ const BOOKINGS_PER_PHASE = 20;
  * frozen for more than a session does (kafka-stalls.test.ts).
  */
 const REFUSED_MS = 3_000;
+/**
+ * Longer than kafkajs' retries last: the consumers that gave up are restarted by kafkajs, the members expired ones
+ * rejoin, and the outage gate (which a refused commit closes) reopens meanwhile. The process must stay up throughout.
+ */
+const LONG_REFUSED_MS = 12_000;
 
 /**
  * The broker refuses offset commits for a while (COORDINATOR_NOT_AVAILABLE, as when it cannot write to
@@ -90,28 +95,38 @@ describe('fault: the Kafka broker refuses offset commits for a while', () => {
     await proxy?.close();
   }, 120_000);
 
-  it('goes on delivering, each SMS once, after offset commits were refused for a while', async () => {
-    onTestFailed(() => console.error(`${proxy.refusedCommits} commits refused\n${gw.gateway.output(60)}`));
-    await postBookings('A');
-    await everySmsOnce();
-
+  /** Commits refused for `refusedMs` while a phase's bookings are posted, then a phase after: every SMS once. */
+  async function refuseWhilePosting(during: string, after: string, refusedMs: number): Promise<void> {
+    const before = proxy.refusedCommits;
     // Bookings posted throughout the refusal, so that records are handled, and their offsets committed, during it.
     proxy.refuseCommits(true);
-    const posting = postBookings('B', REFUSED_MS / BOOKINGS_PER_PHASE);
+    const posting = postBookings(during, refusedMs / BOOKINGS_PER_PHASE);
     // Awaited below; a failure before then must not surface as an unhandled rejection.
     posting.catch(() => {});
     try {
-      await sleep(REFUSED_MS);
+      await sleep(refusedMs);
     } finally {
       proxy.refuseCommits(false);
     }
-    expect(proxy.refusedCommits, 'offset commits refused by the proxy').toBeGreaterThan(0);
+    expect(proxy.refusedCommits - before, 'offset commits refused by the proxy').toBeGreaterThan(0);
     await posting;
 
-    await postBookings('C');
+    await postBookings(after);
     await everySmsOnce();
     expect(gw.gateway.exit, 'the gateway process exited').toBeUndefined();
     // A gateway that met an uncaught error is still running while it shuts down, but no longer ready.
     expect((await gw.readiness().catch(() => undefined))?.code, '/readyz after the refusals').toBe(200);
+  }
+
+  it('goes on delivering, each SMS once, after offset commits were refused for a while', async () => {
+    onTestFailed(() => console.error(`${proxy.refusedCommits} commits refused\n${gw.gateway.output(60)}`));
+    await postBookings('A');
+    await everySmsOnce();
+    await refuseWhilePosting('B', 'C', REFUSED_MS);
+  }, 300_000);
+
+  it('stays up and goes on delivering when commits are refused for longer than kafkajs retries', async () => {
+    onTestFailed(() => console.error(`${proxy.refusedCommits} commits refused\n${gw.gateway.output(80)}`));
+    await refuseWhilePosting('D', 'E', LONG_REFUSED_MS);
   }, 300_000);
 });
