@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { idempotencyKeyOf, type DeliveryKey } from './delivery-key.js';
-import { prepared } from '../db/prepared.js';
 
 /**
  * The ledger's hot statements in their batched form, one statement for many deliveries (the repository gathers the
@@ -37,11 +36,9 @@ const CLAIM_MANY = `
     WHERE (deliveries.status = 'sending' AND deliveries.lease_until < now())
        OR (deliveries.idempotency_key = ANY($7::text[]) AND deliveries.status IN ('dead_lettered', 'failed'))
   RETURNING idempotency_key, id, attempts, error_code = 'TAKEN_OVER' AS recovered, created_at`;
-const claimStatement = prepared('deliveries-claim', CLAIM_MANY);
 
 const HELD = `SELECT idempotency_key, lease_until FROM deliveries
   WHERE idempotency_key = ANY($1::text[]) AND status = 'sending' AND lease_until >= now()`;
-const heldStatement = prepared('deliveries-held', HELD);
 
 export async function claimMany(pool: pg.Pool, requests: readonly ClaimRequest[], leaseMs: number): Promise<Claim[]> {
   const keys = requests.map((r) => idempotencyKeyOf(r.key));
@@ -53,22 +50,20 @@ export async function claimMany(pool: pg.Pool, requests: readonly ClaimRequest[]
     attempts: number;
     recovered: boolean | null;
     created_at: Date;
-  }>(
-    claimStatement([
-      unique.map(([k]) => k),
-      unique.map(([, r]) => r.key.eventId),
-      unique.map(([, r]) => r.key.eventType),
-      unique.map(([, r]) => r.key.channel),
-      unique.map(([, r]) => r.key.userId),
-      leaseMs,
-      unique.filter(([, r]) => r.replay).map(([k]) => k),
-    ]),
-  );
+  }>(CLAIM_MANY, [
+    unique.map(([k]) => k),
+    unique.map(([, r]) => r.key.eventId),
+    unique.map(([, r]) => r.key.eventType),
+    unique.map(([, r]) => r.key.channel),
+    unique.map(([, r]) => r.key.userId),
+    leaseMs,
+    unique.filter(([, r]) => r.replay).map(([k]) => k),
+  ]);
   const won = new Map(rows.map((row) => [row.idempotency_key, row]));
   const refused = keys.filter((k) => !won.has(k));
   const held = refused.length
     ? new Map(
-        (await pool.query<{ idempotency_key: string; lease_until: Date }>(heldStatement([refused]))).rows.map((r) => [
+        (await pool.query<{ idempotency_key: string; lease_until: Date }>(HELD, [refused])).rows.map((r) => [
           r.idempotency_key,
           r.lease_until,
         ]),
@@ -109,19 +104,16 @@ const MARK_SENT_MANY = `
     body = v.body, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = now()
     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, provider_id, recipient, subject, body)
    WHERE d.id = v.id`;
-const markSentStatement = prepared('deliveries-mark-sent', MARK_SENT_MANY);
 
 export async function markSentMany(pool: pg.Pool, sent: readonly SentRow[]): Promise<void[]> {
-  await pool.query(
-    markSentStatement([
-      sent.map((s) => s.id),
-      sent.map((s) => s.status),
-      sent.map((s) => s.providerId),
-      sent.map((s) => s.recipient),
-      sent.map((s) => s.subject ?? null),
-      sent.map((s) => s.body),
-    ]),
-  );
+  await pool.query(MARK_SENT_MANY, [
+    sent.map((s) => s.id),
+    sent.map((s) => s.status),
+    sent.map((s) => s.providerId),
+    sent.map((s) => s.recipient),
+    sent.map((s) => s.subject ?? null),
+    sent.map((s) => s.body),
+  ]);
   return sent.map(() => undefined);
 }
 
@@ -143,22 +135,19 @@ const MARK_SKIPPED_MANY = `
     error_message = EXCLUDED.error_message, lease_until = NULL, updated_at = now()
    WHERE deliveries.status IN ('failed', 'deferred')
       OR (deliveries.status = 'sending' AND deliveries.lease_until < now())`;
-const markSkippedStatement = prepared('deliveries-mark-skipped', MARK_SKIPPED_MANY);
 
 export async function markSkippedMany(pool: pg.Pool, requests: readonly SkippedRow[]): Promise<void[]> {
   // One statement may not touch a row twice: a key skipped twice at once is written once.
   const skipped = [...new Map(requests.map((r) => [idempotencyKeyOf(r.key), r])).values()];
-  await pool.query(
-    markSkippedStatement([
-      skipped.map((s) => idempotencyKeyOf(s.key)),
-      skipped.map((s) => s.key.eventId),
-      skipped.map((s) => s.key.eventType),
-      skipped.map((s) => s.key.channel),
-      skipped.map((s) => s.key.userId),
-      skipped.map((s) => s.code),
-      skipped.map((s) => s.message),
-    ]),
-  );
+  await pool.query(MARK_SKIPPED_MANY, [
+    skipped.map((s) => idempotencyKeyOf(s.key)),
+    skipped.map((s) => s.key.eventId),
+    skipped.map((s) => s.key.eventType),
+    skipped.map((s) => s.key.channel),
+    skipped.map((s) => s.key.userId),
+    skipped.map((s) => s.code),
+    skipped.map((s) => s.message),
+  ]);
   return requests.map(() => undefined);
 }
 
@@ -183,7 +172,6 @@ const UPDATE_STATUS_MANY = `
     RETURNING d.provider_id)
   SELECT v.provider_id, EXISTS (SELECT 1 FROM moved m WHERE m.provider_id = v.provider_id)
                      OR EXISTS (SELECT 1 FROM deliveries d WHERE d.provider_id = v.provider_id) AS known FROM v ORDER BY v.n`;
-const updateStatusStatement = prepared('deliveries-update-status', UPDATE_STATUS_MANY);
 
 export async function updateStatusMany(pool: pg.Pool, updates: readonly StatusUpdate[]): Promise<boolean[]> {
   // One statement updates a row once: a message's second callback in the same batch goes in the next statement.
@@ -196,13 +184,11 @@ export async function updateStatusMany(pool: pg.Pool, updates: readonly StatusUp
   }
   const known = new Map<StatusUpdate, boolean>();
   for (const round of rounds) {
-    const { rows } = await pool.query<{ known: boolean }>(
-      updateStatusStatement([
-        round.map((u) => u.providerId),
-        round.map((u) => u.status),
-        round.map((u) => u.errorCode ?? null),
-      ]),
-    );
+    const { rows } = await pool.query<{ known: boolean }>(UPDATE_STATUS_MANY, [
+      round.map((u) => u.providerId),
+      round.map((u) => u.status),
+      round.map((u) => u.errorCode ?? null),
+    ]);
     round.forEach((update, i) => known.set(update, rows[i]!.known));
   }
   return updates.map((update) => known.get(update)!);

@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import type { TravelDisruptionEvent } from '../events/index.js';
-import { prepared } from '../db/prepared.js';
 
 /** A cancellation makes every older notice of the journey moot, a delay or a gate change alike. */
 const CANCELLATIONS = ['FLIGHT_CANCELLED', 'TRAIN_CANCELLED'];
@@ -44,7 +43,6 @@ const RECORD_AND_FIND_NEWER = `
       WHERE latest_disruptions.ingested_at < EXCLUDED.ingested_at
     RETURNING 1)
   ${newerNoticeSql({ kind: '$1', number: '$2', date: '$3', type: '$4', eventId: '$5::uuid', timestamp: '$6::timestamptz' })}`;
-const recordAndFindNewerStatement = prepared('disruptions-record-and-find-newer', RECORD_AND_FIND_NEWER);
 
 /** Which disruption is the latest word on a journey, so that a traveller gets that one and not every one before it. */
 export function createDisruptionsRepository(pool: pg.Pool) {
@@ -55,9 +53,14 @@ export function createDisruptionsRepository(pool: pg.Pool) {
      */
     async supersededBy(event: TravelDisruptionEvent, ingestedAt: Date): Promise<string | undefined> {
       const { kind, number, date } = journeyOf(event);
-      const { rows } = await pool.query<{ event_id: string }>(
-        recordAndFindNewerStatement([kind, number, date, event.disruptionType, event.eventId, ingestedAt]),
-      );
+      const { rows } = await pool.query<{ event_id: string }>(RECORD_AND_FIND_NEWER, [
+        kind,
+        number,
+        date,
+        event.disruptionType,
+        event.eventId,
+        ingestedAt,
+      ]);
       return rows[0]?.event_id;
     },
   };

@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { createBatchLoader } from '../db/batch-loader.js';
 import { pageOf } from './cursor.js';
 import { openJson, type FieldCipher } from '../util/field-cipher.js';
-import { prepared } from '../db/prepared.js';
 
 /** One row of the `inbox` table, as pg returns it (bigint ids come back as strings). */
 export interface InboxRow {
@@ -33,7 +32,6 @@ const INSERT_INBOX = `
   SELECT u, e, t, p::jsonb FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[]) AS v(u, e, t, p) ORDER BY u, e
   ON CONFLICT (user_id, event_id) DO UPDATE SET user_id = EXCLUDED.user_id
   RETURNING id, user_id, event_id, event_type, payload, created_at`;
-const insertStatement = prepared('inbox-insert', INSERT_INBOX);
 
 const AFTER_QUERY = `
   SELECT id, event_id, event_type, payload, created_at FROM inbox
@@ -65,14 +63,12 @@ async function insertMany(
   const id = (userId: string, eventId: string) => `${userId} ${eventId.toLowerCase()}`;
   // One statement may not touch a row twice: an alert asked for twice at once is inserted once and given to both.
   const unique = [...new Map(entries.map((e) => [id(e.userId, e.eventId), e])).values()];
-  const { rows } = await pool.query<UserInboxRow>(
-    insertStatement([
-      unique.map((e) => e.userId),
-      unique.map((e) => e.eventId),
-      unique.map((e) => e.eventType),
-      unique.map((e) => JSON.stringify(cipher.seal(e.payload, PAYLOAD_COLUMN))),
-    ]),
-  );
+  const { rows } = await pool.query<UserInboxRow>(INSERT_INBOX, [
+    unique.map((e) => e.userId),
+    unique.map((e) => e.eventId),
+    unique.map((e) => e.eventType),
+    unique.map((e) => JSON.stringify(cipher.seal(e.payload, PAYLOAD_COLUMN))),
+  ]);
   const byId = new Map(rows.map((row) => [id(row.user_id, row.event_id), row]));
   return entries.map((e) => byId.get(id(e.userId, e.eventId)));
 }

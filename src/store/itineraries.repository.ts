@@ -4,7 +4,6 @@ import { createBatchLoader } from '../db/batch-loader.js';
 import { PROFILE_COLUMNS, profileFromRow, type ProfileRow, type UserProfile } from '../preferences/profile.js';
 import type { FieldCipher } from '../util/field-cipher.js';
 import { openContacts, sealContact } from './sealed-contacts.js';
-import { prepared } from '../db/prepared.js';
 
 export type VehicleKind = 'train' | 'flight';
 
@@ -84,7 +83,8 @@ export function createItinerariesRepository(pool: pg.Pool, cipher: FieldCipher) 
       let after = '';
       for (;;) {
         const { rows } = await pool.query<TravellerRow>(
-          travellersPageStatement([...journeyParams(event), after, pageSize]),
+          `${travellersWhere('u.user_id > $4')} ORDER BY u.user_id LIMIT $5`,
+          [...journeyParams(event), after, pageSize],
         );
         if (rows.length === 0) return;
         yield rows.map(travellerFromRow);
@@ -127,11 +127,6 @@ const travellersWhere = (which: string) => `
     FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id
    WHERE u.erased_at IS NULL AND ${which} AND EXISTS (SELECT 1 FROM itineraries i ${MATCHING_ITINERARY})`;
 
-const travellersPageStatement = prepared(
-  'itineraries-travellers-page',
-  `${travellersWhere('u.user_id > $4')} ORDER BY u.user_id LIMIT $5`,
-);
-
 /** The journey's threshold wins over the person's own. */
 function withJourneyThreshold(row: TravellerRow): UserProfile {
   const profile = profileFromRow(row);
@@ -162,25 +157,22 @@ const RECORD_BOOKINGS = `
   ON CONFLICT (user_id, pnr_number) WHERE pnr_number IS NOT NULL DO UPDATE SET vehicle_kind = EXCLUDED.vehicle_kind,
     vehicle_number = EXCLUDED.vehicle_number, journey_date = EXCLUDED.journey_date,
     source_key_digest = EXCLUDED.source_key_digest, status = 'active', updated_at = now()`;
-const recordBookingsStatement = prepared('itineraries-record-bookings', RECORD_BOOKINGS);
 
 async function recordBookings(pool: pg.Pool, cipher: FieldCipher, events: readonly BookingEvent[]): Promise<void[]> {
   const vehicle = (e: BookingEvent) =>
     e.flightNumber ? ['flight', e.flightNumber] : e.trainNumber ? ['train', e.trainNumber] : [null, null];
   const contacts = events.map((e) => sealContact(cipher, { name: e.userName, email: e.userEmail, phone: e.userPhone }));
-  await pool.query(
-    recordBookingsStatement([
-      events.map((e) => e.userId),
-      contacts.map((c) => c.name),
-      contacts.map((c) => c.email),
-      contacts.map((c) => c.phone),
-      events.map((e) => vehicle(e)[0]),
-      events.map((e) => vehicle(e)[1]),
-      events.map((e) => e.journeyDate ?? null),
-      events.map((e) => e.pnrNumber),
-      events.map((e) => e.eventId),
-      contacts.map((c) => c.phoneHash),
-    ]),
-  );
+  await pool.query(RECORD_BOOKINGS, [
+    events.map((e) => e.userId),
+    contacts.map((c) => c.name),
+    contacts.map((c) => c.email),
+    contacts.map((c) => c.phone),
+    events.map((e) => vehicle(e)[0]),
+    events.map((e) => vehicle(e)[1]),
+    events.map((e) => e.journeyDate ?? null),
+    events.map((e) => e.pnrNumber),
+    events.map((e) => e.eventId),
+    contacts.map((c) => c.phoneHash),
+  ]);
   return events.map(() => undefined);
 }

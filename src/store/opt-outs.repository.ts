@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { createBatchLoader } from '../db/batch-loader.js';
 import { toE164 } from '../events/phone.js';
 import type { FieldCipher } from '../util/field-cipher.js';
-import { prepared } from '../db/prepared.js';
 
 /** The channels a phone number can opt out of by replying STOP. */
 export type OptOutChannel = 'sms' | 'whatsapp';
@@ -15,17 +14,13 @@ export const normalisePhone = (phone: string): string | undefined => toE164(phon
  * the number itself. The opt-out follows the number wherever it is used: a booking's `userPhone`, a stored phone, a
  * held message's recipient. Look-ups made together (deliveries in flight) go in one statement.
  */
-const optedOutStatement = prepared(
-  'opt-outs-find',
-  `SELECT channel, phone_hash FROM phone_opt_outs
-    WHERE (channel, phone_hash) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-);
-
 export function createOptOutsRepository(pool: pg.Pool, cipher: Pick<FieldCipher, 'hash'>) {
   const load = createBatchLoader(async (keys: readonly string[]): Promise<boolean[]> => {
     const pairs = keys.map((k) => k.split(' ') as [OptOutChannel, string]);
     const { rows } = await pool.query<{ channel: string; phone_hash: string }>(
-      optedOutStatement([pairs.map(([c]) => c), pairs.map(([, p]) => p)]),
+      `SELECT channel, phone_hash FROM phone_opt_outs
+        WHERE (channel, phone_hash) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+      [pairs.map(([c]) => c), pairs.map(([, p]) => p)],
     );
     const found = new Set(rows.map((r) => `${r.channel} ${r.phone_hash}`));
     return keys.map((k) => found.has(k));

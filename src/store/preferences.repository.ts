@@ -16,7 +16,6 @@ import {
 import { GatewayError } from '../errors/gateway-error.js';
 import type { FieldCipher } from '../util/field-cipher.js';
 import { openContacts, sealContact } from './sealed-contacts.js';
-import { prepared } from '../db/prepared.js';
 
 const CACHE_TTL_SECONDS = 300;
 /**
@@ -79,12 +78,6 @@ const MERGE_PREFERENCES = `
     min_delay_minutes = CASE WHEN $8 THEN EXCLUDED.min_delay_minutes ELSE preferences.min_delay_minutes END,
     updated_at = now()`;
 
-const loadProfilesStatement = prepared(
-  'profiles-load',
-  `SELECT ${PROFILE_COLUMNS}, u.erased_at IS NOT NULL AS erased
-     FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id WHERE u.user_id = ANY($1::text[])`,
-);
-
 const REPLACE_PREFERENCES = `
   INSERT INTO preferences (user_id, channels, event_channels, quiet_start, quiet_end, quiet_time_zone, min_delay_minutes)
   VALUES ($1, $2::jsonb, $3::jsonb, $4::time, $5::time, $6, $7::integer)
@@ -117,7 +110,11 @@ export function createPreferencesRepository({
 
   // Profiles read at once (the recipients of deliveries in flight) come in one query.
   const load = createBatchLoader(async (userIds: readonly string[]): Promise<Array<UserProfile | undefined>> => {
-    const { rows } = await pool.query<ProfileRow & { erased: boolean }>(loadProfilesStatement([userIds]));
+    const { rows } = await pool.query<ProfileRow & { erased: boolean }>(
+      `SELECT ${PROFILE_COLUMNS}, u.erased_at IS NOT NULL AS erased
+         FROM users u LEFT JOIN preferences p ON p.user_id = u.user_id WHERE u.user_id = ANY($1::text[])`,
+      [userIds],
+    );
     const byId = new Map(
       rows.map((row) => [row.user_id, row.erased ? erasedProfile(row.user_id) : profileFromRow(row)]),
     );

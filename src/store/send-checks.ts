@@ -4,7 +4,6 @@ import type { Channel, TravelDisruptionEvent } from '../events/index.js';
 import { journeyOf, newerNoticeSql } from './disruptions.repository.js';
 import { normalisePhone } from './opt-outs.repository.js';
 import type { FieldCipher } from '../util/field-cipher.js';
-import { prepared } from '../db/prepared.js';
 
 /** One send about to go: who, on which channel, to which number, and the disruption it announces, if one. */
 export interface SendCheckRequest {
@@ -43,7 +42,6 @@ const CHECK_MANY = `
                 $9::timestamptz[]) WITH ORDINALITY
       AS v(user_id, channel, phone, kind, number, journey_date, disruption_type, event_id, ingested_at, n)
    ORDER BY v.n`;
-const checkStatement = prepared('send-checks', CHECK_MANY);
 
 const PHONE_CHANNELS = new Set<Channel>(['sms', 'whatsapp']);
 
@@ -53,23 +51,21 @@ async function checkMany(
   requests: readonly SendCheckRequest[],
 ): Promise<SendCheck[]> {
   const journeys = requests.map((r) => (r.notice ? journeyOf(r.notice) : undefined));
-  const { rows } = await pool.query<{ erased: boolean; opted_out: boolean; newer_notice: string | null }>(
-    checkStatement([
-      requests.map((r) => r.userId),
-      requests.map((r) => r.channel),
-      // Opt-outs are kept by the number's keyed hash (store/opt-outs.repository.ts).
-      requests.map((r) => {
-        const e164 = PHONE_CHANNELS.has(r.channel) ? normalisePhone(r.to) : undefined;
-        return e164 ? cipher.hash(e164) : null;
-      }),
-      journeys.map((j) => j?.kind ?? null),
-      journeys.map((j) => j?.number ?? null),
-      journeys.map((j) => j?.date ?? null),
-      requests.map((r) => r.notice?.disruptionType ?? null),
-      requests.map((r) => r.notice?.eventId ?? null),
-      requests.map((r) => r.ingestedAt ?? null),
-    ]),
-  );
+  const { rows } = await pool.query<{ erased: boolean; opted_out: boolean; newer_notice: string | null }>(CHECK_MANY, [
+    requests.map((r) => r.userId),
+    requests.map((r) => r.channel),
+    // Opt-outs are kept by the number's keyed hash (store/opt-outs.repository.ts).
+    requests.map((r) => {
+      const e164 = PHONE_CHANNELS.has(r.channel) ? normalisePhone(r.to) : undefined;
+      return e164 ? cipher.hash(e164) : null;
+    }),
+    journeys.map((j) => j?.kind ?? null),
+    journeys.map((j) => j?.number ?? null),
+    journeys.map((j) => j?.date ?? null),
+    requests.map((r) => r.notice?.disruptionType ?? null),
+    requests.map((r) => r.notice?.eventId ?? null),
+    requests.map((r) => r.ingestedAt ?? null),
+  ]);
   return rows.map((row) => ({
     erased: row.erased,
     optedOut: row.opted_out,
