@@ -13,7 +13,7 @@ const RETRY_MS = 30_000;
  * Seals, in the background of an api process, what is stored plain or under an older data key (store/resealer.ts).
  * It never holds up the start; a stop interrupts it between batches, and the next start carries on.
  */
-export function startResealing(config: Config, logger: Logger): Role {
+export function startResealing(config: Config, logger: Logger, { retryMs = RETRY_MS } = {}): Role {
   const log = logger.child({ component: 'resealer' });
   const pool = createPool(config.DATABASE_URL, log, 1);
   const resealer = createResealer({ pool, cipher: fieldCipherOf(config), logger: log });
@@ -26,8 +26,8 @@ export function startResealing(config: Config, logger: Logger): Role {
           log.info({ counts }, 'stored data sealed with the current data key');
         return;
       } catch (error) {
-        log.warn({ err: error, retryInMs: RETRY_MS }, 'sealing stored data failed; trying again later');
-        await sleep(RETRY_MS, undefined, { signal: stopping.signal }).catch(() => {});
+        log.warn({ err: error, retryInMs: retryMs }, 'sealing stored data failed; trying again later');
+        await sleep(retryMs, undefined, { signal: stopping.signal }).catch(() => {});
       }
     }
   })();

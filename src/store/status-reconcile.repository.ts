@@ -24,17 +24,13 @@ const CLAIM_UNSETTLED = `
    WHERE d.id = due.id
   RETURNING d.id, d.channel, d.provider_id`;
 
-// As a status callback records it: only ever forward (a callback that came in meanwhile is not overwritten), with
-// its attempt row; the status webhooks' trigger sees it like any other change.
+// As a status callback records it: only ever forward (a callback that came in meanwhile is not overwritten), on the
+// row alone; the status webhooks' trigger sees it like any other change.
 const SETTLE = `
-  WITH moved AS (
-    UPDATE deliveries d SET status = $3::text, error_code = COALESCE($4::text, d.error_code), updated_at = now()
-     WHERE d.id = $1 AND d.provider_id = $2
-       AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], d.status)
-         < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], $3::text)
-    RETURNING d.id, d.attempts, d.provider_id, d.status)
-  INSERT INTO delivery_attempts (delivery_id, attempt, status, provider_id, error_code)
-  SELECT id, attempts, status, provider_id, $4::text FROM moved`;
+  UPDATE deliveries d SET status = $3::text, error_code = COALESCE($4::text, d.error_code), updated_at = now()
+   WHERE d.id = $1 AND d.provider_id = $2
+     AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], d.status)
+       < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], $3::text)`;
 
 /** The deliveries whose status callbacks may have been lost, and their settling from the provider's own record. */
 export function createStatusReconcileRepository(pool: pg.Pool) {
