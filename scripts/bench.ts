@@ -79,7 +79,8 @@ async function main(): Promise<void> {
   console.log(renderTable(figures));
   const show = (title: string, processes: ProcSummary[], units: number, unit = 'delivery') =>
     console.log(`\n${renderProcesses(title, processes, { units, unit })}`);
-  if (run.sustained) show('processes during the sustained mix', run.sustained.processes, totalOf(run.sustained.settled));
+  if (run.sustained)
+    show('processes during the sustained mix', run.sustained.processes, totalOf(run.sustained.settled));
   if (run.fanout) show('processes during the fanout', run.fanout.processes, totalOf(run.fanout.settled));
   if (run.ingest)
     show('processes during ingest', run.ingest.processes, run.ingest.acceptedPerSecond * run.ingest.seconds, 'event');

@@ -182,8 +182,16 @@ function costFigures(part: string, processes: ProcSummary[], deliveries: number,
     ...(withGoals && { goal: `≤ ${goal}`, met: value <= goal }),
   });
   return [
-    figure('PostgreSQL', msOf((p) => p.name === 'postgres'), 0.25),
-    figure('worker', msOf((p) => p.role === 'worker'), 0.3),
+    figure(
+      'PostgreSQL',
+      msOf((p) => p.name === 'postgres'),
+      0.25,
+    ),
+    figure(
+      'worker',
+      msOf((p) => p.role === 'worker'),
+      0.3,
+    ),
   ];
 }
 
