@@ -90,7 +90,7 @@ export function createBreakers(logger: Logger, options: BreakerOptions = {}) {
               `${provider} did not answer within ${options.callTimeoutMs ?? 45_000} ms`,
               'PROVIDER_TIMEOUT',
               true,
-              { cause: error },
+              { cause: error, ambiguous: true },
             );
           }
           throw error;

@@ -30,19 +30,23 @@ export interface SendResult {
  * later (timeout, 5xx, rate limit); otherwise retrying is pointless (invalid address, refused content).
  * `providerWide`: the provider refused us, not the message (credentials, account): every message would fail alike, so
  * the channel pauses with its records kept, instead of each one using up its retries.
+ * `ambiguous`: the request left and no answer came (a timeout, a connection dropped mid-request): the provider may have
+ * taken the message and may still be working on it, so a look-up made at once can miss the copy it is about to store.
  */
 export class DeliveryError extends GatewayError<DeliveryFailureCode> {
   readonly providerWide: boolean;
+  readonly ambiguous: boolean;
 
   constructor(
     message: string,
     code: DeliveryFailureCode,
     retriable: boolean,
-    options?: { cause?: unknown; providerWide?: boolean },
+    options?: { cause?: unknown; providerWide?: boolean; ambiguous?: boolean },
   ) {
     super(message, { code, retriable, ...(options && 'cause' in options && { cause: options.cause }) });
     this.name = 'DeliveryError';
     this.providerWide = options?.providerWide ?? false;
+    this.ambiguous = options?.ambiguous ?? false;
   }
 }
 

@@ -45,5 +45,14 @@ export function classifyTwilioError(error: unknown): DeliveryError {
     // Any other 4xx (bad parameters, content refused) will fail the same way again.
     return new DeliveryError(message, code ? `TWILIO_${code}` : `HTTP_${err.status}`, false, { cause: error });
   }
-  return new DeliveryError(message, isNetworkErrorCode(err.code) ? err.code : 'TWILIO_NETWORK', true, { cause: error });
+  // No answer at all. Refused or unresolved connections sent nothing; anything else (a timeout, a reset) may have
+  // reached Twilio, which may still be creating the message.
+  const failureCode = isNetworkErrorCode(err.code) ? err.code : 'TWILIO_NETWORK';
+  return new DeliveryError(message, failureCode, true, {
+    cause: error,
+    ambiguous: !NOTHING_SENT_CODES.has(failureCode),
+  });
 }
+
+/** Network failures that happen before a request leaves: the provider cannot have it. */
+const NOTHING_SENT_CODES = new Set<string>(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);

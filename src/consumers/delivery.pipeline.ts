@@ -1,5 +1,11 @@
 import pRetry, { AbortError } from 'p-retry';
-import { findAtProvider, SendWithdrawnError, type ChannelAdapter, type SendResult } from '../channels/channel.js';
+import {
+  DeliveryError,
+  findAtProvider,
+  SendWithdrawnError,
+  type ChannelAdapter,
+  type SendResult,
+} from '../channels/channel.js';
 import type { Channel, GatewayEvent } from '../events/index.js';
 import type { DeliveryMetrics } from '../metrics.js';
 import { belowThreshold, channelEnabled, type UserProfile } from '../preferences/profile.js';
@@ -79,7 +85,9 @@ export function createDeliveryPipeline({
 
   /**
    * Sends with quick retries. An attempt after a failure first asks the provider whether the failed one went through
-   * after all (a timeout is ambiguous): a retry must never be the second copy.
+   * after all: a retry must never be the second copy. A failure with no answer (a timeout) is not retried here: the
+   * provider may still be storing the copy it took, and a look-up a moment later would miss it; the retry topic's delay
+   * gives the provider that time before the next attempt asks.
    */
   async function send(
     message: Parameters<ChannelAdapter['send']>[0],
@@ -94,8 +102,13 @@ export function createDeliveryPipeline({
           return found ?? (await adapter.send(message, { beforeSend }));
         } catch (error) {
           // Permanent failures, a message withdrawn and a provider that takes nothing (breaker open, account refused)
-          // are not retried here: the first two are final, the last pauses.
-          if (error instanceof SendWithdrawnError || pausesChannel(error) || !classifyFailure(error).retriable)
+          // are not retried here: the first two are final, the last pauses. Nor is a send that got no answer (above).
+          if (
+            error instanceof SendWithdrawnError ||
+            pausesChannel(error) ||
+            !classifyFailure(error).retriable ||
+            (error instanceof DeliveryError && error.ambiguous)
+          )
             throw new AbortError(error as Error);
           throw error;
         }

@@ -48,6 +48,9 @@ export interface PacedRunOptions {
 
 const PAUSE_ALL: Step = { next: 'pause-all' };
 
+/** How often a batch with records in flight asks kafkajs to heartbeat: well inside the shortest session (6 s). */
+const KEEP_ALIVE_MS = 1_000;
+
 /**
  * Runs a consumer with records of different keys in flight together and records of one key strictly in order (the
  * model of Confluent's Parallel Consumer): a booking's cancellation never overtakes its confirmation, while other
@@ -175,7 +178,21 @@ export async function runPaced(
           (byKey.get(key) ?? Promise.resolve()).then(() => limit(() => runOne(message))),
         );
       }
-      await Promise.all(byKey.values());
+      // One record may stay in a provider's hands longer than the session (a send that times out after 10 s): the
+      // group hears from this member all along, not only as records finish, or it hands the partition on mid-send and
+      // the record is read again, and may be sent again, while its first send is still undecided. kafkajs sends a
+      // heartbeat only once its interval has passed, however often it is asked.
+      const keepAlive = setInterval(() => {
+        heartbeat().catch((error: unknown) => {
+          rejoining = true;
+          failure ??= { error };
+        });
+      }, KEEP_ALIVE_MS);
+      try {
+        await Promise.all(byKey.values());
+      } finally {
+        clearInterval(keepAlive);
+      }
       // kafkajs reads the batch again from the last resolved offset after a failure: the settled prefix is kept.
       if (failure) throw failure.error;
       const unsettled = tracker.oldestUnsettled();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookingConfirmed } from '../fixtures/events.js';
 import { startGateway, uniqueEmail, uniquePhone, type Gateway } from '../helpers/full-gateway.js';
@@ -71,4 +72,47 @@ describe('fault: a permanent and a transient Twilio error', () => {
     expect(rows).toHaveLength(0);
     expect(gateway.worker.breakers.state('twilio')).toBe('closed');
   });
+
+  it('a send that timed out while Twilio was still taking it is found by the retry, not sent twice', async () => {
+    const traveller = { userId: `slow-${randomBytes(3).toString('hex')}`, phone: uniquePhone() };
+    // Twilio answers the first create after 12 s, past the SDK's 10 s timeout, and stores the message only then.
+    gateway.sandbox.faults.set({ latencyMs: 12_000 });
+    const event = await gateway.producer.publish(
+      bookingConfirmed({
+        eventId: undefined,
+        pnrNumber: 'SLOWTW001',
+        userId: traveller.userId,
+        userPhone: traveller.phone,
+        userEmail: uniqueEmail('slow'),
+      }),
+    );
+    try {
+      await waitFor('the SMS on its way', async () => {
+        const [delivery] = await gateway.deliveries.find({ eventId: event.eventId, channel: 'sms' });
+        return delivery?.status === 'sending';
+      });
+      // The create is in Twilio's hands now; what comes after it is answered at once.
+      await sleep(500);
+    } finally {
+      gateway.sandbox.faults.clear();
+    }
+
+    const sms = () => gateway.sandbox.store.list((m) => m.to === traveller.phone);
+    await waitFor('the SMS stored by Twilio', () => sms().length >= 1, { timeoutMs: 20_000 });
+    const delivery = await waitFor(
+      'the SMS recorded sent',
+      async () => {
+        const [row] = await gateway.deliveries.find({ eventId: event.eventId, channel: 'sms' });
+        return row?.providerId ? row : undefined;
+      },
+      { timeoutMs: 40_000 },
+    );
+    // The one copy Twilio took is the one the ledger names, found by the retry (its second attempt: the record was not
+    // read again meanwhile), and no second copy followed.
+    expect(sms()).toHaveLength(1);
+    expect(delivery.providerId).toBe(sms()[0]!.sid);
+    expect(delivery.attempts).toBe(2);
+    await sleep(2_000);
+    expect(sms()).toHaveLength(1);
+  }, 90_000);
 });
