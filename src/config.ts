@@ -128,6 +128,12 @@ const schema = z.object({
     .regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -')
     .default(''),
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(64).default(3),
+  /**
+   * Partitions of each channel's fan-out topic (notifications.<channel>.fanout), created with them: a disruption's
+   * travellers are split into as many parts, which the channel's workers share. An existing topic keeps its count, and
+   * the parts follow it.
+   */
+  FAN_OUT_PARTS: z.coerce.number().int().min(1).max(256).default(12),
 
   /** The channels a worker process delivers (one consumer group each). */
   WORKER_CHANNELS: csv

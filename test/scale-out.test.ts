@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../src/kafka/client.js';
 import { freePort } from '../src/util/free-port.js';
 import { connectAlertClient, type AlertClient } from './helpers/alert-client.js';
-import { channelGroups, describeGroups, describeView, settled, type GroupView } from './helpers/consumer-groups.js';
+import {
+  channelGroups,
+  describeGroups,
+  describeView,
+  partitionsOf,
+  settled,
+  type GroupView,
+} from './helpers/consumer-groups.js';
 import { bookingConfirmed } from './fixtures/events.js';
 import { freshDatabase, uniqueEmail, uniquePhone } from './helpers/full-gateway.js';
 import { INGEST_HEADERS } from './helpers/gateway.js';
@@ -88,7 +95,7 @@ describe('scale-out: two api nodes and two workers (npm run cluster)', () => {
       'each group stable with both workers holding its partitions',
       async () => {
         views = await describeGroups(admin, groups);
-        return views.every((v) => settled(v, { members: 2, partitionCount: config.KAFKA_TOPIC_PARTITIONS }));
+        return views.every((v) => settled(v, { members: 2, partitionsOf: partitionsOf(config) }));
       },
       { timeoutMs: 90_000, intervalMs: 500 },
     ).catch((error: Error) => {

@@ -1,4 +1,5 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import pLimit from 'p-limit';
 import pMap from 'p-map';
 import type { Breakers } from '../channels/breaker.js';
 import { PROVIDER_OF } from '../channels/breaker.js';
@@ -19,6 +20,7 @@ import { readRetryEnvelope } from './retry-record.js';
 import { ingestTimeOf } from './ingest-time.js';
 import type { DisruptionsRepository } from '../store/disruptions.repository.js';
 import { describeError } from './record-faults.js';
+import { partOf, type FanOut } from './fan-out.js';
 import type { OutageGate } from './outage-gate.js';
 
 export interface ChannelConsumerOptions {
@@ -32,6 +34,11 @@ export interface ChannelConsumerOptions {
   router: FailureRouter;
   preferences: PreferencesRepository;
   itineraries: ItinerariesRepository;
+  /**
+   * The contract group's: a disruption read from its event topic is split into parts on the fan-out topic (one of
+   * `topics`), which the group's members share. Without it, one member delivers a disruption to all its travellers.
+   */
+  fanOut?: FanOut;
   /** Which disruption is the latest word on a journey; without it, no notice is superseded. */
   disruptions?: DisruptionsRepository;
   breakers: Breakers;
@@ -42,7 +49,10 @@ export interface ChannelConsumerOptions {
   levelOf: (topic: string) => number;
   /** Records in flight at once in this group (records of one key stay in order). */
   concurrency?: number;
-  /** Sends in flight at once for one event's recipients (a disruption may reach thousands). */
+  /**
+   * Deliveries in flight at once in this group, over all its records: a disruption's parts are several records, and
+   * their recipients share this bound rather than each part having its own (a rebalance waits for what is in flight).
+   */
   fanOutConcurrency?: number;
   fromBeginning?: boolean;
 }
@@ -108,9 +118,17 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
     );
   }
 
+  const inFlight = pLimit(fanOutConcurrency);
+  const isFanOut = (topic: string) => options.fanOut !== undefined && topic === options.fanOut.topic;
+  /** A retry, or a fan-out part: it carries where its event came from and when the gateway took it in. */
+  const carriesEnvelope = (topic: string) => levelOf(topic) > 0 || isFanOut(topic);
+
   async function handle(record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Step> {
     const level = levelOf(record.topic);
-    const envelope = level > 0 ? readRetryEnvelope(message, record.topic, record.partition) : undefined;
+    const fanOutPart = isFanOut(record.topic);
+    const envelope = carriesEnvelope(record.topic)
+      ? readRetryEnvelope(message, record.topic, record.partition)
+      : undefined;
     if (envelope && envelope.dueAt.getTime() > Date.now()) return { next: 'pause-partition', until: envelope.dueAt };
     const ingestedAt = ingestTimeOf(message, envelope);
     const original = { ...(envelope ? { ...record, ...envelope.original } : record), ingestedAt };
@@ -127,22 +145,30 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       return CONTINUE;
     }
     const event = parsed.event;
+    // A disruption fresh from its event topic goes to the fan-out topic in parts, which come back to the group's
+    // members; before any recipient, so nothing of it is delivered by this member alone.
+    if (event.eventType === 'TRAVEL_DISRUPTION' && options.fanOut && !envelope) {
+      await options.fanOut.split(record, ingestedAt);
+      return CONTINUE;
+    }
     // Asked once per record, before any recipient: a notice of the same journey taken in later replaces this one.
     const supersededBy =
       event.eventType === 'TRAVEL_DISRUPTION' ? await options.disruptions?.supersededBy(event, ingestedAt) : undefined;
     const pages = envelope?.userId
       ? single(recipientById(event, envelope.userId, options))
-      : recipientsOf(event, options);
+      : recipientsOf(event, { ...options, part: fanOutPart ? partOf(message) : undefined });
     let paused = false;
     for await (const page of pages) {
       await pMap(
         page,
         async (profile) => {
-          const outcome = await deliverTo(event, profile, {
-            replay: Boolean(envelope?.replayOf),
-            supersededBy,
-            ingestedAt,
-          });
+          const outcome = await inFlight(() =>
+            deliverTo(event, profile, {
+              replay: Boolean(envelope?.replayOf),
+              supersededBy,
+              ingestedAt,
+            }),
+          );
           paused ||= outcome.kind === 'paused';
           await settle(outcome, {
             record: original,
@@ -195,7 +221,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
         concurrency,
         ...(options.outages && { outages: options.outages }),
         onPoison: async (record, message, error) => {
-          const envelope = levelOf(record.topic) > 0 ? safeEnvelope(message, record) : undefined;
+          const envelope = carriesEnvelope(record.topic) ? safeEnvelope(message, record) : undefined;
           const failure = {
             code: 'UNHANDLED',
             message: `record could not be handled: ${describeError(error)}`,

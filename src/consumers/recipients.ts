@@ -2,6 +2,7 @@ import type { Channel, GatewayEvent } from '../events/index.js';
 import type { PreferencesRepository } from '../store/preferences.repository.js';
 import type { UserProfile } from '../preferences/profile.js';
 import type { ItinerariesRepository } from '../store/itineraries.repository.js';
+import type { FanOutPart } from './fan-out.js';
 
 /**
  * The people an event concerns, page by page: a booking's own traveller, or everyone on the disrupted flight or train.
@@ -9,10 +10,14 @@ import type { ItinerariesRepository } from '../store/itineraries.repository.js';
  */
 export async function* recipientsOf(
   event: GatewayEvent,
-  { preferences, itineraries }: { preferences: PreferencesRepository; itineraries: ItinerariesRepository },
+  {
+    preferences,
+    itineraries,
+    part,
+  }: { preferences: PreferencesRepository; itineraries: ItinerariesRepository; part?: FanOutPart | undefined },
 ): AsyncGenerator<UserProfile[]> {
   if (event.eventType === 'TRAVEL_DISRUPTION') {
-    yield* itineraries.travellersAffectedBy(event);
+    yield* itineraries.travellersAffectedBy(event, part ? { part } : {});
     return;
   }
   const profile = await preferences.get(event.userId);

@@ -29,16 +29,23 @@ const h = (headers: IHeaders | undefined, name: string): string | undefined => {
   return first === undefined ? undefined : first.toString();
 };
 
-export function retryHeaders(envelope: RetryEnvelope): Record<string, string> {
+/** Where a record written again came from, and when the gateway first took it in: read back by readRetryEnvelope. */
+export function originHeaders(envelope: Pick<RetryEnvelope, 'original' | 'ingestedAt'>): Record<string, string> {
   return {
-    'x-attempts': String(envelope.attempts),
-    'x-due-at': envelope.dueAt.toISOString(),
-    'x-first-failed-at': envelope.firstFailedAt.toISOString(),
     'x-original-topic': envelope.original.topic,
     'x-original-partition': String(envelope.original.partition),
     'x-original-offset': envelope.original.offset,
     'x-original-key': envelope.original.key ?? '',
     ...(envelope.ingestedAt && { 'x-ingested-at': envelope.ingestedAt.toISOString() }),
+  };
+}
+
+export function retryHeaders(envelope: RetryEnvelope): Record<string, string> {
+  return {
+    'x-attempts': String(envelope.attempts),
+    'x-due-at': envelope.dueAt.toISOString(),
+    'x-first-failed-at': envelope.firstFailedAt.toISOString(),
+    ...originHeaders(envelope),
     ...(envelope.userId && { 'x-user-id': envelope.userId }),
     ...(envelope.lastErrorCode && { 'x-last-error-code': envelope.lastErrorCode }),
     ...(envelope.replayOf && { 'x-replay-of': envelope.replayOf }),

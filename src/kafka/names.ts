@@ -25,6 +25,37 @@ export function topicsFor(channel: Channel): EventTopic[] {
 }
 
 /**
+ * `notifications.<channel>.fanout`: a disruption's travellers split into parts, one part per partition, so that every
+ * worker of the channel's group delivers some of them (consumers/fan-out.ts).
+ */
+export const fanOutTopic = (channel: Channel, prefix = '') => `${prefix}notifications.${channel}.fanout`;
+
+/** Every topic a channel's contract group reads: its event topics and its fan-out parts. */
+export const channelTopics = (channel: Channel, prefix = '') => [
+  ...topicsFor(channel).map((t) => `${prefix}${t}`),
+  fanOutTopic(channel, prefix),
+];
+
+/**
+ * The topics of the gateway's own that the workers of these channels read and write, beside the event topics: the
+ * projection's dead letters, and per channel its dead letters, retry topics and fan-out parts (with their own count of
+ * partitions). Created by a worker at its start, and by a deployment before its workers.
+ */
+export function workerTopics(
+  channels: readonly Channel[],
+  { prefix, retryLevels, fanOutParts }: { prefix: string; retryLevels: number; fanOutParts: number },
+): Array<string | { topic: string; partitions: number }> {
+  return [
+    projectionDlqTopic(prefix),
+    ...channels.flatMap((channel) => [
+      dlqTopic(channel, prefix),
+      ...Array.from({ length: retryLevels }, (_, i) => retryTopic(channel, i + 1, prefix)),
+      { topic: fanOutTopic(channel, prefix), partitions: fanOutParts },
+    ]),
+  ];
+}
+
+/**
  * What one fetch brings, per partition and in all: a few hundred records a partition keep the records in flight busy,
  * and kafkajs' defaults (1 MB and 10 MB) held a backlog's worth in memory for every group of the process.
  */

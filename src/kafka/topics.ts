@@ -19,13 +19,25 @@ const LOG_APPEND_TIME = { name: 'message.timestamp.type', value: 'LogAppendTime'
  */
 export async function ensureTopics(
   kafka: Kafka,
-  { prefix = '', partitions = 3, extra = [] }: { prefix?: string; partitions?: number; extra?: string[] } = {},
+  {
+    prefix = '',
+    partitions = 3,
+    extra = [],
+  }: {
+    prefix?: string;
+    partitions?: number;
+    /** Topics of the gateway's own: a name takes `partitions`, or a count of its own is given with it. */
+    extra?: Array<string | { topic: string; partitions: number }>;
+  } = {},
 ): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const eventTopics = new Set(EVENT_TOPICS.map((topic) => topicName(topic, prefix)));
-    const wanted = [...eventTopics, ...extra];
+    const partitionsOf = new Map(
+      extra.flatMap((e) => (typeof e === 'string' ? [] : [[e.topic, e.partitions] as const])),
+    );
+    const wanted = [...eventTopics, ...extra.map((e) => (typeof e === 'string' ? e : e.topic))];
     const existing = new Set(await admin.listTopics());
     const missing = wanted.filter((topic) => !existing.has(topic));
     if (missing.length > 0) {
@@ -36,7 +48,7 @@ export async function ensureTopics(
             waitForLeaders: true,
             topics: missing.map((topic) => ({
               topic,
-              numPartitions: partitions,
+              numPartitions: partitionsOf.get(topic) ?? partitions,
               ...(eventTopics.has(topic) && { configEntries: [LOG_APPEND_TIME] }),
             })),
           });
@@ -56,4 +68,16 @@ const SETTLING = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 
 function isSettling(error: unknown): boolean {
   const type = (error as { type?: string })?.type;
   return (typeof type === 'string' && SETTLING.has(type)) || (error as { retriable?: boolean })?.retriable === true;
+}
+
+/** How many partitions a topic has now (an existing topic keeps the count it was made with). */
+export async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    return topics[0]!.partitions.length;
+  } finally {
+    await admin.disconnect();
+  }
 }

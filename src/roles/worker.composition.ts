@@ -14,7 +14,7 @@ import { registerBacklogMetrics, type WatchedGroup } from '../consumers/backlog.
 import { postgresAnswers, redisAnswers } from '../net/readiness.js';
 import { createIdempotentProducer } from '../kafka/producer.js';
 import { createRedis } from '../net/redis.js';
-import { ensureTopics } from '../kafka/topics.js';
+import { ensureTopics, partitionCount } from '../kafka/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { QUIET_CHANNELS } from '../preferences/quiet-hours.js';
 import { createChannelConsumer, type ChannelConsumer } from '../consumers/channel.consumer.js';
@@ -25,14 +25,15 @@ import { createOutageGate } from '../consumers/outage-gate.js';
 import { composeStatusReconciler } from './reconciler.composition.js';
 import { adapterFor, rateLimited } from './channel-adapters.composition.js';
 import { createDeadLetterWriter } from '../consumers/dead-letters.js';
+import { createFanOut } from '../consumers/fan-out.js';
 import {
   CONSUMER_GROUPS,
-  dlqTopic,
-  projectionDlqTopic,
   retryGroupOf,
   retryLevelOf,
   retryTopic,
-  topicsFor,
+  channelTopics,
+  fanOutTopic,
+  workerTopics,
 } from '../kafka/names.js';
 import { createDeliveriesRepository } from '../store/deliveries.repository.js';
 import { createDisruptionsRepository } from '../store/disruptions.repository.js';
@@ -79,8 +80,10 @@ export async function createWorker({
   await ensureTopics(kafka, {
     prefix,
     partitions: config.KAFKA_TOPIC_PARTITIONS,
-    extra: [projectionDlqTopic(prefix), ...channels.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)])],
+    extra: workerTopics(channels, { prefix, retryLevels: delays.length, fanOutParts: config.FAN_OUT_PARTS }),
   });
+  // As many parts as the fan-out topic has partitions now: one made before with another count keeps it.
+  const fanOutParts = await Promise.all(channels.map((c) => partitionCount(kafka, fanOutTopic(c, prefix))));
   // Statements are batched (createBatchLoader), so a few connections carry many deliveries in flight.
   const pool = createPool(config.DATABASE_URL, logger, 20);
   // Auto-pipelining sends the profile look-ups of the deliveries in flight together, one round trip a tick.
@@ -161,14 +164,19 @@ export async function createWorker({
     const mainGroup = `${prefix}${CONSUMER_GROUPS[channel]}`;
     const retryGroup = `${prefix}${retryGroupOf(channel)}`;
     watched.push(
-      { groupId: mainGroup, topics: topicsFor(channel).map((t) => `${prefix}${t}`), channel, retry: false },
+      { groupId: mainGroup, topics: channelTopics(channel, prefix), channel, retry: false },
       { groupId: retryGroup, topics: retryTopics(channel), channel, retry: true },
     );
     return [
       createChannelConsumer({
         ...common,
         groupId: mainGroup,
-        topics: topicsFor(channel).map((t) => `${prefix}${t}`),
+        topics: channelTopics(channel, prefix),
+        fanOut: createFanOut({
+          producer,
+          topic: fanOutTopic(channel, prefix),
+          parts: fanOutParts[channels.indexOf(channel)]!,
+        }),
         router: router(mainGroup),
         levelOf: () => 0,
       }),

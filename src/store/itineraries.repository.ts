@@ -77,14 +77,18 @@ export function createItinerariesRepository(pool: pg.Pool, cipher: FieldCipher) 
     /**
      * Everyone with an active itinerary on the disrupted flight or train, in pages ordered by userId (keyset, so a
      * disruption touching thousands never loads them at once). With a journey date, itineraries on another date are
-     * left out; itineraries without a date follow every departure and are included.
+     * left out; itineraries without a date follow every departure and are included. With a part, only the travellers
+     * in that part's bucket (consumers/fan-out.ts).
      */
-    async *travellersAffectedBy(event: TravelDisruptionEvent, pageSize = 500): AsyncGenerator<UserProfile[]> {
+    async *travellersAffectedBy(
+      event: TravelDisruptionEvent,
+      { part = WHOLE, pageSize = 500 }: { part?: TravellerPart; pageSize?: number } = {},
+    ): AsyncGenerator<UserProfile[]> {
       let after = '';
       for (;;) {
         const { rows } = await pool.query<TravellerRow>(
-          `${travellersWhere('u.user_id > $4')} ORDER BY u.user_id LIMIT $5`,
-          [...journeyParams(event), after, pageSize],
+          `${travellersWhere(`u.user_id > $4 AND ${BUCKET} % $6 = $7`)} ORDER BY u.user_id LIMIT $5`,
+          [...journeyParams(event), after, pageSize, part.count, part.index],
         );
         if (rows.length === 0) return;
         yield rows.map(travellerFromRow);
@@ -120,6 +124,20 @@ const journeyParams = (event: TravelDisruptionEvent) =>
     : ['train', event.trainNumber!, event.journeyDate ?? null];
 
 type TravellerRow = ProfileRow & { journey_min_delay: number | null };
+
+/** A share of a journey's travellers: those whose bucket of `count` is `index` (see BUCKET). */
+export interface TravellerPart {
+  index: number;
+  count: number;
+}
+
+const WHOLE: TravellerPart = { index: 0, count: 1 };
+
+/**
+ * A traveller's bucket before the modulo: PostgreSQL's own hash of the user id, made non-negative. Every worker asks
+ * the same database, so a traveller is in the same part whoever delivers it.
+ */
+const BUCKET = '(hashtext(u.user_id) & 2147483647)';
 
 // The journey's own threshold (the smallest, should two itineraries match), asked only for the rows returned.
 const travellersWhere = (which: string) => `

@@ -1,5 +1,6 @@
 import { AssignerProtocol, type Admin } from 'kafkajs';
-import { CONSUMER_GROUPS, retryGroupOf, topicsFor } from '../../src/kafka/names.js';
+import type { Config } from '../../src/config.js';
+import { CONSUMER_GROUPS, channelTopics, fanOutTopic, retryGroupOf } from '../../src/kafka/names.js';
 import { retryTopic } from '../../src/kafka/names.js';
 import type { Channel } from '../../src/events/index.js';
 
@@ -19,7 +20,7 @@ export function channelGroups(prefix: string, retryLevels: number): ChannelGroup
     {
       name: channel,
       groupId: `${prefix}${CONSUMER_GROUPS[channel]}`,
-      topics: topicsFor(channel).map((t) => `${prefix}${t}`),
+      topics: channelTopics(channel, prefix),
     },
     ...(retryLevels > 0
       ? [
@@ -72,16 +73,24 @@ const held = (view: GroupView) =>
     .flatMap((m) => Object.entries(m.partitions).flatMap(([topic, ps]) => ps.map((p) => `${topic}:${p}`)))
     .sort();
 
-const wanted = (view: GroupView, partitionCount: number) =>
-  view.topics.flatMap((topic) => Array.from({ length: partitionCount }, (_, p) => `${topic}:${p}`)).sort();
+const wanted = (view: GroupView, partitionsOf: (topic: string) => number) =>
+  view.topics.flatMap((topic) => Array.from({ length: partitionsOf(topic) }, (_, p) => `${topic}:${p}`)).sort();
+
+/** How many partitions each topic of a deployment has: the fan-out topics a count of their own, the others the common one. */
+export function partitionsOf(
+  config: Pick<Config, 'KAFKA_TOPIC_PREFIX' | 'KAFKA_TOPIC_PARTITIONS' | 'FAN_OUT_PARTS'>,
+): (topic: string) => number {
+  const fanOut = new Set(CHANNELS.map((channel) => fanOutTopic(channel, config.KAFKA_TOPIC_PREFIX)));
+  return (topic) => (fanOut.has(topic) ? config.FAN_OUT_PARTS : config.KAFKA_TOPIC_PARTITIONS);
+}
 
 /** Stable, with exactly `members` members that between them hold every partition of the group's topics, once. */
 export function settled(
   view: GroupView,
-  { members, partitionCount }: { members: number; partitionCount: number },
+  { members, partitionsOf }: { members: number; partitionsOf: (topic: string) => number },
 ): boolean {
   if (view.state !== 'Stable' || view.members.length !== members) return false;
-  return JSON.stringify(held(view)) === JSON.stringify(wanted(view, partitionCount));
+  return JSON.stringify(held(view)) === JSON.stringify(wanted(view, partitionsOf));
 }
 
 export const describeView = (view: GroupView) =>

@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs';
 import { createKafka } from '../../src/kafka/client.js';
-import { ITINERARY_PROJECTION_GROUP, dlqTopic, retryTopic } from '../../src/kafka/names.js';
+import { ITINERARY_PROJECTION_GROUP, workerTopics } from '../../src/kafka/names.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { createPool } from '../../src/db/pool.js';
 import { eventQueues } from '../../src/queue/event-queues.js';
@@ -30,10 +30,11 @@ export async function startGatewayProcess(label: string, env: Record<string, str
   await ensureTopics(kafka, {
     prefix,
     partitions: config.KAFKA_TOPIC_PARTITIONS,
-    extra: CHANNELS.flatMap((c) => [
-      dlqTopic(c, prefix),
-      ...config.RETRY_DELAYS_MS.map((_, i) => retryTopic(c, i + 1, prefix)),
-    ]),
+    extra: workerTopics(CHANNELS, {
+      prefix,
+      retryLevels: config.RETRY_DELAYS_MS.length,
+      fanOutParts: config.FAN_OUT_PARTS,
+    }),
   });
   const admin: Admin = kafka.admin();
   await admin.connect();

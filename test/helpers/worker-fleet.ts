@@ -1,8 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin } from 'kafkajs';
-import { ITINERARY_PROJECTION_GROUP } from '../../src/kafka/names.js';
-import { dlqTopic } from '../../src/kafka/names.js';
-import { retryTopic } from '../../src/kafka/names.js';
+import { ITINERARY_PROJECTION_GROUP, workerTopics } from '../../src/kafka/names.js';
 import { createPool } from '../../src/db/pool.js';
 import { createEventProducer, type EventProducer } from '../../src/producer/event-producer.js';
 import { createKafka } from '../../src/kafka/client.js';
@@ -11,7 +9,15 @@ import { eventQueues } from '../../src/queue/event-queues.js';
 import { composeApi } from '../../src/roles/api.role.js';
 import { freePort } from '../../src/util/free-port.js';
 import { connectAlertClient, type AlertClient } from './alert-client.js';
-import { CHANNELS, channelGroups, describeGroups, describeView, settled, type GroupView } from './consumer-groups.js';
+import {
+  CHANNELS,
+  channelGroups,
+  describeGroups,
+  describeView,
+  partitionsOf,
+  settled,
+  type GroupView,
+} from './consumer-groups.js';
 import { prepareGatewayEnv } from './gateway-env.js';
 import { deleteQueues } from './gateway.js';
 import { testLogger } from './kafka.js';
@@ -30,12 +36,14 @@ export async function startWorkerFleet(
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `test-${label}`, logger: testLogger });
   // Created here, before any worker, as a deployment would: the workers then find them all in place.
-  const retryTopics = (channel: (typeof CHANNELS)[number]) =>
-    config.RETRY_DELAYS_MS.map((_, i) => retryTopic(channel, i + 1, prefix));
   await ensureTopics(kafka, {
     prefix,
     partitions: config.KAFKA_TOPIC_PARTITIONS,
-    extra: CHANNELS.flatMap((c) => [dlqTopic(c, prefix), ...retryTopics(c)]),
+    extra: workerTopics(CHANNELS, {
+      prefix,
+      retryLevels: config.RETRY_DELAYS_MS.length,
+      fanOutParts: config.FAN_OUT_PARTS,
+    }),
   });
   const groups = channelGroups(prefix, config.RETRY_DELAYS_MS.length);
   const admin: Admin = kafka.admin();
@@ -91,7 +99,7 @@ export async function startWorkerFleet(
         if (dead) throw new Error(`${dead.name} exited (${JSON.stringify(dead.exit)}):\n${dead.output(40)}`);
         last = await fleet.groups().catch(() => last);
         for (const view of last) {
-          if (settled(view, { members, partitionCount: config.KAFKA_TOPIC_PARTITIONS })) {
+          if (settled(view, { members, partitionsOf: partitionsOf(config) })) {
             if (!reachedAt.has(view.name)) reachedAt.set(view.name, performance.now() - since);
           } else reachedAt.delete(view.name);
         }

@@ -158,7 +158,11 @@ async function start(
       return deleteQueues(config.AMQP_URL, [q.events, q.deadLetters]);
     },
   ]);
-  await createTopics(kafka, prefix, config.KAFKA_TOPIC_PARTITIONS, config.RETRY_DELAYS_MS.length);
+  await createTopics(kafka, prefix, {
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    retryLevels: config.RETRY_DELAYS_MS.length,
+    fanOutParts: config.FAN_OUT_PARTS,
+  });
 
   const processes: RoleProcess[] = [];
   cleanups.push(['stop role processes', () => Promise.all(processes.map((p) => p.stop()))]);

@@ -15,6 +15,8 @@ import { every, sleep } from './timing.js';
 
 export interface FanoutResult {
   travellers: number;
+  /** Worker processes that shared the disruption. */
+  workers: number;
   socketsConnected: number;
   connectMs: number;
   capMs: number;
@@ -33,10 +35,11 @@ export interface FanoutResult {
   processes: ProcSummary[];
 }
 
-export async function runFanout(ctx: GatewayContext, capMs: number): Promise<FanoutResult> {
+/** `trainTag` names the run's own train, so a second run's itineraries are not the first's. */
+export async function runFanout(ctx: GatewayContext, capMs: number, trainTag = 'F'): Promise<FanoutResult> {
   const { deployment, sockets, progress, settings } = ctx;
   const travellers = ctx.population.slice(0, settings.fanoutTravellers);
-  const train = `F${deployment.runId}`;
+  const train = `${trainTag}${deployment.runId}`;
   await addItineraries(deployment.pool, travellers, train);
   progress(`fanout: connecting ${travellers.length} sockets…`);
   const connection = await sockets.connect(travellers, { batch: 250, timeoutMs: 30_000 });
@@ -102,6 +105,7 @@ export async function runFanout(ctx: GatewayContext, capMs: number): Promise<Fan
     : null;
   const result: FanoutResult = {
     travellers: travellers.length,
+    workers: deployment.workers().length,
     socketsConnected: connection.connected,
     connectMs: connection.ms,
     capMs,

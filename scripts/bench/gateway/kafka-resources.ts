@@ -3,8 +3,7 @@
  * when a slow gateway left a backlog, and deleted at the end however big the backlog is.
  */
 import type { Admin, Kafka } from 'kafkajs';
-import { dlqTopic } from '../../../src/kafka/names.js';
-import { retryTopic } from '../../../src/kafka/names.js';
+import { workerTopics } from '../../../src/kafka/names.js';
 import { CHANNELS } from '../../../src/events/index.js';
 import { ensureTopics } from '../../../src/kafka/topics.js';
 import { sleep } from './timing.js';
@@ -12,14 +11,13 @@ import { sleep } from './timing.js';
 export async function createTopics(
   kafka: Kafka,
   prefix: string,
-  partitions: number,
-  retryLevels: number,
+  { partitions, retryLevels, fanOutParts }: { partitions: number; retryLevels: number; fanOutParts: number },
 ): Promise<void> {
-  const extra = CHANNELS.flatMap((channel) => [
-    dlqTopic(channel, prefix),
-    ...Array.from({ length: retryLevels }, (_, i) => retryTopic(channel, i + 1, prefix)),
-  ]);
-  await ensureTopics(kafka, { prefix, partitions, extra });
+  await ensureTopics(kafka, {
+    prefix,
+    partitions,
+    extra: workerTopics(CHANNELS, { prefix, retryLevels, fanOutParts }),
+  });
 }
 
 const ownTopics = async (admin: Admin, prefix: string) =>

@@ -3,7 +3,7 @@
  * committed offset, summed over the group's partitions.
  */
 import type { Admin } from 'kafkajs';
-import { CONSUMER_GROUPS, ITINERARY_PROJECTION_GROUP, topicsFor } from '../../../src/kafka/names.js';
+import { CONSUMER_GROUPS, ITINERARY_PROJECTION_GROUP, channelTopics } from '../../../src/kafka/names.js';
 import { CHANNELS, EVENT_TOPICS, topicName } from '../../../src/events/index.js';
 
 export interface WatchedGroup {
@@ -18,7 +18,7 @@ export function watchedGroups(prefix: string): WatchedGroup[] {
     ...CHANNELS.map((channel) => ({
       name: channel,
       groupId: `${prefix}${CONSUMER_GROUPS[channel]}`,
-      topics: topicsFor(channel).map((t) => topicName(t, prefix)),
+      topics: channelTopics(channel, prefix),
     })),
     {
       name: 'projection',

@@ -8,6 +8,7 @@ import { benchIngest } from '../ingest.bench.js';
 import { resetIfBacklogged, type GatewayContext } from './context.js';
 import { startDeployment, type Deployment } from './deployment.js';
 import { runFanout } from './fanout.bench.js';
+import { purgeBacklog } from './kafka-resources.js';
 import { mixFor, mixForEvents } from './mix.js';
 import { rateReserveMs, rateWorkers, runRate } from './rate.bench.js';
 import type { BenchSettings } from './settings.js';
@@ -24,6 +25,7 @@ function reserveMs(settings: BenchSettings, later: Set<string>, wsSeparate: bool
   let ms = 20_000; // teardown
   if (later.has('ws')) ms += wsSeparate ? settings.wsPhaseSeconds * 1000 + 20_000 : 0;
   if (later.has('fanout')) ms += 15_000 + 10_000 + 25_000; // reset, connecting sockets, a useful wait
+  if (later.has('fanout') && settings.workers === 1) ms += 20_000 + 25_000; // restarting as two workers, a useful wait
   if (later.has('ingest')) ms += (settings.ingestSeconds + 3) * 1000 + 5_000;
   if (later.has('rate')) ms += rateReserveMs(settings);
   return ms;
@@ -137,6 +139,20 @@ export async function runGatewayParts(
           budget.allow(settings.fanoutCapS * 1000, reserveMs(settings, later, wsSeparate), 10_000),
         );
       });
+      // The same disruption on a train of its own, shared by two workers: what a second worker buys.
+      if (settings.workers === 1) {
+        await attempt('fanout, 2 workers', async () => {
+          const purge = async () => {
+            await purgeBacklog(d.admin, d.prefix);
+          };
+          await d.restartWorkers(progress, purge, { count: 2, env: {} });
+          run.fanoutTwoWorkers = await runFanout(
+            ctx,
+            budget.allow(settings.fanoutCapS * 1000, reserveMs(settings, later, wsSeparate), 10_000),
+            'G',
+          );
+        });
+      }
     }
     if (parts.includes('ingest')) {
       later.delete('ingest');
