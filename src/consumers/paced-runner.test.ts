@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import type { OutageGate } from './outage-gate.js';
 import { CONTINUE, runPaced } from './paced-runner.js';
 
 /**
@@ -82,5 +83,37 @@ describe('paced runner after a failed heartbeat', () => {
     kafka.emit('group_join');
     await kafka.fetch(['1'], async () => {});
     expect(handled).toEqual(['0', '1']);
+  });
+
+  it("a rebalance heard inside a record is neither an outage nor the record's fault: the member rejoins", async () => {
+    const kafka = fakeConsumer();
+    const trips: unknown[] = [];
+    const poisoned: string[] = [];
+    const outages = { trip: (error: unknown) => trips.push(error) } as unknown as OutageGate;
+    const rebalancing = Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), {
+      name: 'KafkaJSProtocolError',
+      type: 'REBALANCE_IN_PROGRESS',
+    });
+    let rebalances = 12;
+    await runPaced(
+      kafka.consumer,
+      ['t'],
+      async (_record, _message, heartbeat) => {
+        await heartbeat();
+        return CONTINUE;
+      },
+      { outages, onPoison: async (record) => void poisoned.push(record.offset) },
+    );
+    const heartbeat = async () => {
+      if (rebalances-- > 0) throw rebalancing;
+    };
+    // More rebalances in a row than any record may fail before it is dead-lettered.
+    for (let i = 0; i < 12; i += 1) {
+      await expect(kafka.fetch(['0'], heartbeat)).rejects.toBe(rebalancing);
+      kafka.emit('group_join');
+    }
+    expect(trips).toEqual([]);
+    expect(poisoned).toEqual([]);
+    expect(await kafka.fetch(['0'], heartbeat)).toEqual(['0']);
   });
 });

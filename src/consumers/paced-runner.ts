@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import type { FailedRecord } from './dead-letters.js';
 import { createOffsetTracker } from './offset-tracker.js';
 import type { OutageGate } from './outage-gate.js';
-import { FAILURES_BEFORE_DEAD_LETTER, faultKindOf } from './record-faults.js';
+import { FAILURES_BEFORE_DEAD_LETTER, faultKindOf, isGroupMembershipError } from './record-faults.js';
 
 /** What handling one record asks of the loop. */
 export type Step =
@@ -77,6 +77,12 @@ export async function runPaced(
       failures.delete(id);
       return step;
     } catch (error) {
+      // The group is moving: the batch stops and the member rejoins, the record is read again by its next owner. Not
+      // counted against the record, and no outage to pause every consumer for.
+      if (isGroupMembershipError(error)) {
+        rejoining = true;
+        throw error;
+      }
       const kind = faultKindOf(error);
       if (kind === 'outage' && outages) {
         outages.trip(error);

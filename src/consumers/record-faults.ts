@@ -49,6 +49,15 @@ export function faultKindOf(error: unknown): FaultKind {
   return 'unknown';
 }
 
+/**
+ * kafkajs' answers that the group is moving on (a heartbeat inside a record heard of a rebalance): neither the
+ * record's fault nor an outage. kafkajs rejoins when one reaches it from the batch.
+ */
+const GROUP_MEMBERSHIP_ERRORS = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
+
+export const isGroupMembershipError = (error: unknown): boolean =>
+  GROUP_MEMBERSHIP_ERRORS.has(String((error as { type?: unknown })?.type));
+
 /** Reads of one record that may fail before it is dead-lettered: a record fault at once on the third, others later. */
 export const FAILURES_BEFORE_DEAD_LETTER: Record<Exclude<FaultKind, 'outage'>, number> = { record: 3, unknown: 10 };
 
