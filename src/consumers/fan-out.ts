@@ -3,9 +3,6 @@ import type { TravellerPart } from '../store/itineraries.repository.js';
 import type { FailedRecord } from './dead-letters.js';
 import { originHeaders } from './retry-record.js';
 
-/** One part of a disruption's travellers: those whose user id falls in bucket `index` of `count`. */
-export type FanOutPart = TravellerPart;
-
 const PART_HEADER = 'x-fan-out-part';
 
 /**
@@ -21,7 +18,6 @@ const PART_HEADER = 'x-fan-out-part';
 export function createFanOut({ producer, topic, parts }: { producer: Producer; topic: string; parts: number }) {
   return {
     topic,
-    parts,
     async split(record: FailedRecord, ingestedAt: Date): Promise<void> {
       const origin = originHeaders({
         original: { topic: record.topic, partition: record.partition, offset: record.offset, key: record.key },
@@ -47,7 +43,7 @@ export type FanOut = ReturnType<typeof createFanOut>;
  * The part a fan-out record delivers; undefined for a record without a readable one (written by hand), which then
  * delivers to every traveller, as the event itself would.
  */
-export function partOf(message: Pick<KafkaMessage, 'headers'>): FanOutPart | undefined {
+export function partOf(message: Pick<KafkaMessage, 'headers'>): TravellerPart | undefined {
   const raw = message.headers?.[PART_HEADER];
   const text = (Array.isArray(raw) ? raw[0] : raw)?.toString();
   const match = text && /^(\d{1,3})\/(\d{1,3})$/.exec(text);

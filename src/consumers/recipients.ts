@@ -1,8 +1,7 @@
 import type { Channel, GatewayEvent } from '../events/index.js';
 import type { PreferencesRepository } from '../store/preferences.repository.js';
 import type { UserProfile } from '../preferences/profile.js';
-import type { ItinerariesRepository } from '../store/itineraries.repository.js';
-import type { FanOutPart } from './fan-out.js';
+import type { ItinerariesRepository, TravellerPart } from '../store/itineraries.repository.js';
 
 /**
  * The people an event concerns, page by page: a booking's own traveller, or everyone on the disrupted flight or train.
@@ -14,7 +13,7 @@ export async function* recipientsOf(
     preferences,
     itineraries,
     part,
-  }: { preferences: PreferencesRepository; itineraries: ItinerariesRepository; part?: FanOutPart | undefined },
+  }: { preferences: PreferencesRepository; itineraries: ItinerariesRepository; part?: TravellerPart | undefined },
 ): AsyncGenerator<UserProfile[]> {
   if (event.eventType === 'TRAVEL_DISRUPTION') {
     yield* itineraries.travellersAffectedBy(event, part ? { part } : {});

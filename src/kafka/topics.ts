@@ -70,13 +70,13 @@ function isSettling(error: unknown): boolean {
   return (typeof type === 'string' && SETTLING.has(type)) || (error as { retriable?: boolean })?.retriable === true;
 }
 
-/** How many partitions a topic has now (an existing topic keeps the count it was made with). */
-export async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+/** How many partitions each topic has now (an existing topic keeps the count it was made with), in one request. */
+export async function partitionCounts(kafka: Kafka, topics: string[]): Promise<Map<string, number>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    return topics[0]!.partitions.length;
+    const metadata = await admin.fetchTopicMetadata({ topics });
+    return new Map(metadata.topics.map((t) => [t.name, t.partitions.length]));
   } finally {
     await admin.disconnect();
   }

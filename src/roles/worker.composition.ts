@@ -14,7 +14,7 @@ import { registerBacklogMetrics, type WatchedGroup } from '../consumers/backlog.
 import { postgresAnswers, redisAnswers } from '../net/readiness.js';
 import { createIdempotentProducer } from '../kafka/producer.js';
 import { createRedis } from '../net/redis.js';
-import { ensureTopics, partitionCount } from '../kafka/topics.js';
+import { ensureTopics, partitionCounts } from '../kafka/topics.js';
 import { createTemplateRenderer } from '../templates/renderer.js';
 import { QUIET_CHANNELS } from '../preferences/quiet-hours.js';
 import { createChannelConsumer, type ChannelConsumer } from '../consumers/channel.consumer.js';
@@ -83,7 +83,10 @@ export async function createWorker({
     extra: workerTopics(channels, { prefix, retryLevels: delays.length, fanOutParts: config.FAN_OUT_PARTS }),
   });
   // As many parts as the fan-out topic has partitions now: one made before with another count keeps it.
-  const fanOutParts = await Promise.all(channels.map((c) => partitionCount(kafka, fanOutTopic(c, prefix))));
+  const fanOutParts = await partitionCounts(
+    kafka,
+    channels.map((c) => fanOutTopic(c, prefix)),
+  );
   // Statements are batched (createBatchLoader), so a few connections carry many deliveries in flight.
   const pool = createPool(config.DATABASE_URL, logger, 20);
   // Auto-pipelining sends the profile look-ups of the deliveries in flight together, one round trip a tick.
@@ -175,7 +178,7 @@ export async function createWorker({
         fanOut: createFanOut({
           producer,
           topic: fanOutTopic(channel, prefix),
-          parts: fanOutParts[channels.indexOf(channel)]!,
+          parts: fanOutParts.get(fanOutTopic(channel, prefix))!,
         }),
         router: router(mainGroup),
         levelOf: () => 0,
