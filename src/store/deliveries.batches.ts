@@ -98,12 +98,20 @@ export interface SentRow {
 }
 
 // The delivery row is the record of a success (its status, provider id and time): no attempt row is written for it,
-// only for what went wrong or was withheld (see the history's `tries`).
+// only for what went wrong or was withheld (see the history's `tries`). An SMS or WhatsApp message the provider has
+// not yet finished with is listed as unsettled until its final word (see migration 0022); a delivery held for quiet
+// hours leaves the held index.
 const MARK_SENT_MANY = `
-  UPDATE deliveries d SET status = v.status, provider_id = v.provider_id, recipient = v.recipient, subject = v.subject,
-    body = v.body, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = now()
-    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, provider_id, recipient, subject, body)
-   WHERE d.id = v.id`;
+  WITH sent AS (
+    UPDATE deliveries d SET status = v.status, provider_id = v.provider_id, recipient = v.recipient,
+      subject = v.subject, body = v.body, lease_until = NULL, deliver_after = NULL, error_code = NULL,
+      error_message = NULL, updated_at = now()
+      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(id, status, provider_id, recipient, subject, body)
+     WHERE d.id = v.id
+    RETURNING d.id, d.channel, d.status)
+  INSERT INTO unsettled_sends (delivery_id)
+  SELECT id FROM sent WHERE channel IN ('sms', 'whatsapp') AND status IN ('queued', 'sent')
+  ON CONFLICT (delivery_id) DO NOTHING`;
 
 export async function markSentMany(pool: pg.Pool, sent: readonly SentRow[]): Promise<void[]> {
   await pool.query(MARK_SENT_MANY, [
@@ -132,7 +140,7 @@ const MARK_SKIPPED_MANY = `
     FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS v(k, e, t, c, u, code, message)
    ORDER BY k
   ON CONFLICT (idempotency_key) DO UPDATE SET status = 'skipped', error_code = EXCLUDED.error_code,
-    error_message = EXCLUDED.error_message, lease_until = NULL, updated_at = now()
+    error_message = EXCLUDED.error_message, lease_until = NULL, deliver_after = NULL, updated_at = now()
    WHERE deliveries.status IN ('failed', 'deferred')
       OR (deliveries.status = 'sending' AND deliveries.lease_until < now())`;
 
@@ -160,8 +168,10 @@ export interface StatusUpdate {
 }
 
 // Callbacks arrive out of order, so a status only ever moves forward: a late 'sent' never overwrites 'delivered'.
-// `known`: the provider id is in the ledger at all (a callback for another system's message is acknowledged too).
-// The row itself holds the provider's word (status and error code): no attempt row is written for it.
+// `known`: the provider id is in the ledger at all (a callback for another system's message is acknowledged too; a
+// row the update moved is one the statement's snapshot sees). The row itself holds the provider's word (status and
+// error code): no attempt row is written for it, and no index names those columns, so the update is in place. The
+// final word takes the message off the unsettled list.
 const UPDATE_STATUS_MANY = `
   WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS v(provider_id, status, error_code, n)),
   moved AS (
@@ -169,9 +179,12 @@ const UPDATE_STATUS_MANY = `
       FROM v WHERE d.provider_id = v.provider_id
        AND array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], d.status)
          < array_position(ARRAY['sending','queued','sent','delivered','undelivered','failed'], v.status)
-    RETURNING d.provider_id)
-  SELECT v.provider_id, EXISTS (SELECT 1 FROM moved m WHERE m.provider_id = v.provider_id)
-                     OR EXISTS (SELECT 1 FROM deliveries d WHERE d.provider_id = v.provider_id) AS known FROM v ORDER BY v.n`;
+    RETURNING d.id, d.status),
+  settled AS (
+    DELETE FROM unsettled_sends u USING moved m
+     WHERE u.delivery_id = m.id AND m.status IN ('delivered', 'undelivered', 'failed'))
+  SELECT v.provider_id, EXISTS (SELECT 1 FROM deliveries d WHERE d.provider_id = v.provider_id) AS known
+    FROM v ORDER BY v.n`;
 
 export async function updateStatusMany(pool: pg.Pool, updates: readonly StatusUpdate[]): Promise<boolean[]> {
   // One statement updates a row once: a message's second callback in the same batch goes in the next statement.

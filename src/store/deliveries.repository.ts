@@ -161,7 +161,8 @@ export function createDeliveriesRepository(
       status: 'failed' | 'dead_lettered' | 'skipped' = 'dead_lettered',
     ) {
       await pool.query(
-        `UPDATE deliveries SET status = $4, lease_until = NULL, error_code = $2, error_message = $3, updated_at = now() WHERE id = $1`,
+        `UPDATE deliveries SET status = $4, lease_until = NULL, deliver_after = NULL, error_code = $2, error_message = $3,
+           updated_at = now() WHERE id = $1`,
         [id, error.code, redactProviderText(error.message), status],
       );
       await attempt(id, status, error);
@@ -173,7 +174,8 @@ export function createDeliveriesRepository(
      */
     async withdraw(id: string, why: { status: 'expired' | 'superseded' | 'skipped'; code: string; message: string }) {
       await pool.query(
-        `UPDATE deliveries SET status = $2, lease_until = NULL, error_code = $3, error_message = $4, updated_at = now() WHERE id = $1`,
+        `UPDATE deliveries SET status = $2, lease_until = NULL, deliver_after = NULL, error_code = $3, error_message = $4,
+           updated_at = now() WHERE id = $1`,
         [id, why.status, why.code, why.message],
       );
       await attempt(id, why.status, why, { redact: false });
@@ -220,6 +222,17 @@ export function createDeliveriesRepository(
     /** Runs a look-up and a send while keeping the claim, with a fence before the send (see createLeases). */
     holdWhile: leases.holdWhile,
 
+    /** Of these channels, those with a held delivery due, or one whose sender died while sending it (see claimDue). */
+    async channelsDue(channels: readonly Channel[]): Promise<Channel[]> {
+      const { rows } = await pool.query<{ channel: Channel }>(
+        `SELECT DISTINCT channel FROM deliveries
+          WHERE deliver_after <= now() AND channel = ANY($1::text[])
+            AND (status = 'deferred' OR (status = 'sending' AND lease_until < now()))`,
+        [channels],
+      );
+      return rows.map((r) => r.channel);
+    },
+
     /**
      * Claims deferred deliveries that are due, oldest first; SKIP LOCKED lets several workers share them without
      * taking the same one twice. Each comes back in 'sending' with a lease of its own, like any claim: callers take
@@ -233,7 +246,7 @@ export function createDeliveriesRepository(
         `UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1, lease_until = now() + $3 * interval '1 millisecond', updated_at = now()
            FROM (SELECT id, status, error_code FROM deliveries
                   WHERE channel = $1 AND deliver_after <= now()
-                    AND (status = 'deferred' OR (status = 'sending' AND deliver_after IS NOT NULL AND lease_until < now()))
+                    AND (status = 'deferred' OR (status = 'sending' AND lease_until < now()))
                   ORDER BY deliver_after LIMIT $2 FOR UPDATE SKIP LOCKED) due
           WHERE d.id = due.id
           RETURNING d.id, d.attempts, due.status = 'sending' AS recovered, due.status = 'sending' OR due.error_code IS NOT NULL AS tried_before,
