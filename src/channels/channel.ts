@@ -65,6 +65,17 @@ export class SendWithdrawnError extends GatewayError<Withdrawal['code']> {
   }
 }
 
+/**
+ * A send given up before it reached the provider, because its consumer is handing its records on (a rebalance began,
+ * or the worker stops): certainly unsent, so its claim is released and its record left unsettled for the next owner.
+ */
+export class SendHandedOverError extends DeliveryError {
+  constructor() {
+    super('given up unsent while waiting for a connection: the records are being handed on', 'SEND_HANDED_OVER', true);
+    this.name = 'SendHandedOverError';
+  }
+}
+
 export interface SendOptions {
   /**
    * Awaited once, just before the provider is called, after any wait for the sender's turn (a wait may last minutes,
@@ -72,6 +83,11 @@ export interface SendOptions {
    * The wrapper that waits calls it (the send rate); otherwise the breaker's guard does, outside the breaker.
    */
   beforeSend?: () => Promise<void>;
+  /**
+   * Aborted when the consumer hands its records on. A send still waiting for a connection (see connection-gate.ts)
+   * then fails with SendHandedOverError; one already on a connection finishes.
+   */
+  signal?: AbortSignal;
 }
 
 /** One adapter per channel; the client behind it is built once and closed with the adapter. */

@@ -19,7 +19,7 @@ import { resumeTopics } from './resume-topics.js';
 import { readRetryEnvelope } from './retry-record.js';
 import { ingestTimeOf } from './ingest-time.js';
 import type { DisruptionsRepository } from '../store/disruptions.repository.js';
-import { describeError } from './record-faults.js';
+import { describeError, RecordHandedOverError } from './record-faults.js';
 import { partOf, type FanOut } from './fan-out.js';
 import type { OutageGate } from './outage-gate.js';
 
@@ -80,6 +80,9 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
   const logger = options.logger.child({ component: 'channel-consumer', channel, groupId });
   let consumer: Consumer | undefined;
   let unsubscribe: (() => void)[] = [];
+  // Aborted as the consumer begins to stop: sends still waiting for a connection are given up, and their records left
+  // for the group's next owner, rather than waited for.
+  const stopping = new AbortController();
 
   async function settle(
     outcome: Outcome,
@@ -92,7 +95,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       firstFailedAt: Date;
     },
   ) {
-    if (outcome.kind === 'done' || outcome.kind === 'paused') return;
+    if (outcome.kind === 'done' || outcome.kind === 'paused' || outcome.kind === 'handed-over') return;
     const base = {
       record: ctx.record,
       event: ctx.event,
@@ -123,7 +126,12 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
   /** A retry, or a fan-out part: it carries where its event came from and when the gateway took it in. */
   const carriesEnvelope = (topic: string) => levelOf(topic) > 0 || isFanOut(topic);
 
-  async function handle(record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Step> {
+  async function handle(
+    record: FailedRecord,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+    handOver: AbortSignal,
+  ): Promise<Step> {
     const level = levelOf(record.topic);
     const fanOutPart = isFanOut(record.topic);
     const envelope = carriesEnvelope(record.topic)
@@ -158,18 +166,25 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       ? single(recipientById(event, envelope.userId, options))
       : recipientsOf(event, { ...options, part: fanOutPart ? partOf(message) : undefined });
     let paused = false;
+    // Some recipients given up unsent because this member hands its records on: the record stays unsettled, and its
+    // next owner delivers to them (and finds the others' deliveries settled).
+    let handedOver = false;
     for await (const page of pages) {
       await pMap(
         page,
         async (profile) => {
           const outcome = await inFlight(() =>
-            deliverTo(event, profile, {
-              replay: Boolean(envelope?.replayOf),
-              supersededBy,
-              ingestedAt,
-            }),
+            handOver.aborted
+              ? ({ kind: 'handed-over' } as const)
+              : deliverTo(event, profile, {
+                  replay: Boolean(envelope?.replayOf),
+                  supersededBy,
+                  ingestedAt,
+                  signal: handOver,
+                }),
           );
           paused ||= outcome.kind === 'paused';
+          handedOver ||= outcome.kind === 'handed-over';
           await settle(outcome, {
             record: original,
             event,
@@ -185,6 +200,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
         },
         { concurrency: fanOutConcurrency },
       );
+      if (handedOver) throw new RecordHandedOverError();
       if (paused) return { next: 'pause-all' };
     }
     return CONTINUE;
@@ -219,6 +235,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
       await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? true });
       await runPaced(consumer, topics, handle, {
         concurrency,
+        stopping: stopping.signal,
         ...(options.outages && { outages: options.outages }),
         onPoison: async (record, message, error) => {
           const envelope = carriesEnvelope(record.topic) ? safeEnvelope(message, record) : undefined;
@@ -261,6 +278,7 @@ export function createChannelConsumer(options: ChannelConsumerOptions) {
     },
     async stop(): Promise<void> {
       unsubscribe.forEach((stopListening) => stopListening());
+      stopping.abort();
       await consumer?.disconnect();
     },
   };

@@ -2,6 +2,7 @@ import pRetry, { AbortError } from 'p-retry';
 import {
   DeliveryError,
   findAtProvider,
+  SendHandedOverError,
   SendWithdrawnError,
   type ChannelAdapter,
   type SendResult,
@@ -35,7 +36,12 @@ export type Outcome =
   /** The provider takes nothing now (breaker open, account refused): the caller pauses and reads this record again later. */
   | { kind: 'paused' }
   /** Another process holds the claim: the caller looks again once its lease has ended. */
-  | { kind: 'held'; until: Date };
+  | { kind: 'held'; until: Date }
+  /**
+   * Given up unsent while its consumer hands its records on (see SendHandedOverError): the claim is released, and the
+   * caller leaves the record unsettled for the next owner.
+   */
+  | { kind: 'handed-over' };
 
 export interface DeliveryOptions {
   /** An operator's replay: may take a delivery that failed for good. */
@@ -44,6 +50,8 @@ export interface DeliveryOptions {
   supersededBy?: string;
   /** When the gateway took the event in: the last look before the send asks for a notice taken in after it. */
   ingestedAt?: Date;
+  /** Aborted when the consumer hands its records on: a send not yet on a connection is given up (SendOptions). */
+  signal?: AbortSignal;
 }
 
 export interface PipelineDeps {
@@ -94,17 +102,19 @@ export function createDeliveryPipeline({
     askFirst: boolean,
     since: Date,
     beforeSend: () => Promise<void>,
+    signal: AbortSignal | undefined,
   ): Promise<SendResult> {
     return pRetry(
       async (attemptNumber) => {
         try {
           const found = askFirst || attemptNumber > 1 ? await findAtProvider(adapter, message, since) : undefined;
-          return found ?? (await adapter.send(message, { beforeSend }));
+          return found ?? (await adapter.send(message, { beforeSend, ...(signal && { signal }) }));
         } catch (error) {
-          // Permanent failures, a message withdrawn and a provider that takes nothing (breaker open, account refused)
+          // Permanent failures, a message withdrawn or handed over and a provider that takes nothing (breaker open, account refused)
           // are not retried here: the first two are final, the last pauses. Nor is a send that got no answer (above).
           if (
             error instanceof SendWithdrawnError ||
+            error instanceof SendHandedOverError ||
             pausesChannel(error) ||
             !classifyFailure(error).retriable ||
             (error instanceof DeliveryError && error.ambiguous)
@@ -195,13 +205,24 @@ export function createDeliveryPipeline({
       // Looked at again once the send's turn comes: what was true at the claim may not be by then.
       const beforeSend = () => recheck(event, channel, profile.userId, address.to, options.ingestedAt);
       result = await deliveries.holdWhile({ id: claim.id, attempt: claim.attempt }, () =>
-        send(message, claim.recovered || claim.attempt > 1, lookBackFrom(claim.firstClaimedAt), beforeSend),
+        send(
+          message,
+          claim.recovered || claim.attempt > 1,
+          lookBackFrom(claim.firstClaimedAt),
+          beforeSend,
+          options.signal,
+        ),
       );
     } catch (error) {
       const cause = error instanceof AbortError ? error.originalError : error;
       if (cause instanceof SendWithdrawnError) {
         await deliveries.withdraw(claim.id, cause.withdrawal);
         return { kind: 'done' };
+      }
+      // Certainly unsent: released with its code, so the next owner's claim sends without asking the provider first.
+      if (cause instanceof SendHandedOverError) {
+        await deliveries.release(claim.id, { code: cause.code, message: cause.message });
+        return { kind: 'handed-over' };
       }
       const failure = classifyFailure(cause);
       if (pausesChannel(cause) || failure.retriable) {

@@ -15,10 +15,16 @@ export type Step =
 
 export const CONTINUE: Step = { next: 'continue' };
 
+/**
+ * `handOver` is aborted when this member is to give its records up: a rebalance began (a heartbeat or commit failed)
+ * or the consumer is stopping. Work not yet begun is then better left to the next owner than finished here, since the
+ * group waits for this member.
+ */
 export type RecordHandler = (
   record: FailedRecord,
   message: KafkaMessage,
   heartbeat: () => Promise<void>,
+  handOver: AbortSignal,
 ) => Promise<Step>;
 
 export interface PacedRunOptions {
@@ -44,6 +50,8 @@ export interface PacedRunOptions {
    * reopening). Without it, the batch fails and kafkajs reads it again with its own backoff.
    */
   outages?: OutageGate;
+  /** Aborted when the consumer is about to stop: the records' handlers hear it as a hand-over. */
+  stopping?: AbortSignal;
 }
 
 const PAUSE_ALL: Step = { next: 'pause-all' };
@@ -63,7 +71,7 @@ export async function runPaced(
   consumer: Consumer,
   topics: string[],
   handle: RecordHandler,
-  { concurrency = 64, afterPauseAll, onPoison, onUnwritable, outages }: PacedRunOptions = {},
+  { concurrency = 64, afterPauseAll, onPoison, onUnwritable, outages, stopping }: PacedRunOptions = {},
 ): Promise<void> {
   const timers = new Set<NodeJS.Timeout>();
   // How often each record has failed in a row, by topic, partition and offset (cleared once it is settled).
@@ -73,14 +81,14 @@ export async function runPaced(
   async function guarded(record: FailedRecord, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Step> {
     const id = `${record.topic}:${record.partition}:${record.offset}`;
     try {
-      const step = await handle(record, message, heartbeat);
+      const step = await handle(record, message, heartbeat, handOver.signal);
       failures.delete(id);
       return step;
     } catch (error) {
       // The group is moving: the batch stops and the member rejoins, the record is read again by its next owner. Not
       // counted against the record, and no outage to pause every consumer for.
       if (isGroupMembershipError(error)) {
-        rejoining = true;
+        giveUp();
         throw error;
       }
       const kind = faultKindOf(error);
@@ -112,8 +120,16 @@ export async function runPaced(
   // heartbeat that succeeds: a transient failure that kafkajs got past without a rejoin (a broker that stalled for less
   // than the session, a commit refused for a while) would otherwise leave the flag set and the group handling nothing.
   let rejoining = false;
+  // Aborted with `rejoining` (and when the consumer stops): the records in flight give up what has not begun.
+  let handOver = new AbortController();
+  const giveUp = () => {
+    rejoining = true;
+    handOver.abort();
+  };
+  stopping?.addEventListener('abort', () => handOver.abort(), { once: true });
   const rejoined = () => {
     rejoining = false;
+    if (handOver.signal.aborted && !stopping?.aborted) handOver = new AbortController();
   };
   consumer.on(consumer.events.GROUP_JOIN, rejoined);
   consumer.on(consumer.events.HEARTBEAT, rejoined);
@@ -171,7 +187,7 @@ export async function runPaced(
           await heartbeat();
           await commitOffsetsIfNecessary();
         } catch (error) {
-          rejoining = true;
+          giveUp();
           failure ??= { error };
         }
       };
@@ -190,7 +206,7 @@ export async function runPaced(
       // heartbeat only once its interval has passed, however often it is asked.
       const keepAlive = setInterval(() => {
         heartbeat().catch((error: unknown) => {
-          rejoining = true;
+          giveUp();
           failure ??= { error };
         });
       }, KEEP_ALIVE_MS);

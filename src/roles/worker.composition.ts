@@ -1,6 +1,7 @@
 import { PROVIDER_OF, createBreakers } from '../channels/breaker.js';
 import { createBreakerStateStore } from '../channels/breaker-state.store.js';
 import type { ChannelAdapter } from '../channels/channel.js';
+import { withConnectionGate } from '../channels/connection-gate.js';
 import type { Config } from '../config.js';
 import { createPool } from '../db/pool.js';
 import type { Channel } from '../events/index.js';
@@ -42,16 +43,6 @@ import { createItinerariesRepository } from '../store/itineraries.repository.js'
 import { createItineraryProjection } from '../consumers/itinerary.projection.js';
 import { createStatusWebhooks } from '../webhooks/status-webhooks.js';
 import { fieldCipherOf } from '../util/field-cipher.js';
-
-/**
- * Records in flight per group. SMTP carries one message per connection at a time: more emails in flight than a couple
- * per connection only wait in nodemailer's queue, already claimed, and a rebalance must wait for them all to finish.
- */
-function concurrencyOf(channel: Channel, config: Config): number {
-  return channel === 'email'
-    ? Math.min(config.WORKER_CONCURRENCY, 2 * config.SMTP_MAX_CONNECTIONS)
-    : config.WORKER_CONCURRENCY;
-}
 
 /**
  * The worker role: the itinerary projection and, per chosen channel, a consumer group on the event topics and one on
@@ -112,13 +103,16 @@ export async function createWorker({
   // out a queue of them.
   const stopping = new AbortController();
   // The rate is outside the breaker: a send waiting its turn must not count as a provider call that timed out.
-  const adapters = channels.map((channel) =>
-    rateLimited(breakers.guard(adapterFor(channel, config, { pool, redis, cipher, logger })), config, {
+  const adapters = channels.map((channel) => {
+    const limited = rateLimited(breakers.guard(adapterFor(channel, config, { pool, redis, cipher, logger })), config, {
       redis,
       signal: stopping.signal,
       waitSeconds: metrics.sendRateWait,
-    }),
-  );
+    });
+    // Emails beyond the SMTP connections wait where a rebalance or a stop can still give them up unsent, so the
+    // channel keeps as many in flight as the others without a rebalance waiting for them (connection-gate.ts).
+    return channel === 'email' ? withConnectionGate(limited, config.SMTP_MAX_CONNECTIONS) : limited;
+  });
   const optOuts = createOptOutsRepository(pool, cipher);
   const sendChecks = createSendChecks(pool, cipher);
   const optOutsFor = (channel: Channel) =>
@@ -160,7 +154,7 @@ export async function createWorker({
       breakers,
       outages,
       logger,
-      concurrency: concurrencyOf(channel, config),
+      concurrency: config.WORKER_CONCURRENCY,
     };
     const router = (consumerGroup: string) =>
       createFailureRouter({ channel, producer, deadLetter, consumerGroup, delaysMs: delays, prefix });

@@ -31,10 +31,13 @@ export interface TestSmtpServer {
 export async function startTestSmtpServer({
   rejectRecipients = [],
   rejectWith = postfixUnknownUser,
+  dataDelayMs = 0,
 }: {
   rejectRecipients?: string[];
   /** The reply text after 550 for a rejected recipient (Postfix's by default). */
   rejectWith?: (address: string) => string;
+  /** How long the server takes over each message before its 250 (a relay scanning it, say). */
+  dataDelayMs?: number;
 } = {}): Promise<TestSmtpServer> {
   const rejected = new Set(rejectRecipients.map((a) => a.toLowerCase()));
   const received: ReceivedMail[] = [];
@@ -60,11 +63,13 @@ export async function startTestSmtpServer({
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        received.push({
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
+        setTimeout(() => {
+          received.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString('utf8'),
+          });
+          callback();
+        }, dataDelayMs);
       });
     },
   };
