@@ -229,7 +229,7 @@ async function start(
   const sampler = createProcSampler(() => [
     { name: 'bench', role: 'bench', pids: () => [process.pid] },
     ...processes.filter((p) => !p.exit).map((p) => ({ name: p.name, role: p.role, pids: () => [p.pid] })),
-    ...stackTargets(),
+    ...stackTargets(database),
   ]);
   const sampling: Ticker = every(1_000, () => sampler.sample());
   cleanups.push(['stop sampling', () => sampling.stop()]);

@@ -45,8 +45,17 @@ function readProc(pid: number): { ticks: number; rssKb: number } | undefined {
   }
 }
 
-/** pids whose comm (and, for java/node, command line) says which server they are; rescanned as backends come and go. */
-function stackPids(): Record<string, number[]> {
+/** A PostgreSQL backend's title: `postgres: <cluster>: <user> <database> <host(port) | [local]> <state>`. */
+const PG_BACKEND = /^postgres: [^:]*: \S+ (\S+) (?:[\d.:a-fA-F]+\(\d+\)|\[local\])/;
+/** An autovacuum worker names the database it works on. */
+const PG_AUTOVACUUM = /^postgres: [^:]*: autovacuum worker (\S+)/;
+
+/**
+ * pids whose comm (and, for java/node, command line) says which server they are; rescanned as backends come and go.
+ * With `database`, PostgreSQL is the server's own processes and the backends of that database only: the stack is
+ * shared, and another user's tests on other databases are not the bench's cost (they fall under `others`).
+ */
+function stackPids(database?: string): Record<string, number[]> {
   const found: Record<string, number[]> = {
     kafka: [],
     postgres: [],
@@ -60,8 +69,11 @@ function stackPids(): Record<string, number[]> {
     try {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
       const pid = Number(entry);
-      if (comm === 'postgres') found.postgres!.push(pid);
-      else if (comm.startsWith('redis-server')) found.redis!.push(pid);
+      if (comm === 'postgres') {
+        const title = database ? readFileSync(`/proc/${entry}/cmdline`, 'utf8') : '';
+        const backendOf = (PG_BACKEND.exec(title) ?? PG_AUTOVACUUM.exec(title))?.[1];
+        if (!backendOf || backendOf === database) found.postgres!.push(pid);
+      } else if (comm.startsWith('redis-server')) found.redis!.push(pid);
       else if (comm === 'beam.smp') found.rabbitmq!.push(pid);
       else if (comm === 'smtp-sink') found['smtp-sink']!.push(pid);
       else if (comm === 'java' || comm === 'node') {
@@ -76,12 +88,12 @@ function stackPids(): Record<string, number[]> {
   return found;
 }
 
-export function stackTargets(): ProcTarget[] {
+export function stackTargets(database?: string): ProcTarget[] {
   let cache: Record<string, number[]> = {};
   let scannedAt = 0;
   const pidsOf = (name: string) => () => {
     if (performance.now() - scannedAt > 5_000) {
-      cache = stackPids();
+      cache = stackPids(database);
       scannedAt = performance.now();
     }
     return cache[name] ?? [];
