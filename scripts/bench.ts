@@ -1,9 +1,12 @@
 /**
- * `npm run bench [-- <part...>]`: one run, within BENCH_BUDGET_S (280 s), of the named parts (all by default):
+ * `npm run bench [-- <part...>]`: one run, within BENCH_BUDGET_S (460 s), of the named parts (all by default):
  *   raw      what each library reaches on this machine on its own (the ceilings)
- *   gateway  the sustained mix end to end through the gateway's own processes
+ *   gateway  the sustained mix end to end through the gateway's own processes, then websocket latency at half the
+ *            delivery rate it reached
  *   fanout   one train delay to 5,000 travellers with sockets
  *   ingest   POST /events while the workers deliver
+ *   channels each channel alone (workers with WORKER_CHANNELS=<channel>) against its raw limit, with the CPU every
+ *            process spends per delivery; without `raw`, the three limits it needs are measured first
  *   rate     SMS and WhatsApp send rates per sender held across two workers, email not held up by them
  * Progress goes to stderr; the table to stdout; the whole run to bench/results/<ISO timestamp>.json.
  */
@@ -13,13 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { runGatewayParts, type GatewayPart } from './bench/gateway/run.js';
 import { readSettings } from './bench/gateway/settings.js';
 import { Budget, errorText } from './bench/gateway/timing.js';
-import { runRawLimits } from './bench/raw/index.js';
+import { runChannelRawLimits, runRawLimits } from './bench/raw/index.js';
 import { totalOf } from './bench/gateway/ledger.js';
 import type { ProcSummary } from './bench/gateway/proc-stats.js';
 import { rateDeliveries } from './bench/gateway/rate.bench.js';
 import { buildFigures, renderProcesses, renderTable, writeJson, type RunOutcome } from './bench/report.js';
+import { deliveriesCovered } from './bench/channels.figures.js';
 
-const PARTS = ['raw', 'gateway', 'fanout', 'ingest', 'rate'] as const;
+const PARTS = ['raw', 'gateway', 'fanout', 'ingest', 'channels', 'rate'] as const;
 type Part = (typeof PARTS)[number];
 
 function chosenParts(): Part[] {
@@ -53,10 +57,12 @@ async function main(): Promise<void> {
   };
   progress(`parts: ${parts.join(', ')}; settings ${JSON.stringify(settings)}`);
 
-  if (parts.includes('raw')) {
+  // The channels part is held to the raw limits of the same run: alone, it measures the three it needs.
+  const rawNeeded = parts.includes('raw') || parts.includes('channels');
+  if (rawNeeded) {
     const started = performance.now();
     try {
-      run.raw = await runRawLimits(progress);
+      run.raw = parts.includes('raw') ? await runRawLimits(progress) : await runChannelRawLimits(progress);
     } catch (error) {
       run.errors.raw = errorText(error);
       progress(`raw: FAILED: ${errorText(error)}`);
@@ -81,9 +87,17 @@ async function main(): Promise<void> {
     console.log(`\n${renderProcesses(title, processes, { units, unit })}`);
   if (run.sustained)
     show('processes during the sustained mix', run.sustained.processes, totalOf(run.sustained.settled));
+  if (run.wsHalfRate)
+    show(
+      'processes during the websocket phase at half rate',
+      run.wsHalfRate.processes,
+      totalOf(run.wsHalfRate.settled),
+    );
   if (run.fanout) show('processes during the fanout', run.fanout.processes, totalOf(run.fanout.settled));
   if (run.ingest)
     show('processes during ingest', run.ingest.processes, run.ingest.acceptedPerSecond * run.ingest.seconds, 'event');
+  for (const phase of run.channels?.phases ?? [])
+    show(`processes during ${phase.channel} alone, measured window`, phase.processes, deliveriesCovered(phase));
   if (run.rate) show('processes during the rate part', run.rate.processes, rateDeliveries(run.rate));
   console.log(`\nwritten ${file}`);
 }

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChannelsResult } from './gateway/channels.bench.js';
 import type { FanoutResult } from './gateway/fanout.bench.js';
 import { totalOf } from './gateway/ledger.js';
 import type { ProcSummary } from './gateway/proc-stats.js';
@@ -16,16 +17,22 @@ import type { IngestResult } from './ingest.bench.js';
 import type { RawLimits } from './raw/index.js';
 import { fmt, type Figure } from './figure.js';
 import { rateFigures, rateJson } from './rate.figures.js';
+import { channelsFigures, channelsJson } from './channels.figures.js';
 
 export interface RunOutcome {
   startedAt: string;
   wallMs: number;
   parts: string[];
   settings: BenchSettings;
-  raw?: RawLimits;
+  /** Every raw limit, or only the channels' when the channels part runs without the raw part. */
+  raw?: Partial<RawLimits>;
   sustained?: SustainedResult;
   /** The 1,000 events/s websocket phase: the sustained one itself when its rate is within 10 % of that. */
   wsPhase?: SustainedResult;
+  /** The websocket phase at half the delivery rate the sustained mix reached. */
+  wsHalfRate?: SustainedResult;
+  /** Each channel alone against its raw limit. */
+  channels?: ChannelsResult;
   fanout?: FanoutResult;
   /** The fan-out again with two workers, when the run's own has one. */
   fanoutTwoWorkers?: FanoutResult;
@@ -46,7 +53,7 @@ const ratio = (value: number | null | undefined, raw: number | undefined) =>
     ? Number((value / raw).toPrecision(3))
     : undefined;
 
-function sustainedFigures(s: SustainedResult, raw: RawLimits | undefined, target: number): Figure[] {
+function sustainedFigures(s: SustainedResult, raw: Partial<RawLimits> | undefined, target: number): Figure[] {
   const row = (name: string, value: number, rawValue?: number, extra: Partial<Figure> = {}): Figure => ({
     name,
     value,
@@ -85,9 +92,16 @@ function sustainedFigures(s: SustainedResult, raw: RawLimits | undefined, target
   ];
 }
 
-function latencyFigures(s: SustainedResult, raw: RawLimits | undefined): Figure[] {
+/** The websocket goal the phase at half the sustained rate is held to. */
+const WS_HALF_RATE_P99_GOAL_MS = 50;
+
+function latencyFigures(
+  s: SustainedResult,
+  raw: Partial<RawLimits> | undefined,
+  { note = '', goalP99Ms }: { note?: string; goalP99Ms?: number } = {},
+): Figure[] {
   const l = s.latency;
-  const label = `ws latency @ ${fmt(s.load.eventsPerSec)} events/s`;
+  const label = `ws latency @ ${fmt(s.load.eventsPerSec)} events/s${note}`;
   const lb = (flag: boolean, v: number) =>
     flag ? { text: `≥ ${fmt(v)} ms (${fmt(l.expected - l.received)} of ${fmt(l.expected)} alerts not received)` } : {};
   return [
@@ -98,6 +112,7 @@ function latencyFigures(s: SustainedResult, raw: RawLimits | undefined): Figure[
       unit: 'ms',
       raw: raw?.socketIoP99Ms,
       ratio: ratio(l.p99Ms, raw?.socketIoP99Ms),
+      ...(goalP99Ms !== undefined && { goal: `≤ ${goalP99Ms}`, met: !l.lowerBound.p99 && l.p99Ms <= goalP99Ms }),
       ...lb(l.lowerBound.p99, l.p99Ms),
     },
     { name: `${label}, p99.9`, value: l.p999Ms, unit: 'ms', ...lb(l.lowerBound.p999, l.p999Ms) },
@@ -145,6 +160,13 @@ export function buildFigures(run: RunOutcome): Figure[] {
   const figures: Figure[] = [];
   if (sustained) figures.push(...sustainedFigures(sustained, raw, run.settings.rate));
   if (wsPhase) figures.push(...latencyFigures(wsPhase, raw));
+  if (run.wsHalfRate)
+    figures.push(
+      ...latencyFigures(run.wsHalfRate, raw, {
+        note: ` (½ the sustained ${fmt(sustained?.perSecond.total)}/s)`,
+        goalP99Ms: WS_HALF_RATE_P99_GOAL_MS,
+      }),
+    );
   if (fanout) figures.push(...fanoutFigures(fanout));
   if (run.fanoutTwoWorkers) {
     figures.push(...fanoutFigures(run.fanoutTwoWorkers));
@@ -167,6 +189,7 @@ export function buildFigures(run: RunOutcome): Figure[] {
       met: ingest.latencyMs.p99 < 50,
     });
   }
+  if (run.channels) figures.push(...channelsFigures(run.channels, raw));
   if (rate) figures.push(...rateFigures(rate));
   if (sustained) figures.push(...costFigures('mix', sustained.processes, totalOf(sustained.settled), true));
   if (fanout) figures.push(...costFigures('fan-out', fanout.processes, totalOf(fanout.settled), false));
@@ -273,7 +296,7 @@ export function renderProcesses(
 
 /** The JSON document; the headline numbers first, then everything each part measured. */
 export function toJson(run: RunOutcome, figures: Figure[]) {
-  const { raw, sustained: s, wsPhase: ws, fanout: f, ingest: i, rate: r } = run;
+  const { raw, sustained: s, wsPhase: ws, wsHalfRate: half, fanout: f, ingest: i, rate: r } = run;
   const channelFigures =
     s &&
     Object.fromEntries(
@@ -304,6 +327,11 @@ export function toJson(run: RunOutcome, figures: Figure[]) {
     wsP99IsLowerBound: ws?.latency.lowerBound.p99 ?? null,
     wsPhaseEventsPerSec: ws ? Math.round(ws.load.eventsPerSec) : null,
     wsRatioToRaw: (ws && ratio(ws.perSecond.websocket, raw?.socketIoEmitPerSec)) ?? null,
+    wsP50HalfRateMs: half?.latency.p50Ms ?? null,
+    wsP99HalfRateMs: half?.latency.p99Ms ?? null,
+    wsP99HalfRateIsLowerBound: half?.latency.lowerBound.p99 ?? null,
+    wsHalfRateEventsPerSec: half ? Math.round(half.load.eventsPerSec) : null,
+    channelsAlone: run.channels ? channelsJson(run.channels, raw) : null,
     fanoutTravellers: f?.travellers ?? null,
     fanout5000SocketsMs: f?.socketsMs ?? null,
     fanout5000SmsMs: f?.smsMs ?? null,
@@ -333,6 +361,8 @@ export function toJson(run: RunOutcome, figures: Figure[]) {
     resets: run.resets,
     sustained: s ?? null,
     wsPhase: ws && ws !== s ? ws : ws ? 'same as sustained' : null,
+    wsHalfRate: half ?? null,
+    channelsAloneRuns: run.channels ?? null,
     fanout: f ?? null,
     fanoutTwoWorkers: run.fanoutTwoWorkers ?? null,
     ingest: i ?? null,

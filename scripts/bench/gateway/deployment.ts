@@ -9,6 +9,7 @@ import pg from 'pg';
 import { loadConfig, type Config } from '../../../src/config.js';
 import { ensureDatabase, migrate } from '../../../src/db/migrate.js';
 import { createLogger } from '../../../src/logger.js';
+import type { Channel } from '../../../src/events/index.js';
 import { createEventProducer, type EventProducer } from '../../../src/producer/event-producer.js';
 import { createKafka } from '../../../src/kafka/client.js';
 import { eventQueues } from '../../../src/queue/event-queues.js';
@@ -58,6 +59,8 @@ export interface Deployment {
 export interface WorkerSpec {
   count: number;
   env: Record<string, string>;
+  /** The channels they deliver (WORKER_CHANNELS), as a deployment chooses them; all four when absent. */
+  channels?: readonly Channel[];
 }
 
 type Cleanup = [what: string, run: () => Promise<unknown>];
@@ -176,9 +179,17 @@ async function start(
   const lag = createLagReader(admin, prefix);
   const channelGroups = lag.groups.filter((g) => g.name !== 'projection');
   let workerSpec = initialWorkers;
-  const workersReady = (gone?: Set<string>) => groupsStable(admin, channelGroups, workerSpec.count, gone);
+  // Only the groups of the channels the workers deliver get members; the others stay empty.
+  const workersReady = (gone?: Set<string>) =>
+    groupsStable(
+      admin,
+      channelGroups.filter((g) => !workerSpec.channels || (workerSpec.channels as readonly string[]).includes(g.name)),
+      workerSpec.count,
+      gone,
+    );
   const spawnWorkers = () => {
-    for (let i = 1; i <= workerSpec.count; i += 1) spawn(`worker-${i}`, 'worker', workerSpec.env);
+    const channels = workerSpec.channels && { WORKER_CHANNELS: workerSpec.channels.join(',') };
+    for (let i = 1; i <= workerSpec.count; i += 1) spawn(`worker-${i}`, 'worker', { ...workerSpec.env, ...channels });
   };
 
   progress(

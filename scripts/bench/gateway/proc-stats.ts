@@ -30,6 +30,8 @@ export interface ProcSummary {
   maxCpuPct: number;
   /** CPU time the process used over the window, in ms: what a cost per delivery divides. */
   cpuMs: number;
+  /** What cpuMs covers: from the window's first sample to its last (up to a second short of the window). */
+  spanMs: number;
 }
 
 function readProc(pid: number): { ticks: number; rssKb: number } | undefined {
@@ -183,6 +185,7 @@ export function createProcSampler(targets: () => ProcTarget[]) {
           avgCpuPct: cpu.length ? Math.round(cpu.reduce((a, b) => a + b, 0) / cpu.length) : 0,
           maxCpuPct: cpu.length ? Math.max(...cpu) : 0,
           cpuMs: Math.round(cpuMs),
+          spanMs: inWindow.at(-1)!.t - inWindow[0]!.t,
         },
       ];
     });

@@ -1,29 +1,34 @@
 /**
  * The gateway parts of one run — sustained mix (and, when that is not at 1,000 events/s, a websocket latency phase
- * at that rate), fanout, ingest, send rates — on one deployment started once. A part that fails is recorded and the
- * next one runs; the deployment is torn down in `finally`, and on Ctrl-C too.
+ * at that rate; then one at half the rate the mix reached), fanout, ingest, each channel alone, send rates — on one
+ * deployment started once. A part that fails is recorded and the next one runs; the deployment is torn down in
+ * `finally`, and on Ctrl-C too.
  */
 import type { RunOutcome } from '../report.js';
 import { benchIngest } from '../ingest.bench.js';
 import { resetIfBacklogged, type GatewayContext } from './context.js';
 import { startDeployment, type Deployment } from './deployment.js';
+import { channelWorkers, channelsReserveMs, runChannels } from './channels.bench.js';
 import { runFanout } from './fanout.bench.js';
 import { purgeBacklog } from './kafka-resources.js';
-import { mixFor, mixForEvents } from './mix.js';
+import { DELIVERIES_PER_EVENT, mixFor, mixForEvents } from './mix.js';
 import { rateReserveMs, rateWorkers, runRate } from './rate.bench.js';
 import type { BenchSettings } from './settings.js';
-import { runSustained } from './sustained.bench.js';
+import { runSustained, type SustainedResult } from './sustained.bench.js';
 import { createSocketFleet, makeTravellers, seedUsers } from './travellers.js';
 import { errorText, type Budget, type Progress } from './timing.js';
 import { fieldCipherOf } from '../../../src/util/field-cipher.js';
+import { CHANNELS } from '../../../src/events/index.js';
 
-export type GatewayPart = 'gateway' | 'fanout' | 'ingest' | 'rate';
+export type GatewayPart = 'gateway' | 'fanout' | 'ingest' | 'channels' | 'rate';
 const WS_PHASE_EVENTS_PER_SEC = 1000;
 
 /** What the parts still to come need at the least, so that an earlier wait leaves it to them. */
 function reserveMs(settings: BenchSettings, later: Set<string>, wsSeparate: boolean): number {
   let ms = 20_000; // teardown
   if (later.has('ws')) ms += wsSeparate ? settings.wsPhaseSeconds * 1000 + 20_000 : 0;
+  if (later.has('wsHalf')) ms += 15_000 + settings.wsPhaseSeconds * 1000 + 20_000; // reset, phase, drain
+  if (later.has('channels')) ms += channelsReserveMs(settings);
   if (later.has('fanout')) ms += 15_000 + 10_000 + 25_000; // reset, connecting sockets, a useful wait
   if (later.has('fanout') && settings.workers === 1) ms += 20_000 + 25_000; // restarting as two workers, a useful wait
   if (later.has('ingest')) ms += (settings.ingestSeconds + 3) * 1000 + 5_000;
@@ -39,12 +44,14 @@ export async function runGatewayParts(
   run: RunOutcome,
 ): Promise<void> {
   // The rate part's workers have send rates, which the other parts' must not: it runs last and restarts them with
-  // the rates, unless it runs alone and they can start so.
+  // the rates, unless it runs alone and they can start so. The channels part alone starts them as its first channel's.
   const rateSpec = rateWorkers(settings);
-  const rateOnly = parts.length === 1 && parts[0] === 'rate';
+  const alone = parts.length === 1 ? parts[0] : undefined;
+  const firstWorkers =
+    alone === 'rate' ? rateSpec : alone === 'channels' ? channelWorkers(settings, CHANNELS[0]) : undefined;
   let deployment: Deployment;
   try {
-    deployment = await startDeployment(settings, progress, rateOnly ? rateSpec : undefined);
+    deployment = await startDeployment(settings, progress, firstWorkers);
   } catch (error) {
     for (const part of parts) run.errors[part] = `the gateway did not start: ${errorText(error)}`;
     return;
@@ -103,6 +110,7 @@ export async function runGatewayParts(
     if (parts.includes('gateway')) {
       later.delete('gateway');
       if (wsSeparate) later.add('ws');
+      later.add('wsHalf');
       await attempt('gateway', async () => {
         const drainCapMs = budget.allow(settings.drainCapS * 1000, reserveMs(settings, later, wsSeparate), 5_000);
         run.sustained = await runSustained(ctx, {
@@ -129,6 +137,12 @@ export async function runGatewayParts(
           });
         });
       }
+      later.delete('wsHalf');
+      await attempt('ws-half-rate', async () => {
+        await reset('ws-half-rate');
+        const drainCapMs = budget.allow(20_000, reserveMs(settings, later, wsSeparate), 5_000);
+        run.wsHalfRate = await runHalfRate(ctx, run.sustained, drainCapMs);
+      });
     }
     if (parts.includes('fanout')) {
       later.delete('fanout');
@@ -164,6 +178,13 @@ export async function runGatewayParts(
         );
       });
     }
+    if (parts.includes('channels')) {
+      later.delete('channels');
+      await attempt('channels', async () => {
+        run.channels = await runChannels(ctx, reserveMs(settings, later, wsSeparate));
+        for (const [channel, error] of Object.entries(run.channels.errors)) run.errors[`channels ${channel}`] = error;
+      });
+    }
     if (parts.includes('rate')) {
       await attempt('rate', async () => {
         run.rate = await runRate(ctx, rateSpec, reserveMs(settings, new Set(), wsSeparate));
@@ -180,4 +201,24 @@ export async function runGatewayParts(
       `gateway: torn down in ${((performance.now() - started) / 1000).toFixed(1)} s${run.cleanupErrors.length ? `; problems: ${run.cleanupErrors.join('; ')}` : ''}`,
     );
   }
+}
+
+/**
+ * Websocket latency at half the delivery rate the sustained mix reached (converted to events/s as mixForEvents
+ * does): a load the gateway keeps up with, so the latency is its own and not a backlog's.
+ */
+async function runHalfRate(
+  ctx: GatewayContext,
+  sustained: SustainedResult | undefined,
+  drainCapMs: number,
+): Promise<SustainedResult> {
+  if (!sustained) throw new Error('the sustained mix gave no rate to halve');
+  const eventsPerSec = sustained.perSecond.total / 2 / DELIVERIES_PER_EVENT;
+  return runSustained(ctx, {
+    label: 'ws-half-rate',
+    mix: mixForEvents(eventsPerSec, ctx.settings.users),
+    seconds: ctx.settings.wsPhaseSeconds,
+    trainTag: 'H',
+    drainCapMs,
+  });
 }

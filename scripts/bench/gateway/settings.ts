@@ -19,8 +19,13 @@ export interface BenchSettings {
   drainCapS: number;
   /** Upper bound on waiting for every fanout delivery. */
   fanoutCapS: number;
-  /** Length of the separate 1,000 events/s websocket phase, run only when the sustained mix is not at that rate. */
+  /**
+   * Length of the separate 1,000 events/s websocket phase, run only when the sustained mix is not at that rate, and of
+   * the one at half the rate the sustained mix reached.
+   */
   wsPhaseSeconds: number;
+  /** The channels part: seconds each channel is loaded alone, after its warm-up. */
+  channelSeconds: number;
   /** Whole-run budget: waits shrink so that `npm run bench` ends within it even against a slow gateway. */
   budgetS: number;
   /** Ingest: measured seconds and autocannon connections. */
@@ -53,7 +58,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     drainCapS: num(env, 'BENCH_DRAIN_S', 60, { min: 0, max: 600 }),
     fanoutCapS: num(env, 'BENCH_FANOUT_WAIT_S', 60, { max: 600 }),
     wsPhaseSeconds: num(env, 'BENCH_WS_SECONDS', 15, { max: 120 }),
-    budgetS: num(env, 'BENCH_BUDGET_S', 280, { min: 30, max: 3600 }),
+    channelSeconds: num(env, 'BENCH_CHANNEL_SECONDS', 15, { min: 3, max: 120 }),
+    budgetS: num(env, 'BENCH_BUDGET_S', 460, { min: 30, max: 3600 }),
     ingestSeconds: num(env, 'BENCH_DURATION', 15, { max: 300 }),
     ingestConnections: Math.round(num(env, 'BENCH_CONNECTIONS', 50, { max: 2000 })),
     smsRate: Math.round(num(env, 'BENCH_SMS_RATE', 10, { max: 1000 })),
