@@ -18,7 +18,7 @@ export function createMetrics() {
     }),
     deliveryOutcomes: new Counter({
       name: 'gateway_delivery_outcomes_total',
-      help: 'Delivery attempts by channel and outcome (done, transient, permanent, paused) in this process',
+      help: 'Delivery attempts by channel and outcome (done, transient, permanent, paused, held, handed-over) in this process',
       labelNames: ['channel', 'outcome'],
       registers,
     }),

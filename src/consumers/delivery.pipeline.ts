@@ -219,9 +219,9 @@ export function createDeliveryPipeline({
         await deliveries.withdraw(claim.id, cause.withdrawal);
         return { kind: 'done' };
       }
-      // Certainly unsent: released with its code, so the next owner's claim sends without asking the provider first.
+      // Certainly unsent: given back, so the next owner's claim sends without asking the provider first.
       if (cause instanceof SendHandedOverError) {
-        await deliveries.release(claim.id, { code: cause.code, message: cause.message });
+        await deliveries.handBack(claim.id);
         return { kind: 'handed-over' };
       }
       const failure = classifyFailure(cause);

@@ -154,6 +154,18 @@ export function createDeliveriesRepository(
       await attempt(id, attemptStatus, error);
     },
 
+    /**
+     * A claim given back unsent because its consumer hands its records on: not an attempt (none is recorded, and the
+     * count goes back), and marked so that the next owner's claim sends without asking the provider first.
+     */
+    async handBack(id: string) {
+      await pool.query(
+        `UPDATE deliveries SET lease_until = now() - interval '1 millisecond', attempts = attempts - 1,
+           error_code = 'SEND_HANDED_OVER', error_message = NULL, updated_at = now() WHERE id = $1 AND status = 'sending'`,
+        [id],
+      );
+    },
+
     /** Settled without a send: never tried again unless an operator replays it ('skipped' is never replayed). */
     async markFailed(
       id: string,
