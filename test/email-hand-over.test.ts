@@ -114,11 +114,14 @@ describe('emails waiting for an SMTP connection', () => {
     await unchangedFor('no second copy', () => smtp.received.length, 3_000);
     const copies = new Map<string, number>();
     for (const mail of smtp.received) for (const to of mail.to) copies.set(to, (copies.get(to) ?? 0) + 1);
-    expect(travellers.filter((t) => copies.get(t.email) !== 1).map((t) => `${t.email}×${copies.get(t.email) ?? 0}`))
-      .toEqual([]);
+    expect(
+      travellers.filter((t) => copies.get(t.email) !== 1).map((t) => `${t.email}×${copies.get(t.email) ?? 0}`),
+    ).toEqual([]);
     // Given back, not tried: each email was claimed once more by its next owner and sent on that first attempt.
     expect(
-      await count(`SELECT count(*) AS n FROM deliveries WHERE channel = 'email' AND (status <> 'sent' OR attempts <> 1)`),
+      await count(
+        `SELECT count(*) AS n FROM deliveries WHERE channel = 'email' AND (status <> 'sent' OR attempts <> 1)`,
+      ),
     ).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM delivery_attempts`)).toBe(0);
   }, 180_000);

@@ -9,6 +9,8 @@ import { HelperInputError } from './template-error.js';
  * forgot an `{{#if}}` fails loudly instead of sending "₹NaN". Event helpers (`vehicle`, `disruption`,
  * `disruptionTitle`, `severity`) read the event at the root of the context and need no arguments.
  * The language comes from the `@locale` data variable the renderer sets: the locale of the template in use.
+ * No helper reads the recipient: the renderer shares one render among an event's recipients when the template itself
+ * names nothing of them (readsRecipient), which a helper reading `recipient` or `name` from the root would defeat.
  */
 
 type HandlebarsEnv = typeof Handlebars;

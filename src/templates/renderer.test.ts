@@ -14,6 +14,8 @@ import {
 import { createTemplateRenderer, localeCandidates, type Rendered, type RenderInput } from './renderer.js';
 import { sampleDisruption, sampleEvent, sampleRecipient } from './samples.js';
 import { TemplateError } from './template-error.js';
+import { readsRecipient } from './template-files.js';
+import Handlebars from 'handlebars';
 
 const renderer = createTemplateRenderer();
 const DEVANAGARI = /[\u0900-\u097F]/;
@@ -321,5 +323,61 @@ describe('broken templates fail permanently, naming the file', () => {
   it('a misnamed template file is reported instead of being ignored', () => {
     const dir = folder({ 'booking-confirmed/emial.en.hbs': 'x' });
     expect(caught(() => createTemplateRenderer({ dir })).template).toBe('booking-confirmed/emial.en.hbs');
+  });
+});
+
+describe('one render for every recipient of an event, where the template reads nothing of them', () => {
+  const event = sampleDisruption('TRAIN_DELAY');
+  const to = (userId: string, name: string, locale = 'en'): RenderInput['recipient'] & { locale: string } => ({
+    userId,
+    name,
+    locale,
+  });
+  const renderFor = (channel: Channel, person: ReturnType<typeof to>) =>
+    renderer.render({ eventType: 'TRAVEL_DISRUPTION', channel, locale: person.locale, event, recipient: person });
+
+  it('hands the same alert to everyone of a locale, and renders each other locale once', () => {
+    const first = renderFor('websocket', to('u1', 'Asha'));
+    expect(renderFor('websocket', to('u2', 'Ravi'))).toBe(first);
+    const hindi = renderFor('websocket', to('u3', 'Meera', 'hi'));
+    expect(hindi).not.toBe(first);
+    expect(hindi.text).toMatch(DEVANAGARI);
+    expect(renderFor('websocket', to('u4', 'Kabir', 'hi'))).toBe(hindi);
+    // Another event of the same text is rendered for itself.
+    const again = renderer.render({
+      eventType: 'TRAVEL_DISRUPTION',
+      channel: 'websocket',
+      locale: 'en',
+      event: { ...event },
+      recipient: { userId: 'u1' },
+    });
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+  });
+
+  it('still greets each person by name where the template does', () => {
+    const asha = renderFor('email', to('u1', 'Asha'));
+    const ravi = renderFor('email', to('u2', 'Ravi'));
+    expect(asha.text).toContain('Asha');
+    expect(ravi.text).toContain('Ravi');
+    expect(ravi.text).not.toContain('Asha');
+  });
+});
+
+describe('readsRecipient', () => {
+  const reads = (source: string) => readsRecipient(Handlebars.parse(source));
+
+  it('finds the recipient and their name however they are reached', () => {
+    expect(reads('Hello {{name}}')).toBe(true);
+    expect(reads('{{#if recipient.email}}x{{/if}}')).toBe(true);
+    expect(reads('{{@root.name}}')).toBe(true);
+    expect(reads('{{#each payload.items}}{{../name}}{{/each}}')).toBe(true);
+    expect(reads('{{json this}}')).toBe(true);
+    expect(reads('{{> footer}}')).toBe(true);
+  });
+
+  it('passes a template that reads only the event', () => {
+    expect(reads('{{vehicle}} {{disruption}}. {{#if payload.reason}}Reason: {{payload.reason}}.{{/if}}')).toBe(false);
+    expect(reads('{{json (severity)}} {{date journeyDate}} {{locale}}')).toBe(false);
   });
 });

@@ -32,7 +32,7 @@ import Handlebars from 'handlebars';
 import { TOPIC_BY_EVENT_TYPE, type Channel, type EventTopic, type EventType } from '../events/index.js';
 import { countSegments, type SegmentCount } from './segments.js';
 import { registerHelpers } from './helpers.js';
-import { lintTemplate, readTemplateFolder, splitEmail, type LintRules } from './template-files.js';
+import { lintTemplate, readsRecipient, readTemplateFolder, splitEmail, type LintRules } from './template-files.js';
 import { HelperInputError, TemplateError } from './template-error.js';
 
 /** Who the message is for; name, email and phone come from the user's preferences where the event lacks them. */
@@ -84,6 +84,8 @@ export interface TemplateRenderer {
 type Delegate = Handlebars.TemplateDelegate;
 interface Compiled {
   info: TemplateInfo;
+  /** Reads the recipient (see readsRecipient): otherwise one render serves every recipient of an event. */
+  personal: boolean;
   /** Email: subject, html, text. Other channels: body only. */
   subject?: Delegate;
   html?: Delegate;
@@ -118,6 +120,9 @@ export function createTemplateRenderer({ dir = DEFAULT_DIR }: { dir?: string } =
     }
   };
 
+  // Called after compile has parsed the same source without error.
+  const personal = (...sources: string[]) => sources.some((source) => readsRecipient(env.parse(source)));
+
   const { templates, layouts: layoutSources } = readTemplateFolder(dir);
   const compiled = new Map<string, Compiled>();
   for (const t of templates) {
@@ -135,10 +140,15 @@ export function createTemplateRenderer({ dir = DEFAULT_DIR }: { dir?: string } =
         subject: compile(t.file, parts.subject ?? '', {}, false),
         html: compile(t.file, parts.html, { forbidUnescaped: true }, true),
         body: compile(t.file, parts.text, {}, false),
+        personal: personal(parts.subject ?? '', parts.html, parts.text),
       });
     } else {
       const rules = t.channel === 'websocket' ? { requireJson: true } : {};
-      compiled.set(key(t.topic, t.channel, t.locale), { info, body: compile(t.file, t.source, rules, false) });
+      compiled.set(key(t.topic, t.channel, t.locale), {
+        info,
+        body: compile(t.file, t.source, rules, false),
+        personal: personal(t.source),
+      });
     }
   }
   const layouts = new Map<string, Layout>();
@@ -155,9 +165,23 @@ export function createTemplateRenderer({ dir = DEFAULT_DIR }: { dir?: string } =
   }
 
   const list = [...compiled.values()].map((c) => c.info);
+  // A disruption's thousands of recipients share one event object: a template that reads nothing of the recipient is
+  // rendered once per event and file (so once per locale), and the rest are handed the same result. Kept only as long
+  // as the event object itself.
+  const shared = new WeakMap<object, Map<string, Rendered>>();
   return {
     list: () => list.map((info) => ({ ...info })),
-    render: (input) => render(input, compiled, layouts),
+    render(input) {
+      const template = pick(input, compiled);
+      if (template.personal) return render(input, template, layouts);
+      let byFile = shared.get(input.event);
+      if (!byFile) shared.set(input.event, (byFile = new Map()));
+      const done = byFile.get(template.info.file);
+      if (done) return done;
+      const rendered = render(input, template, layouts);
+      byFile.set(template.info.file, rendered);
+      return rendered;
+    },
   };
 }
 
@@ -192,7 +216,8 @@ export function localeCandidates(requested: string | undefined): string[] {
   return [...new Set(candidates.filter((c) => /^[a-z]{2}(-[A-Z]{2})?$/.test(c)))];
 }
 
-function render(input: RenderInput, compiled: Map<string, Compiled>, layouts: Map<string, Layout>): Rendered {
+/** The template for the event, channel and locale: the exact locale, its language, then English. */
+function pick(input: RenderInput, compiled: Map<string, Compiled>): Compiled {
   const topic = Object.hasOwn(TOPIC_BY_EVENT_TYPE, input.eventType) ? TOPIC_BY_EVENT_TYPE[input.eventType] : undefined;
   const wanted = `${topic ?? input.eventType}/${input.channel}.<${localeCandidates(input.locale).join('|')}>.hbs`;
   if (!topic) throw new TemplateError(`unknown event type "${input.eventType}"`, wanted, 'eventType');
@@ -200,7 +225,10 @@ function render(input: RenderInput, compiled: Map<string, Compiled>, layouts: Ma
     .map((locale) => compiled.get(key(topic, input.channel, locale)))
     .find((found) => found !== undefined);
   if (!template) throw new TemplateError(`no template for channel "${input.channel}", not even in English`, wanted);
+  return template;
+}
 
+function render(input: RenderInput, template: Compiled, layouts: Map<string, Layout>): Rendered {
   const { file, locale } = template.info;
   const name = input.recipient.name ?? input.event.userName;
   const context = { ...input.event, recipient: input.recipient, name, locale };

@@ -148,3 +148,27 @@ export function lintTemplate(file: string, ast: Program, rules: LintRules): void
   };
   visit(ast as unknown as Node, false);
 }
+
+/** What the renderer adds to the event for one person: a template that reads none of it reads the same for all. */
+const PERSONAL_FIELDS = new Set(['recipient', 'name']);
+
+/**
+ * Whether a parsed template can write anything that differs between two recipients of one event: it names the
+ * recipient or their name (also through `@root`), hands the whole context on (`this`), or includes a partial, whose
+ * content is not looked at here. Helpers read the event and the locale only (helpers.ts).
+ */
+export function readsRecipient(ast: Program): boolean {
+  const reads = (node: unknown): boolean => {
+    if (!node || typeof node !== 'object') return false;
+    if (Array.isArray(node)) return node.some(reads);
+    const n = node as Node;
+    if (n.type === 'PartialStatement' || n.type === 'PartialBlockStatement') return true;
+    if (n.type === 'PathExpression') {
+      const parts = (n.parts as string[] | undefined) ?? [];
+      const head = n.data === true && parts[0] === 'root' ? parts[1] : parts[0];
+      return head === undefined || PERSONAL_FIELDS.has(head);
+    }
+    return Object.entries(n).some(([key, child]) => key !== 'loc' && reads(child));
+  };
+  return reads(ast);
+}
