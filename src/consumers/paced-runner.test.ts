@@ -3,6 +3,7 @@ import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { OutageGate } from './outage-gate.js';
 import { CONTINUE, runPaced } from './paced-runner.js';
+import { RecordHandedOverError } from './record-faults.js';
 
 /**
  * The runner's own bookkeeping, driven as kafkajs drives it: the broker cases (frozen for less or more than a session)
@@ -115,5 +116,65 @@ describe('paced runner after a failed heartbeat', () => {
     expect(trips).toEqual([]);
     expect(poisoned).toEqual([]);
     expect(await kafka.fetch(['0'], heartbeat)).toEqual(['0']);
+  });
+});
+
+describe('paced runner hand-over', () => {
+  it('tells the records in flight when a rebalance begins, and a record handed over is never counted as its fault', async () => {
+    const kafka = fakeConsumer();
+    const signals: AbortSignal[] = [];
+    let release: () => void = () => {};
+    const poisoned: string[] = [];
+    await runPaced(
+      kafka.consumer,
+      ['t'],
+      async (record, _message, _heartbeat, handOver) => {
+        signals.push(handOver);
+        if (record.offset !== '0') return CONTINUE;
+        await new Promise<void>((resolve) => (release = resolve)); // a send waiting for a connection
+        if (handOver.aborted) throw new RecordHandedOverError();
+        return CONTINUE;
+      },
+      { onPoison: async (record) => void poisoned.push(record.offset) },
+    );
+    // More rebalances than any fault is allowed before its record is dead-lettered.
+    for (let rebalance = 0; rebalance < 12; rebalance += 1) {
+      signals.length = 0;
+      // Record 0 waits; the heartbeat after record 1 is refused: the group is rebalancing.
+      const batch = kafka.fetch(['0', '1'], async () => Promise.reject(new Error('The group is rebalancing')));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(signals[0]!.aborted).toBe(true);
+      release();
+      await expect(batch).rejects.toThrow('rebalancing');
+      kafka.emit('group_join');
+    }
+    expect(poisoned).toEqual([]);
+
+    // Rejoined: a fresh signal, and the record is handled and settled.
+    signals.length = 0;
+    const settled = kafka.fetch(['0'], async () => {});
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(signals[0]!.aborted).toBe(false);
+    release();
+    expect(await settled).toEqual(['0']);
+  });
+
+  it('hands over at a stop', async () => {
+    const kafka = fakeConsumer();
+    const stopping = new AbortController();
+    let seen: AbortSignal | undefined;
+    await runPaced(
+      kafka.consumer,
+      ['t'],
+      async (_record, _message, _heartbeat, handOver) => {
+        seen = handOver;
+        return CONTINUE;
+      },
+      { stopping: stopping.signal },
+    );
+    await kafka.fetch(['0'], async () => {});
+    expect(seen!.aborted).toBe(false);
+    stopping.abort();
+    expect(seen!.aborted).toBe(true);
   });
 });
