@@ -59,7 +59,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     fanoutCapS: num(env, 'BENCH_FANOUT_WAIT_S', 60, { max: 600 }),
     wsPhaseSeconds: num(env, 'BENCH_WS_SECONDS', 15, { max: 120 }),
     channelSeconds: num(env, 'BENCH_CHANNEL_SECONDS', 15, { min: 3, max: 120 }),
-    budgetS: num(env, 'BENCH_BUDGET_S', 460, { min: 30, max: 3600 }),
+    budgetS: num(env, 'BENCH_BUDGET_S', 600, { min: 30, max: 3600 }),
     ingestSeconds: num(env, 'BENCH_DURATION', 15, { max: 300 }),
     ingestConnections: Math.round(num(env, 'BENCH_CONNECTIONS', 50, { max: 2000 })),
     smsRate: Math.round(num(env, 'BENCH_SMS_RATE', 10, { max: 1000 })),
