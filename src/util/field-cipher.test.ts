@@ -15,6 +15,17 @@ describe('field cipher', () => {
     expect(cipher.open(sealed, 'status_webhooks.secret')).toBe('whsec_c2VjcmV0');
   });
 
+  it('gives every value its own IV, across the pools the IVs are cut from, and opens each', () => {
+    const cipher = createFieldCipher({ keys: parseDataKeys(`k1:${key()}`), hashKey });
+    // Five pools' worth: the IV is the first part after the key id.
+    const sealed = Array.from({ length: 1_800 }, (_, i) => cipher.seal(`traveller${i}@example.com`, 'users.email'));
+    const ivs = sealed.map((value) => value.split(':')[3]);
+    expect(new Set(ivs).size).toBe(sealed.length);
+    expect(sealed.map((value) => cipher.open(value, 'users.email'))).toEqual(
+      sealed.map((_, i) => `traveller${i}@example.com`),
+    );
+  });
+
   it('refuses a value moved to another column, or altered', () => {
     const cipher = createFieldCipher({ keys: parseDataKeys(`k1:${key()}`), hashKey });
     const sealed = cipher.seal('+919876543210', 'deliveries.recipient');

@@ -25,8 +25,18 @@ export interface RoleProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * `BENCH_PROFILE_DIR`: each role process writes a V8 CPU profile there when it exits (`node --cpu-prof`, which
+ * NODE_OPTIONS may not carry), named by its pid; open it in Chrome's DevTools, or sum its self time per function.
+ */
+const profiling = (): string[] => {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+};
+
 export function spawnRole(name: string, role: RoleName, env: Record<string, string>): RoleProcess {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--role', role], {
+  const args = [...profiling(), '--import', 'tsx', 'src/main.ts', '--role', role];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
